@@ -1,0 +1,108 @@
+//! Runtime knobs: the environment variables the Go runtime reads (GOGC,
+//! GOMEMLIMIT, GOMAXPROCS, GODEBUG). They are a dimension of the matrix,
+//! set per run and never inherited from the harness's own environment.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The runtime settings of one run. `None` leaves the runtime's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Knobs {
+    /// GOGC: a percentage or `off`.
+    #[serde(rename = "GOGC", skip_serializing_if = "Option::is_none")]
+    pub gogc: Option<String>,
+    /// GOMEMLIMIT: bytes with an optional unit suffix (`512MiB`) or `off`.
+    #[serde(rename = "GOMEMLIMIT", skip_serializing_if = "Option::is_none")]
+    pub gomemlimit: Option<String>,
+    /// GOMAXPROCS.
+    #[serde(rename = "GOMAXPROCS", skip_serializing_if = "Option::is_none")]
+    pub gomaxprocs: Option<String>,
+    /// GODEBUG: comma-separated `key=value` settings.
+    #[serde(rename = "GODEBUG", skip_serializing_if = "Option::is_none")]
+    pub godebug: Option<String>,
+}
+
+impl Knobs {
+    /// The environment variables these knobs set, by name.
+    pub fn env(&self) -> BTreeMap<&'static str, String> {
+        let mut m = BTreeMap::new();
+        let pairs = [
+            ("GOGC", &self.gogc),
+            ("GOMEMLIMIT", &self.gomemlimit),
+            ("GOMAXPROCS", &self.gomaxprocs),
+            ("GODEBUG", &self.godebug),
+        ];
+        for (k, v) in pairs {
+            if let Some(v) = v {
+                m.insert(k, v.clone());
+            }
+        }
+        m
+    }
+
+    /// `other`'s settings layered over these (a variant's own knobs over a
+    /// configuration's). GODEBUG settings are merged, `other` winning per key.
+    pub fn overlay(&self, other: &Knobs) -> Knobs {
+        let godebug = match (&self.godebug, &other.godebug) {
+            (Some(a), Some(b)) => Some(merge_godebug(a, b)),
+            (a, b) => b.clone().or_else(|| a.clone()),
+        };
+        Knobs {
+            gogc: other.gogc.clone().or_else(|| self.gogc.clone()),
+            gomemlimit: other.gomemlimit.clone().or_else(|| self.gomemlimit.clone()),
+            gomaxprocs: other.gomaxprocs.clone().or_else(|| self.gomaxprocs.clone()),
+            godebug,
+        }
+    }
+
+    /// Whether GODEBUG holds the setting `kv` (`key=value`).
+    pub fn has_godebug(&self, kv: &str) -> bool {
+        self.godebug.as_deref().is_some_and(|g| g.split(',').any(|s| s.trim() == kv.trim()))
+    }
+}
+
+fn merge_godebug(base: &str, over: &str) -> String {
+    let mut kv: Vec<(String, String)> = Vec::new();
+    for s in base.split(',').chain(over.split(',')) {
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        let (k, v) = s.split_once('=').unwrap_or((s, ""));
+        match kv.iter_mut().find(|(ek, _)| ek == k) {
+            Some(e) => e.1 = v.to_string(),
+            None => kv.push((k.to_string(), v.to_string())),
+        }
+    }
+    kv.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+impl fmt::Display for Knobs {
+    /// `GOGC=50 GODEBUG=x=1`, or `-` for the runtime's defaults.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env = self.env();
+        if env.is_empty() {
+            return f.write_str("-");
+        }
+        let parts: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        f.write_str(&parts.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_and_display() {
+        let base = Knobs { gogc: Some("50".into()), godebug: Some("a=1,b=2".into()), ..Default::default() };
+        let over = Knobs { godebug: Some("b=3,c=4".into()), gomaxprocs: Some("1".into()), ..Default::default() };
+        let k = base.overlay(&over);
+        assert_eq!(k.gogc.as_deref(), Some("50"));
+        assert_eq!(k.godebug.as_deref(), Some("a=1,b=3,c=4"));
+        assert_eq!(k.to_string(), "GODEBUG=a=1,b=3,c=4 GOGC=50 GOMAXPROCS=1");
+        assert!(k.has_godebug("b=3") && !k.has_godebug("b=2"));
+        assert_eq!(Knobs::default().to_string(), "-");
+    }
+}

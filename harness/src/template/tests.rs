@@ -1,0 +1,175 @@
+use super::*;
+use std::path::Path;
+
+const GOOD: &str = r#"
+title: a test pattern
+seed_bug: 15
+family: reachability
+summary: something leaks
+common: [common.go]
+variants:
+  buggy: {about: leaks, files: [buggy.go]}
+  fixed: {about: does not, files: [fixed.go]}
+  tuned: {about: a configuration, env: {gogc: 50, godebug: "x=1"}}
+params:
+  workers: {type: int, default: 10, range: [1, 100]}
+counters:
+  workers: workers so far
+signals:
+  - name: leak
+    metric: heap_live
+    per: workers
+    stat: slope
+    present_above: workers * 2.5
+  - name: gor
+    metric: goroutines
+    stat: slope
+    present_above: 0.5
+    role: info
+configs:
+  - {}
+  - {go_line: "1.22", go: ">=1.22"}
+expect:
+  - when: {go: "<1.23", godebug: "x=1"}
+    verdict: fix-fails
+  - when: {go_line: "<1.23"}
+    verdict: reproduced
+  - verdict: not-reproduced
+"#;
+
+fn dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for f in ["common.go", "buggy.go", "fixed.go"] {
+        std::fs::write(d.path().join(f), "package scenario\n").unwrap();
+    }
+    d
+}
+
+fn parse(text: &str, d: &Path) -> Result<Pattern, TemplateError> {
+    parse_pattern(text, Path::new("templates/15-x/pattern.yaml"), "15-x", d)
+}
+
+fn v(s: &str) -> GoVersion {
+    s.parse().unwrap()
+}
+
+#[test]
+fn loads_a_good_pattern() {
+    let d = dir();
+    let p = parse(GOOD, d.path()).unwrap();
+    assert_eq!(p.id, "15-x");
+    assert_eq!(p.variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["buggy", "fixed", "tuned"]);
+    assert_eq!(p.files_of(p.variant("buggy").unwrap()), ["common.go", "buggy.go"]);
+    let tuned = p.variant("tuned").unwrap();
+    assert_eq!((tuned.env.gogc.as_deref(), tuned.env.godebug.as_deref()), (Some("50"), Some("x=1")));
+    assert_eq!(p.default_params()["workers"], "10");
+    assert_eq!(p.signals[0].threshold, Threshold::Scaled { param: "workers".into(), factor: 2.5 });
+    assert_eq!(p.signals[0].threshold.resolve(&p.default_params()), 25.0);
+    assert_eq!(p.signals[1].per, "round");
+    assert_eq!(p.run.rounds, 10, "run settings default");
+    assert!(!p.configs[1].applies_to(v("1.21.13")) && p.configs[1].applies_to(v("1.22.10")));
+
+    // Expectations: first match wins; GODEBUG is matched per setting.
+    let dbg = Knobs { godebug: Some("y=2,x=1".into()), ..Default::default() };
+    assert_eq!(p.expectation(v("1.22.10"), v("1.22"), &dbg).unwrap().verdict, Verdict::FixFails);
+    assert_eq!(p.expectation(v("1.23.9"), v("1.22"), &dbg).unwrap().verdict, Verdict::Reproduced);
+    assert_eq!(p.expectation(v("1.23.9"), v("1.23"), &Knobs::default()).unwrap().verdict, Verdict::NotReproduced);
+}
+
+#[test]
+fn parameter_values_are_checked() {
+    let d = dir();
+    let p = parse(GOOD, d.path()).unwrap();
+    let w = &p.params[0];
+    assert_eq!(w.check("50"), Ok("50".into()));
+    assert!(w.check("1000").unwrap_err().contains("outside the range"));
+    assert!(w.check("2.5").unwrap_err().contains("not an integer"));
+    assert!(w.check("many").unwrap_err().contains("not a number"));
+}
+
+/// Each bad file must fail with a message naming the problem, and where the
+/// YAML says where, the line and column.
+#[test]
+fn bad_patterns_are_errors_with_locations() {
+    let d = dir();
+    let cases: &[(&str, &str, &str, Option<(u64, u64)>)] = &[
+        ("unknown top-level field", "title: a test pattern", "title: a test pattern\ncolour: red", Some((3, 1))),
+        ("unknown signal field", "    stat: slope\n    present_above: workers", "    stat: slope\n    treshold: 3\n    present_above: workers", Some((20, 5))),
+        ("bad verdict", "verdict: not-reproduced", "verdict: maybe", Some((34, 14))),
+        ("bad family", "family: reachability", "family: leaks", Some((4, 9))),
+        ("bad version requirement", "go: \"<1.23\"", "go: \"<1.x\"", Some((30, 16))),
+        ("bad go line", "go_line: \"1.22\", go", "go_line: \"1.20\", go", Some((28, 15))),
+        ("unknown metric", "metric: heap_live", "metric: heap_alive", Some((17, 13))),
+        ("threshold names an unknown param", "present_above: workers * 2.5", "present_above: jobs * 2.5", Some((20, 20))),
+        ("threshold not an expression", "present_above: workers * 2.5", "present_above: workers + 2", Some((20, 20))),
+        ("default outside range", "default: 10, range", "default: 1000, range", Some((12, 33))),
+        ("missing Go file", "files: [fixed.go]", "files: [nothere.go]", Some((9, 36))),
+        ("no fixed variant", "  fixed: {about: does not, files: [fixed.go]}\n", "", None),
+        ("no default expectation", "  - verdict: not-reproduced\n", "", None),
+        ("not YAML", "title: a test pattern", "title: [unclosed", Some((2, 8))),
+    ];
+    for (what, from, to, at) in cases {
+        assert!(GOOD.contains(from), "{what}: the case's `from` text is not in GOOD");
+        let text = GOOD.replacen(from, to, 1);
+        let err = parse(&text, d.path()).expect_err(what);
+        let msg = err.to_string();
+        assert!(msg.starts_with("templates/15-x/pattern.yaml:"), "{what}: {msg}");
+        if let (Some((line, col)), TemplateError::Invalid { line: l, column: c, .. }) = (at, &err) {
+            assert_eq!((*l, *c), (*line, *col), "{what}: {msg}");
+        }
+        eprintln!("{what}: {msg}");
+    }
+}
+
+#[test]
+fn messages_name_the_problem() {
+    let d = dir();
+    let msg = |from: &str, to: &str| parse(&GOOD.replacen(from, to, 1), d.path()).unwrap_err().to_string();
+    assert!(msg("title: a test pattern", "title: a test pattern\ncolour: red").contains("colour"));
+    assert!(msg("verdict: not-reproduced", "verdict: maybe").contains("maybe"));
+    assert!(msg("metric: heap_live", "metric: heap_alive").contains("unknown metric `heap_alive`"));
+    assert!(msg("present_above: workers * 2.5", "present_above: jobs * 2.5").contains("unknown parameter `jobs`"));
+    assert!(msg("seed_bug: 15", "seed_bug: 14").contains("numbered 15"));
+}
+
+#[test]
+fn folder_names_are_checked() {
+    let d = dir();
+    let e = parse_pattern(GOOD, Path::new("p.yaml"), "ticker", d.path()).unwrap_err();
+    assert!(e.to_string().contains("NN-slug"), "{e}");
+}
+
+#[test]
+fn selects_by_id_number_and_prefix() {
+    let d = dir();
+    let mk = |id: &str| {
+        let mut p = parse(GOOD, d.path()).unwrap();
+        p.id = id.to_string();
+        p
+    };
+    let all = vec![mk("01-goroutine-parked-send"), mk("02-subslice-pins-array"), mk("15-ticker-not-stopped")];
+    let ids = |names: &[&str]| -> Vec<String> {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        select(&all, &names).unwrap().iter().map(|p| p.id.clone()).collect()
+    };
+    assert_eq!(ids(&[]).len(), 3);
+    assert_eq!(ids(&["15"]), ["15-ticker-not-stopped"]);
+    assert_eq!(ids(&["1"]), ["01-goroutine-parked-send"], "a number is the seed number, not a prefix");
+    assert_eq!(ids(&["02-sub", "15-ticker-not-stopped", "2"]), ["02-subslice-pins-array", "15-ticker-not-stopped"]);
+    assert!(matches!(select(&all, &["0".into()]), Err(TemplateError::NoMatch(_))));
+    assert!(matches!(select(&all, &["0-".into()]), Err(TemplateError::NoMatch(_))));
+    let names = vec!["99".to_string()];
+    assert!(select(&all, &names).unwrap_err().to_string().contains("gcfuzz list"));
+    let all2 = vec![mk("03-map-a"), mk("03-map-b")];
+    assert!(matches!(select(&all2, &["03-map".into()]), Err(TemplateError::Ambiguous { .. })));
+}
+
+#[test]
+fn the_shipped_templates_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
+    let all = load_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = all.iter().map(|p| p.id.as_str()).collect();
+    for want in ["01-goroutine-parked-send", "02-subslice-pins-array", "12-loopvar-escape", "15-ticker-not-stopped"] {
+        assert!(ids.contains(&want), "{want} missing from {ids:?}");
+    }
+}
