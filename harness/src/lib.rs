@@ -10,8 +10,14 @@
 //! into terminal output and files.
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod knobs;
+pub mod oracle;
+pub mod probe;
+pub mod process;
+pub mod run;
 pub mod stats;
 pub mod template;
+pub mod toolchain;
 pub mod verdict;
 pub mod version;

@@ -1,0 +1,166 @@
+//! Oracle tests on synthetic series. The end-to-end tests in
+//! harness/tests/ check the same code on real Go runs.
+
+use super::*;
+use crate::probe::Sample;
+use crate::process::ChildOutcome;
+use crate::run::{Crash, RunRecord};
+use crate::template::parse_pattern;
+use crate::verdict::Verdict;
+use std::path::Path;
+
+const YAML: &str = r#"
+title: t
+family: reachability
+summary: s
+common: [c.go]
+variants:
+  buggy: {about: b}
+  fixed: {about: f}
+params:
+  size: {type: int, default: 1000, range: [1, 100000]}
+counters:
+  ops: operations
+  bad: bad operations
+run: {rounds: 10, warmup: 2}
+signals:
+  - {name: growth, metric: heap_live, per: ops, stat: slope, present_above: size * 0.5, unit: B/op}
+  - {name: bad_share, metric: bad, per: ops, stat: rate, proportion: true, present_above: 0.01}
+  - {name: gor, metric: goroutines, stat: slope, present_above: 0.5, role: info}
+expect:
+  - verdict: reproduced
+"#;
+
+fn pattern() -> Pattern {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    parse_pattern(YAML, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap()
+}
+
+/// A run of `rounds` rounds, 100 ops each; heap grows by `per_op` bytes per
+/// op plus `noise(round)`; `bad` events per round.
+fn record(rounds: i64, per_op: f64, noise: impl Fn(i64) -> f64, bad_per_round: i64) -> RunRecord {
+    let samples = (-1..rounds)
+        .map(|r| {
+            let ops = (r + 1) * 100;
+            let mut s = Sample { round: r, ..Default::default() };
+            s.values.insert("heap_live".into(), 50_000.0 + per_op * ops as f64 + noise(r));
+            s.values.insert("goroutines".into(), 3.0);
+            s.counters.insert("ops".into(), ops);
+            s.counters.insert("bad".into(), bad_per_round * (r + 1));
+            s
+        })
+        .collect();
+    RunRecord {
+        scenario: "99-synthetic/buggy".into(),
+        backend: "test".into(),
+        args: vec![],
+        env: Default::default(),
+        hello: None,
+        samples,
+        done: None,
+        outcome: ChildOutcome { code: Some(0), wall_ms: 10, ..Default::default() },
+        crash: None,
+        protocol_errors: vec![],
+    }
+}
+
+fn params() -> BTreeMap<String, String> {
+    [("size".to_string(), "1000".to_string())].into()
+}
+
+#[test]
+fn clear_growth_is_present_with_its_numbers() {
+    let p = pattern();
+    let r = evaluate(&p, &params(), "buggy", &record(10, 1000.0, |r| [300.0, -200.0, 100.0][r.rem_euclid(3) as usize], 0));
+    assert_eq!(r.status, Presence::Present);
+    let g = &r.signals[0];
+    assert_eq!(g.status, Presence::Present);
+    assert_eq!(g.threshold, 500.0, "size * 0.5");
+    let e = g.estimate.unwrap();
+    assert!((e.value - 1000.0).abs() < 10.0, "{e:?}");
+    assert!(e.lo > 500.0, "the whole interval is above the threshold: {e:?}");
+    assert_eq!(g.n, 8, "10 rounds less 2 warm-up");
+    assert!(g.trend_p.unwrap() < 0.001);
+    assert!(g.describe().starts_with("growth 1000 B/op ["), "{}", g.describe());
+    // The proportion signal saw no bad events in 800 ops: absent, with an interval.
+    let b = &r.signals[1];
+    assert_eq!(b.status, Presence::Absent);
+    assert!(b.estimate.unwrap().hi < 0.01);
+}
+
+#[test]
+fn a_flat_series_is_absent() {
+    let p = pattern();
+    let r = evaluate(&p, &params(), "fixed", &record(10, 0.0, |r| if r == 5 { 40_000.0 } else { (r % 2) as f64 * 64.0 }, 0));
+    assert_eq!(r.status, Presence::Absent, "{:?}", r.signals);
+    let e = r.signals[0].estimate.unwrap();
+    assert!(e.value.abs() < 1.0 && e.hi < 500.0, "one wild sample does not make a leak: {e:?}");
+}
+
+#[test]
+fn growth_near_the_threshold_is_inconclusive() {
+    let p = pattern();
+    let noise = |r: i64| [30_000.0, -30_000.0, 10_000.0, -20_000.0][r.rem_euclid(4) as usize];
+    let r = evaluate(&p, &params(), "buggy", &record(10, 500.0, noise, 0));
+    assert_eq!(r.signals[0].status, Presence::Inconclusive, "{:?}", r.signals[0]);
+    assert_eq!(r.status, Presence::Inconclusive);
+}
+
+#[test]
+fn a_proportion_above_threshold_is_present() {
+    let p = pattern();
+    let r = evaluate(&p, &params(), "buggy", &record(10, 0.0, |_| 0.0, 30));
+    let b = &r.signals[1];
+    assert_eq!(b.status, Presence::Present);
+    let e = b.estimate.unwrap();
+    assert!((e.value - 0.3).abs() < 1e-9, "240 bad of 800 ops after warm-up: {e:?}");
+    assert!(e.lo > 0.26 && e.hi < 0.34, "{e:?}");
+    assert_eq!(r.status, Presence::Present, "any present symptom makes the variant present");
+}
+
+#[test]
+fn too_few_samples_is_inconclusive_and_says_why() {
+    let p = pattern();
+    let r = evaluate(&p, &params(), "buggy", &record(3, 1000.0, |_| 0.0, 0));
+    let g = &r.signals[0];
+    assert_eq!(g.status, Presence::Inconclusive);
+    assert!(g.note.as_deref().unwrap().contains("need 3"), "{g:?}");
+    assert_eq!(r.status, Presence::Inconclusive);
+}
+
+#[test]
+fn info_signals_never_decide() {
+    let p = pattern();
+    let mut rec = record(10, 0.0, |_| 0.0, 0);
+    for s in &mut rec.samples {
+        s.values.insert("goroutines".into(), 3.0 + 10.0 * s.round as f64);
+    }
+    let r = evaluate(&p, &params(), "fixed", &rec);
+    assert_eq!(r.signals[2].status, Presence::Present);
+    assert_eq!(r.status, Presence::Absent);
+}
+
+#[test]
+fn crashes_and_timeouts_override_signals() {
+    let p = pattern();
+    let mut rec = record(10, 1000.0, |_| 0.0, 0);
+    rec.crash = Some(Crash { class: CrashClass::RuntimeFatal, message: "fatal error: x".into() });
+    let crashed = evaluate(&p, &params(), "buggy", &rec);
+    assert_eq!(crashed.status, Presence::Crash);
+    assert!(crashed.signals[0].estimate.is_some(), "what was measured before the crash is kept");
+    rec.crash = Some(Crash { class: CrashClass::Timeout, message: "hung".into() });
+    let hung = evaluate(&p, &params(), "fixed", &rec);
+    assert_eq!(hung.status, Presence::Timeout);
+    assert_eq!(Verdict::from_pair(crashed.status, hung.status), Verdict::Crash);
+}
+
+#[test]
+fn fmt_num_is_short() {
+    assert_eq!(fmt_num(3.0245), "3.02");
+    assert_eq!(fmt_num(262_144.4), "262144");
+    assert_eq!(fmt_num(0.0123456), "0.0123");
+    assert_eq!(fmt_num(0.0), "0");
+    assert_eq!(fmt_num(1.5e-5), "1.500e-5");
+    assert_eq!(fmt_num(f64::NEG_INFINITY), "-inf");
+}

