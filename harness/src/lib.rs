@@ -11,10 +11,14 @@
 #![warn(missing_docs)]
 
 pub mod build;
+pub mod campaign;
+pub mod cli;
 pub mod knobs;
+pub mod matrix;
 pub mod oracle;
 pub mod probe;
 pub mod process;
+pub mod report;
 pub mod run;
 pub mod stats;
 pub mod template;

