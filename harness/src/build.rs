@@ -138,7 +138,10 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
         let _ = writeln!(main, "\ts{i} \"{MODULE}/s/{}/{}\"", p.id, v.name);
         for f in p.files_of(v) {
             let path = p.dir.join(&f);
-            files.insert(format!("s/{}/{}/{f}", p.id, v.name), std::fs::read(&path).map_err(io_err("failed to read", &path))?);
+            files.insert(
+                format!("s/{}/{}/{f}", p.id, v.name),
+                std::fs::read(&path).map_err(io_err("failed to read", &path))?,
+            );
         }
     }
     main.push_str(")\n\nfunc main() {\n\tprobe.Main(map[string]probe.Factory{\n");
@@ -227,7 +230,12 @@ impl Builder {
     }
 
     /// Renders and builds (or finds in the cache) the program for `key`.
-    pub fn build(&self, toolchain: &Toolchain, key: BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError> {
+    pub fn build(
+        &self,
+        toolchain: &Toolchain,
+        key: BuildKey,
+        scenarios: &[(&Pattern, &Variant)],
+    ) -> Result<Artifact, BuildError> {
         let files = render(&self.probe_dir, key.go_line, scenarios)?;
         let hash = Self::hash(&files, toolchain);
         let root = self.home.join("builds");
@@ -239,7 +247,14 @@ impl Builder {
             n.dedup();
             n
         };
-        let artifact = |cached, build_ms| Artifact { key, program: program.clone(), hash: hash.clone(), cached, build_ms, scenarios: names.clone() };
+        let artifact = |cached, build_ms| Artifact {
+            key,
+            program: program.clone(),
+            hash: hash.clone(),
+            cached,
+            build_ms,
+            scenarios: names.clone(),
+        };
         if program.is_file() {
             return Ok(artifact(true, 0));
         }
@@ -255,7 +270,10 @@ impl Builder {
         if program.is_file() {
             return Ok(artifact(true, 0));
         }
-        let staging = tempfile::Builder::new().prefix(".staging-").tempdir_in(&root).map_err(io_err("failed to create staging in", &root))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(&root)
+            .map_err(io_err("failed to create staging in", &root))?;
         let src = staging.path().join("src");
         write_files(&src, &files)?;
         let mut spec = crate::process::ChildSpec::new(toolchain.go());
@@ -290,7 +308,8 @@ impl Builder {
             "scenarios": names, "build_ms": build_ms,
         });
         let meta_path = staging.path().join("build.json");
-        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default()).map_err(io_err("failed to write", &meta_path))?;
+        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default())
+            .map_err(io_err("failed to write", &meta_path))?;
         let staged = staging.keep();
         if let Err(e) = std::fs::rename(&staged, &entry) {
             let _ = std::fs::remove_dir_all(&staged);

@@ -244,7 +244,8 @@ fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> C
                 result.runs.push(rec);
             }
             Err(e) => {
-                result.error = Some(format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()));
+                result.error =
+                    Some(format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()));
                 result.explanation = format!("not run: {e}");
                 return result;
             }

@@ -157,7 +157,10 @@ fn context(cli: &Cli) -> Result<Context_> {
         None => default_templates(),
     };
     if !templates.join("probe").is_dir() {
-        bail!("`{}` is not a gcfuzz templates folder (it has no probe/)\n(pass --templates DIR or set GCFUZZ_TEMPLATES)", templates.display());
+        bail!(
+            "`{}` is not a gcfuzz templates folder (it has no probe/)\n(pass --templates DIR or set GCFUZZ_TEMPLATES)",
+            templates.display()
+        );
     }
     let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
     let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
@@ -184,7 +187,9 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Toolchain { action: ToolchainCmd::List } => {
             for l in cx.toolchains.list() {
                 let place = match (&l.goroot, l.origin) {
-                    (Some(g), Some(o)) => format!("{} ({})", g.display(), serde_json::to_value(o)?.as_str().unwrap_or("")),
+                    (Some(g), Some(o)) => {
+                        format!("{} ({})", g.display(), serde_json::to_value(o)?.as_str().unwrap_or(""))
+                    }
                     _ => "not installed (gcfuzz installs it when needed)".into(),
                 };
                 println!("{:<8} {place}", l.version);
@@ -255,7 +260,8 @@ fn parse_line(s: &str) -> Result<GoVersion> {
 fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Result<(Vec<&'a Pattern>, MatrixSpec)> {
     let selected = template::select(patterns, &args.patterns)?;
     let go = cx.toolchains.resolve(&args.go)?;
-    let go_lines = args.go_line.as_ref().map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>()).transpose()?;
+    let go_lines =
+        args.go_line.as_ref().map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>()).transpose()?;
     let mut params = BTreeMap::new();
     for kv in &args.param {
         let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` must be KEY=VALUE"))?;

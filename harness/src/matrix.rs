@@ -137,7 +137,11 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                 }
                 let go_line = config.go_line.unwrap_or_else(|| go.series());
                 if go_line > go.series() {
-                    out.skipped.push(format!("{} on Go {go}: go line {} needs a newer toolchain", p.id, go_line.line_string()));
+                    out.skipped.push(format!(
+                        "{} on Go {go}: go line {} needs a newer toolchain",
+                        p.id,
+                        go_line.line_string()
+                    ));
                     continue;
                 }
                 if seen.contains(&(go_line, config.knobs.clone())) {
@@ -279,7 +283,11 @@ expect: [{verdict: reproduced}]
     #[test]
     fn bad_overrides_are_errors() {
         let p = pattern();
-        let spec = |k: &str, val: &str| MatrixSpec { go: vec![v("1.27.3")], params: [(k.to_string(), val.to_string())].into(), ..Default::default() };
+        let spec = |k: &str, val: &str| MatrixSpec {
+            go: vec![v("1.27.3")],
+            params: [(k.to_string(), val.to_string())].into(),
+            ..Default::default()
+        };
         assert!(matches!(plan(&[&p], &spec("jobs", "1")), Err(MatrixError::UnknownParam(_))));
         let e = plan(&[&p], &spec("workers", "1000")).unwrap_err().to_string();
         assert!(e.contains("outside the range"), "{e}");

@@ -67,7 +67,13 @@ impl SignalResult {
 /// Formats a number with about four significant digits.
 pub fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     let a = v.abs();
     if a == 0.0 {
@@ -151,7 +157,9 @@ pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64)
                 r.note = Some("no samples".into());
                 return r;
             };
-            let pair = (|| Some((b.get(&signal.metric)? - a.get(&signal.metric)?, b.get(&signal.per)? - a.get(&signal.per)?)))();
+            let pair = (|| {
+                Some((b.get(&signal.metric)? - a.get(&signal.metric)?, b.get(&signal.per)? - a.get(&signal.per)?))
+            })();
             let Some((dm, dp)) = pair else {
                 r.note = Some(format!("`{}` or `{}` missing from the samples", signal.metric, signal.per));
                 return r;
@@ -182,7 +190,12 @@ pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64)
 }
 
 /// Evaluates one variant's run against the pattern's signals.
-pub fn evaluate(pattern: &Pattern, params: &BTreeMap<String, String>, variant: &str, record: &RunRecord) -> VariantResult {
+pub fn evaluate(
+    pattern: &Pattern,
+    params: &BTreeMap<String, String>,
+    variant: &str,
+    record: &RunRecord,
+) -> VariantResult {
     let signals: Vec<SignalResult> = pattern
         .signals
         .iter()
@@ -192,7 +205,8 @@ pub fn evaluate(pattern: &Pattern, params: &BTreeMap<String, String>, variant: &
         Some(c) if c.class == CrashClass::Timeout => Presence::Timeout,
         Some(_) => Presence::Crash,
         None => {
-            let symptoms: Vec<Presence> = signals.iter().filter(|s| s.role == Role::Symptom).map(|s| s.status).collect();
+            let symptoms: Vec<Presence> =
+                signals.iter().filter(|s| s.role == Role::Symptom).map(|s| s.status).collect();
             if symptoms.contains(&Presence::Present) {
                 Presence::Present
             } else if symptoms.iter().all(|s| *s == Presence::Absent) {

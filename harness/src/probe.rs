@@ -135,7 +135,10 @@ mod tests {
     fn parses_the_three_line_types() {
         let h = parse_line(r#"{"v":1,"type":"hello","scenario":"15-x/buggy","go":"go1.21.13","goos":"linux","goarch":"amd64","pid":3,"num_cpu":2,"params":{"workers":"10"},"metrics":["heap_live"]}"#).unwrap();
         let Line::Hello(h) = h else { panic!("{h:?}") };
-        assert_eq!((h.scenario.as_str(), h.go.as_str(), h.params["workers"].as_str()), ("15-x/buggy", "go1.21.13", "10"));
+        assert_eq!(
+            (h.scenario.as_str(), h.go.as_str(), h.params["workers"].as_str()),
+            ("15-x/buggy", "go1.21.13", "10")
+        );
 
         let s = parse_line(r#"{"v":1,"type":"sample","round":3,"t_ns":5,"heap_live":317936,"gc_cpu_s":0.25,"counters":{"workers":4000}}"#).unwrap();
         let Line::Sample(s) = s else { panic!("{s:?}") };

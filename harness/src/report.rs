@@ -18,7 +18,9 @@ pub fn event_line(e: &Event) -> Option<String> {
             a.scenarios.len(),
             if a.cached { "cached".to_string() } else { format!("built in {:.1} s", a.build_ms as f64 / 1000.0) }
         )),
-        Event::BuildFailed { key, error } => Some(format!("build: go{} line {} FAILED\n{error}", key.go, key.go_line.line_string())),
+        Event::BuildFailed { key, error } => {
+            Some(format!("build: go{} line {} FAILED\n{error}", key.go, key.go_line.line_string()))
+        }
         Event::CellDone { done, total, result: r } => Some(format!(
             "[{done}/{total}] {} go{} line{} {}: {} ({})",
             r.pattern,
@@ -26,7 +28,11 @@ pub fn event_line(e: &Event) -> Option<String> {
             r.go_line.line_string(),
             r.knobs,
             r.verdict,
-            if r.met { "as expected".to_string() } else { format!("EXPECTED {}", r.expected.map(|v| v.as_str()).unwrap_or("nothing")) }
+            if r.met {
+                "as expected".to_string()
+            } else {
+                format!("EXPECTED {}", r.expected.map(|v| v.as_str()).unwrap_or("nothing"))
+            }
         )),
     }
 }
@@ -44,8 +50,14 @@ pub fn key_number(r: &CellResult) -> String {
     }
     // The signal that decided: the first symptom present in either variant,
     // else the first symptom.
-    let pick = |v: &VariantResult| v.signals.iter().position(|s| s.role == crate::template::Role::Symptom && s.status == crate::verdict::Presence::Present);
-    let i = pick(b).or_else(|| pick(f)).unwrap_or_else(|| b.signals.iter().position(|s| s.role == crate::template::Role::Symptom).unwrap_or(0));
+    let pick = |v: &VariantResult| {
+        v.signals
+            .iter()
+            .position(|s| s.role == crate::template::Role::Symptom && s.status == crate::verdict::Presence::Present)
+    };
+    let i = pick(b)
+        .or_else(|| pick(f))
+        .unwrap_or_else(|| b.signals.iter().position(|s| s.role == crate::template::Role::Symptom).unwrap_or(0));
     let (Some(sb), Some(sf)) = (b.signals.get(i), f.signals.get(i)) else { return String::new() };
     let val = |s: &crate::oracle::SignalResult| s.estimate.map(|e| fmt_num(e.value)).unwrap_or_else(|| "?".into());
     format!("{} {} vs {} {} (>{})", sb.name, val(sb), val(sf), sb.unit, fmt_num(sb.threshold))
@@ -53,7 +65,8 @@ pub fn key_number(r: &CellResult) -> String {
 
 /// The verdict table, one row per cell.
 pub fn table(results: &[CellResult]) -> String {
-    let header = ["PATTERN", "GO", "LINE", "KNOBS", "BUGGY", "FIXED", "VERDICT", "EXPECTED", "", "KEY NUMBERS (buggy vs fixed)"];
+    let header =
+        ["PATTERN", "GO", "LINE", "KNOBS", "BUGGY", "FIXED", "VERDICT", "EXPECTED", "", "KEY NUMBERS (buggy vs fixed)"];
     let rows: Vec<[String; 10]> = results
         .iter()
         .map(|r| {
@@ -109,12 +122,7 @@ pub fn summary(results: &[CellResult]) -> String {
         }
     }
     let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    format!(
-        "{} cells: {met} as expected, {} not; verdicts: {}",
-        results.len(),
-        results.len() - met,
-        counts.join(", ")
-    )
+    format!("{} cells: {met} as expected, {} not; verdicts: {}", results.len(), results.len() - met, counts.join(", "))
 }
 
 /// The cells whose verdict was not the expected one, each with its numbers.
@@ -157,7 +165,15 @@ pub fn pattern_list(patterns: &[Pattern], verbose: bool) -> String {
                 let _ = writeln!(out, "    variant {}: {}", v.name, v.about);
             }
             for q in &p.params {
-                let _ = writeln!(out, "    param {} = {} in [{}, {}]: {}", q.name, fmt_num(q.default), q.range.0, q.range.1, q.about);
+                let _ = writeln!(
+                    out,
+                    "    param {} = {} in [{}, {}]: {}",
+                    q.name,
+                    fmt_num(q.default),
+                    q.range.0,
+                    q.range.1,
+                    q.about
+                );
             }
             for n in &p.notes {
                 let _ = writeln!(out, "    note: {n}");

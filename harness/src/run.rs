@@ -181,10 +181,16 @@ impl Backend for Native {
 pub fn classify(o: &ChildOutcome, done: Option<&Done>) -> Option<Crash> {
     let first = |prefix: &str| o.stderr.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
     if let Some(rss) = o.over_memory {
-        return Some(Crash { class: CrashClass::OutOfMemory, message: format!("killed at {} MiB resident", rss >> 20) });
+        return Some(Crash {
+            class: CrashClass::OutOfMemory,
+            message: format!("killed at {} MiB resident", rss >> 20),
+        });
     }
     if o.timed_out {
-        return Some(Crash { class: CrashClass::Timeout, message: format!("no exit after {} ms; killed (SIGQUIT, then SIGKILL)", o.wall_ms) });
+        return Some(Crash {
+            class: CrashClass::Timeout,
+            message: format!("no exit after {} ms; killed (SIGQUIT, then SIGKILL)", o.wall_ms),
+        });
     }
     if done.is_some_and(|d| d.reason == "watchdog") {
         return Some(Crash { class: CrashClass::Timeout, message: "the probe's watchdog fired: a round hung".into() });
@@ -203,7 +209,9 @@ pub fn classify(o: &ChildOutcome, done: Option<&Done>) -> Option<Crash> {
     }
     match o.code {
         Some(0) if done.is_some() => None,
-        Some(0) => Some(Crash { class: CrashClass::Truncated, message: "exited 0 without the probe's done line".into() }),
+        Some(0) => {
+            Some(Crash { class: CrashClass::Truncated, message: "exited 0 without the probe's done line".into() })
+        }
         Some(c) => {
             let last = o.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
             Some(Crash { class: CrashClass::Exit, message: format!("exit status {c}: {last}") })
@@ -234,11 +242,15 @@ mod tests {
             Some((CrashClass::RuntimeFatal, "fatal error: found pointer to free object".into()))
         );
         assert_eq!(
-            c(out(Some(2), None, "panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1"), None).unwrap(),
+            c(out(Some(2), None, "panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1"), None)
+                .unwrap(),
             (CrashClass::GoPanic, "panic: runtime error: index out of range [3] with length 3".into())
         );
         assert_eq!(c(out(None, Some(11), ""), None).unwrap().0, CrashClass::Signal);
-        assert_eq!(c(out(Some(3), None, "gcfuzz probe: unknown scenario \"x\""), None).unwrap().0, CrashClass::ProbeError);
+        assert_eq!(
+            c(out(Some(3), None, "gcfuzz probe: unknown scenario \"x\""), None).unwrap().0,
+            CrashClass::ProbeError
+        );
         assert_eq!(c(out(Some(7), None, "bye\n"), None).unwrap(), (CrashClass::Exit, "exit status 7: bye".into()));
         let mut t = out(None, Some(9), "SIGQUIT: quit");
         t.timed_out = true;
@@ -265,7 +277,18 @@ mod tests {
         };
         assert_eq!(
             spec.args(),
-            ["-scenario", "15-x/buggy", "-rounds", "5", "-gc-per-sample", "1", "-max-wall", "2000ms", "-param", "workers=10"]
+            [
+                "-scenario",
+                "15-x/buggy",
+                "-rounds",
+                "5",
+                "-gc-per-sample",
+                "1",
+                "-max-wall",
+                "2000ms",
+                "-param",
+                "workers=10"
+            ]
         );
         let env = spec.env();
         assert_eq!(env.get("GOGC").map(String::as_str), Some("off"));

@@ -58,11 +58,7 @@ pub fn theil_sen(xs: &[f64], ys: &[f64]) -> Option<SlopeFit> {
     }
     slopes.sort_by(f64::total_cmp);
     let m = slopes.len();
-    let median = if m % 2 == 1 {
-        slopes[m / 2]
-    } else {
-        (slopes[m / 2 - 1] + slopes[m / 2]) / 2.0
-    };
+    let median = if m % 2 == 1 { slopes[m / 2] } else { (slopes[m / 2 - 1] + slopes[m / 2]) / 2.0 };
     // Sen's interval: the order statistics of the pairwise slopes that
     // bracket the median by Z95 standard deviations of Kendall's S.
     let nf = n as f64;
@@ -111,9 +107,8 @@ pub fn wilson(k: u64, n: u64) -> Option<Estimate> {
 pub fn normal_cdf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-x * x).exp();
     if z >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
 }

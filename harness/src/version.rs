@@ -163,10 +163,8 @@ impl FromStr for VersionReq {
                     reason: "expected comparisons such as `<1.23` or `>=1.22, <1.27`",
                 });
             }
-            let bound: GoVersion = rest.parse().map_err(|e: VersionError| VersionError {
-                input: s.to_string(),
-                reason: e.reason,
-            })?;
+            let bound: GoVersion =
+                rest.parse().map_err(|e: VersionError| VersionError { input: s.to_string(), reason: e.reason })?;
             let series_only = rest.trim_start_matches("go").split('.').count() == 2;
             terms.push(Term { op, bound, series_only });
         }

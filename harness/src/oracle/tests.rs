@@ -72,7 +72,8 @@ fn params() -> BTreeMap<String, String> {
 #[test]
 fn clear_growth_is_present_with_its_numbers() {
     let p = pattern();
-    let r = evaluate(&p, &params(), "buggy", &record(10, 1000.0, |r| [300.0, -200.0, 100.0][r.rem_euclid(3) as usize], 0));
+    let r =
+        evaluate(&p, &params(), "buggy", &record(10, 1000.0, |r| [300.0, -200.0, 100.0][r.rem_euclid(3) as usize], 0));
     assert_eq!(r.status, Presence::Present);
     let g = &r.signals[0];
     assert_eq!(g.status, Presence::Present);
@@ -92,7 +93,12 @@ fn clear_growth_is_present_with_its_numbers() {
 #[test]
 fn a_flat_series_is_absent() {
     let p = pattern();
-    let r = evaluate(&p, &params(), "fixed", &record(10, 0.0, |r| if r == 5 { 40_000.0 } else { (r % 2) as f64 * 64.0 }, 0));
+    let r = evaluate(
+        &p,
+        &params(),
+        "fixed",
+        &record(10, 0.0, |r| if r == 5 { 40_000.0 } else { (r % 2) as f64 * 64.0 }, 0),
+    );
     assert_eq!(r.status, Presence::Absent, "{:?}", r.signals);
     let e = r.signals[0].estimate.unwrap();
     assert!(e.value.abs() < 1.0 && e.hi < 500.0, "one wild sample does not make a leak: {e:?}");

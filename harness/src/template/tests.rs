@@ -94,13 +94,23 @@ fn bad_patterns_are_errors_with_locations() {
     let d = dir();
     let cases: &[(&str, &str, &str, Option<(u64, u64)>)] = &[
         ("unknown top-level field", "title: a test pattern", "title: a test pattern\ncolour: red", Some((3, 1))),
-        ("unknown signal field", "    stat: slope\n    present_above: workers", "    stat: slope\n    treshold: 3\n    present_above: workers", Some((20, 5))),
+        (
+            "unknown signal field",
+            "    stat: slope\n    present_above: workers",
+            "    stat: slope\n    treshold: 3\n    present_above: workers",
+            Some((20, 5)),
+        ),
         ("bad verdict", "verdict: not-reproduced", "verdict: maybe", Some((34, 14))),
         ("bad family", "family: reachability", "family: leaks", Some((4, 9))),
         ("bad version requirement", "go: \"<1.23\"", "go: \"<1.x\"", Some((30, 16))),
         ("bad go line", "go_line: \"1.22\", go", "go_line: \"1.20\", go", Some((28, 15))),
         ("unknown metric", "metric: heap_live", "metric: heap_alive", Some((17, 13))),
-        ("threshold names an unknown param", "present_above: workers * 2.5", "present_above: jobs * 2.5", Some((20, 20))),
+        (
+            "threshold names an unknown param",
+            "present_above: workers * 2.5",
+            "present_above: jobs * 2.5",
+            Some((20, 20)),
+        ),
         ("threshold not an expression", "present_above: workers * 2.5", "present_above: workers + 2", Some((20, 20))),
         ("default outside range", "default: 10, range", "default: 1000, range", Some((12, 33))),
         ("missing Go file", "files: [fixed.go]", "files: [nothere.go]", Some((9, 36))),

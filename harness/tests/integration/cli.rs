@@ -1,0 +1,137 @@
+//! The CLI, end to end: the issue's acceptance checks, JSON for scripts,
+//! rendering, exit codes and error messages.
+
+use crate::support::{fixtures, gcfuzz, home};
+use std::path::Path;
+
+fn json(o: &crate::support::Output) -> Vec<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{o}"))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn find<'a>(cells: &'a [serde_json::Value], go: &str, line: &str, godebug: Option<&str>) -> &'a serde_json::Value {
+    cells
+        .iter()
+        .find(|c| {
+            c["go"] == go && c["go_line"] == line && c["knobs"].get("GODEBUG").and_then(|g| g.as_str()) == godebug
+        })
+        .unwrap_or_else(|| panic!("no cell {go} {line} {godebug:?}"))
+}
+
+#[test]
+fn bug15_verdicts_differ_between_go_1_22_and_1_23() {
+    let o = gcfuzz(&["run", "15-ticker-not-stopped", "--go", "1.22,1.23", "--json", "-", "--quiet"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    let cells = json(&o);
+    let c = find(&cells, "1.22.10", "1.22", None);
+    assert_eq!((c["verdict"].as_str(), c["met"].as_bool()), (Some("reproduced"), Some(true)), "{c}");
+    assert_eq!((c["pattern"].as_str(), c["seed_bug"].as_u64()), (Some("15-ticker-not-stopped"), Some(15)));
+    assert_eq!(c["buggy"]["status"], "present");
+    assert_eq!(c["fixed"]["status"], "absent");
+    let leaked = c["buggy"]["signals"][0]["estimate"]["value"].as_f64().unwrap();
+    assert!(leaked > 2.5, "{c}");
+    // Go 1.23 with a 1.23 go line collects the unstopped ticker...
+    let c = find(&cells, "1.23.9", "1.23", None);
+    assert_eq!(c["verdict"], "not-reproduced", "{c}");
+    assert!(c["buggy"]["signals"][0]["estimate"]["value"].as_f64().unwrap() < 0.5);
+    // ...but not for a module that still says go 1.22, nor with the old timers.
+    assert_eq!(find(&cells, "1.23.9", "1.22", None)["verdict"], "reproduced");
+    assert_eq!(find(&cells, "1.23.9", "1.23", Some("asynctimerchan=1"))["verdict"], "reproduced");
+    assert!(o.stderr.contains("15-ticker-not-stopped  1.22.10"), "the table goes to stderr with --json -\n{o}");
+}
+
+#[test]
+fn bug12_verdicts_differ_by_go_line_on_one_toolchain() {
+    let o = gcfuzz(&["run", "12", "--go", "1.27", "--go-line", "1.21,1.22", "--json", "-", "--quiet"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    let cells = json(&o);
+    assert_eq!(cells.len(), 2);
+    let old = find(&cells, "1.27.3", "1.21", None);
+    let new = find(&cells, "1.27.3", "1.22", None);
+    assert_eq!(old["verdict"], "reproduced", "{old}");
+    assert_eq!(new["verdict"], "not-reproduced", "{new}");
+    assert!(old["buggy"]["signals"][0]["estimate"]["value"].as_f64().unwrap() > 0.05);
+    assert_eq!(new["buggy"]["signals"][0]["estimate"]["value"].as_f64().unwrap(), 0.0);
+}
+
+#[test]
+fn an_unmet_expectation_exits_1() {
+    // A fixture whose declared expectation is wrong on purpose.
+    let d = crate::support::fixture_templates(&["90-panics"]);
+    let yaml = d.path().join("90-panics/pattern.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap().replace("verdict: crash", "verdict: reproduced");
+    std::fs::write(&yaml, text).unwrap();
+    let o = gcfuzz(&["--templates", d.path().to_str().unwrap(), "run", "--go", "latest", "--quiet"], &[]);
+    assert_eq!(o.code, Some(1), "{o}");
+    assert!(o.stderr.contains("UNEXPECTED 90-panics"), "{o}");
+    assert!(o.stderr.contains("panic: runtime error: index out of range"), "the evidence is shown: {o}");
+}
+
+#[test]
+fn render_writes_a_program_plain_go_build_builds() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("prog");
+    let o = gcfuzz(&["render", "15", "--variant", "fixed", "--go-line", "1.23", "-o", out.to_str().unwrap()], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    assert!(std::fs::read_to_string(out.join("go.mod")).unwrap().contains("go 1.23"));
+    let tc = crate::support::toolchains();
+    let t = tc.ensure("1.27.3".parse().unwrap(), &mut |_| {}).unwrap();
+    let b = std::process::Command::new(t.go())
+        .args(["build", "-o", "prog", "."])
+        .current_dir(&out)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOCACHE", home().join("gocache"))
+        .env("GOFLAGS", "")
+        .output()
+        .unwrap();
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    // It runs with the pattern's defaults baked in.
+    let r = std::process::Command::new(out.join("prog")).args(["-rounds", "4"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{stdout}");
+    assert!(stdout.contains(r#""scenario":"15-ticker-not-stopped/fixed""#), "{stdout}");
+    assert!(stdout.contains(r#""workers":"1000""#), "{stdout}");
+    assert!(stdout.contains(r#""type":"done","rounds":4,"reason":"rounds""#), "{stdout}");
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_exit_2() {
+    let bad = fixtures().join("bad");
+    let o = gcfuzz(&["--templates", bad.to_str().unwrap(), "list"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("13-bad-yaml/pattern.yaml:10:11: unknown variant `slop`"), "{o}");
+
+    let o = gcfuzz(&["run", "--go", "1.19"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("unknown Go version `1.19`") && o.stderr.contains("1.27.3"), "{o}");
+
+    let o = gcfuzz(&["run", "99"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("no pattern matches `99`"), "{o}");
+
+    let o = gcfuzz(&["run", "15", "--param", "workers=1"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("outside the range"), "{o}");
+
+    let o = gcfuzz(&["--templates", "/nonexistent", "list"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("not a gcfuzz templates folder"), "{o}");
+
+    let o = gcfuzz(&["run", "--go-line", "1.2x"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+}
+
+#[test]
+fn list_shows_the_patterns() {
+    let o = gcfuzz(
+        &["list"],
+        &[("GCFUZZ_TEMPLATES", Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates").as_path())],
+    );
+    assert_eq!(o.code, Some(0), "{o}");
+    for id in ["01-goroutine-parked-send", "02-subslice-pins-array", "12-loopvar-escape", "15-ticker-not-stopped"] {
+        assert!(o.stdout.contains(id), "{o}");
+    }
+}

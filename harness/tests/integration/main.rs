@@ -1,0 +1,10 @@
+//! End-to-end tests: real Go toolchains (provisioned into the gcfuzz cache,
+//! `GCFUZZ_HOME` or `~/.cache/gcfuzz`), real builds, real runs.
+//!
+//! One test binary with topic modules (ripgrep's layout).
+
+mod cli;
+mod patterns;
+mod robustness;
+mod support;
+mod toolchains;

