@@ -18,6 +18,7 @@ matrix:
 
 ## test: unit tests, then end-to-end tests on real Go toolchains
 test:
+	$(CARGO) fmt --all -- --check
 	$(CARGO) test --locked --workspace
 
 build:

