@@ -4,7 +4,9 @@
 //!
 //! A signal is *present* when its whole 95% interval lies above its
 //! threshold, *absent* when the whole interval lies below, and
-//! *inconclusive* otherwise. A variant is present when any symptom signal
+//! *inconclusive* otherwise. A proportion (events out of trials) whose
+//! event never happened is absent whatever the threshold: one use after
+//! free in 10,000 reads proves a bug, none proves as much as n trials can. A variant is present when any symptom signal
 //! is, absent when all are absent. Every result carries the numbers it was
 //! decided on.
 
@@ -178,7 +180,11 @@ pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64)
         }
     }
     if let Some(e) = r.estimate {
-        r.status = if e.lo > threshold {
+        r.status = if signal.proportion && e.value == 0.0 {
+            // An event that never happened in n trials is absent; the
+            // interval's upper end (reported) says how rare it could still be.
+            Presence::Absent
+        } else if e.lo > threshold {
             Presence::Present
         } else if e.hi < threshold {
             Presence::Absent

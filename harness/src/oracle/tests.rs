@@ -126,6 +126,21 @@ fn a_proportion_above_threshold_is_present() {
 }
 
 #[test]
+fn an_event_never_seen_is_absent_even_with_a_zero_threshold() {
+    let yaml = YAML.replace("present_above: 0.01}", "present_above: 0}");
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(&yaml, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    let none = evaluate(&p, &params(), "fixed", &record(10, 0.0, |_| 0.0, 0));
+    let b = &none.signals[1];
+    assert_eq!(b.status, Presence::Absent);
+    let e = b.estimate.unwrap();
+    assert!(e.hi > 0.0 && e.hi < 0.005, "the bound is reported: {e:?}");
+    let one = evaluate(&p, &params(), "buggy", &record(10, 0.0, |_| 0.0, 1));
+    assert_eq!(one.signals[1].status, Presence::Present, "a single event is proof");
+}
+
+#[test]
 fn too_few_samples_is_inconclusive_and_says_why() {
     let p = pattern();
     let r = evaluate(&p, &params(), "buggy", &record(3, 1000.0, |_| 0.0, 0));

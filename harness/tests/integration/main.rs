@@ -5,6 +5,8 @@
 
 mod cli;
 mod patterns;
+mod patterns_finalizers;
+mod patterns_memory;
 mod robustness;
 mod support;
 mod toolchains;
