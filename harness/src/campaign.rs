@@ -233,20 +233,27 @@ fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> C
             gc_per_sample: p.run.gc_per_sample,
             max_wall: Duration::from_secs_f64(p.run.max_wall_s),
             timeout: Duration::from_secs_f64(p.run.timeout_s),
-            rss_cap: c.rss_cap,
+            rss_cap: match (c.rss_cap, p.run.max_rss_mib) {
+                (Some(a), Some(b)) => Some(a.min(b << 20)),
+                (a, b) => a.or(b.map(|b| b << 20)),
+            },
         };
-        match c.backend.run(&spec) {
-            Ok(rec) => {
-                variants.push(oracle::evaluate(p, &cell.params, name, &rec));
-                result.runs.push(rec);
-            }
-            Err(e) => {
-                result.error =
-                    Some(format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()));
-                result.explanation = format!("not run: {e}");
-                return result;
+        let mut records = Vec::new();
+        for _ in 0..cell.trials {
+            match c.backend.run(&spec) {
+                Ok(rec) => records.push(rec),
+                Err(e) => {
+                    result.error = Some(format!(
+                        "{e}: {}",
+                        std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()
+                    ));
+                    result.explanation = format!("not run: {e}");
+                    return result;
+                }
             }
         }
+        variants.push(oracle::evaluate(p, &cell.params, name, &records));
+        result.runs.extend(records);
     }
     let fixed = variants.pop().expect("two variants");
     let buggy = variants.pop().expect("two variants");

@@ -119,6 +119,9 @@ struct RunArgs {
     /// Rounds per run instead of each pattern's.
     #[arg(long)]
     rounds: Option<u32>,
+    /// Trials (processes) per variant instead of each pattern's.
+    #[arg(long)]
+    trials: Option<u32>,
     /// Cells run at once (1 keeps timings honest on small machines).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
@@ -276,6 +279,7 @@ fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Re
         godebug: args.godebug.clone(),
         params,
         rounds: args.rounds,
+        trials: args.trials,
     };
     Ok((selected, spec))
 }

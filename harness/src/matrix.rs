@@ -33,6 +33,8 @@ pub struct MatrixSpec {
     pub params: BTreeMap<String, String>,
     /// Rounds per run instead of each pattern's.
     pub rounds: Option<u32>,
+    /// Trials per variant instead of each pattern's.
+    pub trials: Option<u32>,
 }
 
 /// A planning error (bad user input).
@@ -82,6 +84,8 @@ pub struct Cell {
     pub params: BTreeMap<String, String>,
     /// Rounds per run.
     pub rounds: u32,
+    /// Processes per variant.
+    pub trials: u32,
 }
 
 impl Cell {
@@ -156,6 +160,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     knobs: config.knobs.clone(),
                     params: params.clone(),
                     rounds,
+                    trials: spec.trials.unwrap_or(p.run.trials).max(1),
                 });
             }
         }

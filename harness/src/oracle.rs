@@ -100,10 +100,15 @@ pub struct VariantResult {
     pub status: Presence,
     /// Every signal, symptoms and info.
     pub signals: Vec<SignalResult>,
-    /// The crash, if it crashed or hung.
+    /// The crash that decided its status, or (when crashes are the
+    /// pattern's symptom) the first one seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crash: Option<crate::run::Crash>,
-    /// Rounds sampled.
+    /// Trials (processes) run.
+    pub trials: usize,
+    /// Trials that crashed or hung.
+    pub crashed_trials: usize,
+    /// Rounds sampled, over all trials.
     pub rounds: usize,
     /// Wall time of the run, ms.
     pub wall_ms: u64,
@@ -116,8 +121,26 @@ impl VariantResult {
     }
 }
 
-/// Measures one signal over a run's samples, skipping `warmup` rounds.
-pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64) -> SignalResult {
+/// One trial (one process) as the oracle sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Trial<'a> {
+    /// Its samples, in order.
+    pub samples: &'a [Sample],
+    /// Whether it died of a crash that counts as the symptom.
+    pub crashed: bool,
+}
+
+/// Measures one signal over the trials of a variant, skipping `warmup`
+/// rounds of each.
+///
+/// - `slope`: Theil–Sen per trial; with several trials the estimate and
+///   both interval ends are the medians of the trials' (a robust pooling:
+///   trials have different baselines, so their points cannot be mixed).
+/// - `rate`: the metric's growth over `per`'s growth, summed over trials;
+///   a proportion gets a Wilson interval.
+/// - `trials`: the share of trials in which the event happened (the metric
+///   `crash`: the trial crashed; a counter: it grew), Wilson interval.
+pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -> SignalResult {
     let mut r = SignalResult {
         name: signal.name.clone(),
         role: signal.role,
@@ -132,41 +155,58 @@ pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64)
     let warm = warmup as i64;
     match signal.stat {
         Stat::Slope => {
-            let pts: Vec<(f64, f64)> = samples
-                .iter()
-                .filter(|s| s.round >= warm)
-                .filter_map(|s| Some((s.get(&signal.per)?, s.get(&signal.metric)?)))
-                .collect();
-            r.n = pts.len();
-            if pts.len() < 3 {
-                r.note = Some(format!("{} usable samples after warm-up; need 3", pts.len()));
+            let mut fits = Vec::new();
+            for t in trials {
+                let pts: Vec<(f64, f64)> = t
+                    .samples
+                    .iter()
+                    .filter(|s| s.round >= warm)
+                    .filter_map(|s| Some((s.get(&signal.per)?, s.get(&signal.metric)?)))
+                    .collect();
+                r.n += pts.len();
+                if pts.len() < 3 {
+                    r.note = Some(format!("{} usable samples after warm-up; need 3", pts.len()));
+                    continue;
+                }
+                let (xs, ys): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
+                match stats::theil_sen(&xs, &ys) {
+                    Some(fit) => fits.push(fit),
+                    None => r.note = Some(format!("`{}` did not change, so no slope per it", signal.per)),
+                }
+            }
+            if fits.is_empty() {
                 return r;
             }
-            let (xs, ys): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
-            match stats::theil_sen(&xs, &ys) {
-                Some(fit) => {
-                    r.estimate = Some(fit.slope);
-                    r.trend_p = Some(fit.trend_p);
-                }
-                None => r.note = Some(format!("`{}` did not change, so no slope per it", signal.per)),
+            let med = |f: fn(&stats::SlopeFit) -> f64| stats::median(&fits.iter().map(f).collect::<Vec<_>>());
+            r.estimate = Some(Estimate {
+                value: med(|f| f.slope.value).unwrap_or(f64::NAN),
+                lo: med(|f| f.slope.lo).unwrap_or(f64::NAN),
+                hi: med(|f| f.slope.hi).unwrap_or(f64::NAN),
+            });
+            r.trend_p = med(|f| f.trend_p);
+            if fits.len() == trials.len() {
+                r.note = None;
             }
         }
         Stat::Rate => {
-            // From the last warm-up sample (or the baseline) to the end.
-            let start = samples.iter().rev().find(|s| s.round < warm).or(samples.first());
-            let end = samples.last();
-            let (Some(a), Some(b)) = (start, end) else {
-                r.note = Some("no samples".into());
-                return r;
-            };
-            let pair = (|| {
-                Some((b.get(&signal.metric)? - a.get(&signal.metric)?, b.get(&signal.per)? - a.get(&signal.per)?))
-            })();
-            let Some((dm, dp)) = pair else {
+            let (mut dm, mut dp) = (0.0, 0.0);
+            for t in trials {
+                // From the last warm-up sample (or the baseline) to the end.
+                let start = t.samples.iter().rev().find(|s| s.round < warm).or(t.samples.first());
+                let (Some(a), Some(b)) = (start, t.samples.last()) else { continue };
+                let pair = (|| {
+                    Some((b.get(&signal.metric)? - a.get(&signal.metric)?, b.get(&signal.per)? - a.get(&signal.per)?))
+                })();
+                if let Some((m, p)) = pair {
+                    dm += m;
+                    dp += p;
+                    r.n += 2;
+                }
+            }
+            if r.n == 0 {
                 r.note = Some(format!("`{}` or `{}` missing from the samples", signal.metric, signal.per));
                 return r;
-            };
-            r.n = 2;
+            }
             if dp <= 0.0 {
                 r.note = Some(format!("`{}` did not grow after warm-up", signal.per));
                 return r;
@@ -178,9 +218,25 @@ pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64)
                 Some(Estimate { value: v, lo: v, hi: v })
             };
         }
+        Stat::Trials => {
+            let events = trials
+                .iter()
+                .filter(|t| {
+                    if signal.metric == CRASH_METRIC {
+                        return t.crashed;
+                    }
+                    let first = t.samples.first().and_then(|s| s.get(&signal.metric));
+                    let last = t.samples.last().and_then(|s| s.get(&signal.metric));
+                    matches!((first, last), (Some(a), Some(b)) if b > a)
+                })
+                .count();
+            r.n = trials.len();
+            r.estimate = stats::wilson(events as u64, trials.len() as u64);
+        }
     }
     if let Some(e) = r.estimate {
-        r.status = if signal.proportion && e.value == 0.0 {
+        let counts_events = signal.proportion || signal.stat == Stat::Trials;
+        r.status = if counts_events && e.value == 0.0 {
             // An event that never happened in n trials is absent; the
             // interval's upper end (reported) says how rare it could still be.
             Presence::Absent
@@ -195,19 +251,31 @@ pub fn measure(signal: &Signal, samples: &[Sample], warmup: u32, threshold: f64)
     r
 }
 
-/// Evaluates one variant's run against the pattern's signals.
+/// The pseudo-metric of a `trials` signal that counts crashed trials.
+pub const CRASH_METRIC: &str = "crash";
+
+/// Crash classes that can be a pattern's symptom (`crash_is_symptom`): the
+/// program itself died. A hang, the memory cap, a probe error or a bad exit
+/// stay harness-level outcomes.
+pub fn is_symptom_crash(c: &crate::run::Crash) -> bool {
+    matches!(c.class, CrashClass::GoPanic | CrashClass::RuntimeFatal | CrashClass::Signal)
+}
+
+/// Evaluates one variant's trials against the pattern's signals.
 pub fn evaluate(
     pattern: &Pattern,
     params: &BTreeMap<String, String>,
     variant: &str,
-    record: &RunRecord,
+    runs: &[RunRecord],
 ) -> VariantResult {
-    let signals: Vec<SignalResult> = pattern
-        .signals
-        .iter()
-        .map(|s| measure(s, &record.samples, pattern.run.warmup, s.threshold.resolve(params)))
-        .collect();
-    let status = match &record.crash {
+    let symptom_crash = |r: &RunRecord| pattern.crash_is_symptom && r.crash.as_ref().is_some_and(is_symptom_crash);
+    let trials: Vec<Trial> = runs.iter().map(|r| Trial { samples: &r.samples, crashed: symptom_crash(r) }).collect();
+    let signals: Vec<SignalResult> =
+        pattern.signals.iter().map(|s| measure(s, &trials, pattern.run.warmup, s.threshold.resolve(params))).collect();
+    // A crash that is not the symptom decides; a hang before anything else.
+    let other_crash =
+        runs.iter().filter_map(|r| r.crash.as_ref()).find(|c| !(pattern.crash_is_symptom && is_symptom_crash(c)));
+    let status = match other_crash {
         Some(c) if c.class == CrashClass::Timeout => Presence::Timeout,
         Some(_) => Presence::Crash,
         None => {
@@ -222,13 +290,16 @@ pub fn evaluate(
             }
         }
     };
+    let crash = other_crash.or_else(|| runs.iter().find_map(|r| r.crash.as_ref())).cloned();
     VariantResult {
         variant: variant.to_string(),
         status,
         signals,
-        crash: record.crash.clone(),
-        rounds: record.samples.iter().filter(|s| s.round >= 0).count(),
-        wall_ms: record.outcome.wall_ms,
+        crash,
+        trials: runs.len(),
+        crashed_trials: runs.iter().filter(|r| r.crash.is_some()).count(),
+        rounds: runs.iter().map(|r| r.samples.iter().filter(|s| s.round >= 0).count()).sum(),
+        wall_ms: runs.iter().map(|r| r.outcome.wall_ms).sum(),
     }
 }
 

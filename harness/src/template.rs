@@ -117,6 +117,10 @@ pub enum Stat {
     /// `proportion: true` the metric counts events out of `per` trials and
     /// gets a Wilson interval.
     Rate,
+    /// The share of trials (processes) in which the event happened: the
+    /// metric `crash` (the trial crashed) or a counter that grew. Wilson
+    /// interval.
+    Trials,
 }
 
 /// Whether a signal decides presence or is only reported.
@@ -150,6 +154,8 @@ struct PatternSpec {
     counters: BTreeMap<String, String>,
     #[serde(default)]
     run: RunSpec,
+    #[serde(default)]
+    crash_is_symptom: bool,
     signals: Vec<SignalSpec>,
     #[serde(default)]
     configs: Vec<ConfigSpec>,
@@ -185,11 +191,21 @@ struct RunSpec {
     gc_per_sample: u32,
     max_wall_s: f64,
     timeout_s: f64,
+    trials: u32,
+    max_rss_mib: Option<u64>,
 }
 
 impl Default for RunSpec {
     fn default() -> Self {
-        RunSpec { rounds: 10, warmup: 2, gc_per_sample: 1, max_wall_s: 20.0, timeout_s: 60.0 }
+        RunSpec {
+            rounds: 10,
+            warmup: 2,
+            gc_per_sample: 1,
+            max_wall_s: 20.0,
+            timeout_s: 60.0,
+            trials: 1,
+            max_rss_mib: None,
+        }
     }
 }
 
@@ -362,6 +378,9 @@ pub struct Pattern {
     pub counters: BTreeMap<String, String>,
     /// How the probe runs the scenario.
     pub run: RunSettings,
+    /// A crash of the program (panic, `fatal error:`, signal) is the bug's
+    /// symptom, counted per trial, not a failure of the run.
+    pub crash_is_symptom: bool,
     /// What is measured.
     pub signals: Vec<Signal>,
     /// The pattern's default configurations (at least one).
@@ -430,6 +449,10 @@ pub struct RunSettings {
     pub max_wall_s: f64,
     /// The harness kills the run after this many seconds.
     pub timeout_s: f64,
+    /// Processes per variant (stochastic bugs need several).
+    pub trials: u32,
+    /// The harness kills a run whose resident set exceeds this (MiB).
+    pub max_rss_mib: Option<u64>,
 }
 
 /// A measured signal.
@@ -693,18 +716,36 @@ impl Checker<'_> {
         if !(r.max_wall_s > 0.0 && r.timeout_s > r.max_wall_s) {
             return self.err(None, "run: timeout_s must be greater than max_wall_s, both positive");
         }
+        if r.trials == 0 || r.trials > 1000 {
+            return self.err(None, format!("run: trials must be 1 to 1000, not {}", r.trials));
+        }
         let run = RunSettings {
             rounds: r.rounds,
             warmup: r.warmup,
             gc_per_sample: r.gc_per_sample,
             max_wall_s: r.max_wall_s,
             timeout_s: r.timeout_s,
+            trials: r.trials,
+            max_rss_mib: r.max_rss_mib,
         };
 
         let mut signals = Vec::new();
         for s in spec.signals {
             let known = |m: &str| SAMPLE_METRICS.contains(&m) || spec.counters.contains_key(m);
-            if !known(&s.metric.value) {
+            let crash_metric = s.metric.value == crate::oracle::CRASH_METRIC;
+            if crash_metric && s.stat != Stat::Trials {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: metric `crash` needs `stat: trials`", s.name),
+                );
+            }
+            if crash_metric && !spec.crash_is_symptom {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: metric `crash` needs `crash_is_symptom: true`", s.name),
+                );
+            }
+            if !known(&s.metric.value) && !crash_metric {
                 return self.err(
                     Some(&s.metric.referenced),
                     format!(
@@ -810,6 +851,7 @@ impl Checker<'_> {
             params,
             counters: spec.counters,
             run,
+            crash_is_symptom: spec.crash_is_symptom,
             signals,
             configs,
             expect,

@@ -72,8 +72,12 @@ fn params() -> BTreeMap<String, String> {
 #[test]
 fn clear_growth_is_present_with_its_numbers() {
     let p = pattern();
-    let r =
-        evaluate(&p, &params(), "buggy", &record(10, 1000.0, |r| [300.0, -200.0, 100.0][r.rem_euclid(3) as usize], 0));
+    let r = evaluate(
+        &p,
+        &params(),
+        "buggy",
+        &[record(10, 1000.0, |r| [300.0, -200.0, 100.0][r.rem_euclid(3) as usize], 0)],
+    );
     assert_eq!(r.status, Presence::Present);
     let g = &r.signals[0];
     assert_eq!(g.status, Presence::Present);
@@ -97,7 +101,7 @@ fn a_flat_series_is_absent() {
         &p,
         &params(),
         "fixed",
-        &record(10, 0.0, |r| if r == 5 { 40_000.0 } else { (r % 2) as f64 * 64.0 }, 0),
+        &[record(10, 0.0, |r| if r == 5 { 40_000.0 } else { (r % 2) as f64 * 64.0 }, 0)],
     );
     assert_eq!(r.status, Presence::Absent, "{:?}", r.signals);
     let e = r.signals[0].estimate.unwrap();
@@ -108,7 +112,7 @@ fn a_flat_series_is_absent() {
 fn growth_near_the_threshold_is_inconclusive() {
     let p = pattern();
     let noise = |r: i64| [30_000.0, -30_000.0, 10_000.0, -20_000.0][r.rem_euclid(4) as usize];
-    let r = evaluate(&p, &params(), "buggy", &record(10, 500.0, noise, 0));
+    let r = evaluate(&p, &params(), "buggy", &[record(10, 500.0, noise, 0)]);
     assert_eq!(r.signals[0].status, Presence::Inconclusive, "{:?}", r.signals[0]);
     assert_eq!(r.status, Presence::Inconclusive);
 }
@@ -116,7 +120,7 @@ fn growth_near_the_threshold_is_inconclusive() {
 #[test]
 fn a_proportion_above_threshold_is_present() {
     let p = pattern();
-    let r = evaluate(&p, &params(), "buggy", &record(10, 0.0, |_| 0.0, 30));
+    let r = evaluate(&p, &params(), "buggy", &[record(10, 0.0, |_| 0.0, 30)]);
     let b = &r.signals[1];
     assert_eq!(b.status, Presence::Present);
     let e = b.estimate.unwrap();
@@ -131,19 +135,19 @@ fn an_event_never_seen_is_absent_even_with_a_zero_threshold() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
     let p = parse_pattern(&yaml, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
-    let none = evaluate(&p, &params(), "fixed", &record(10, 0.0, |_| 0.0, 0));
+    let none = evaluate(&p, &params(), "fixed", &[record(10, 0.0, |_| 0.0, 0)]);
     let b = &none.signals[1];
     assert_eq!(b.status, Presence::Absent);
     let e = b.estimate.unwrap();
     assert!(e.hi > 0.0 && e.hi < 0.005, "the bound is reported: {e:?}");
-    let one = evaluate(&p, &params(), "buggy", &record(10, 0.0, |_| 0.0, 1));
+    let one = evaluate(&p, &params(), "buggy", &[record(10, 0.0, |_| 0.0, 1)]);
     assert_eq!(one.signals[1].status, Presence::Present, "a single event is proof");
 }
 
 #[test]
 fn too_few_samples_is_inconclusive_and_says_why() {
     let p = pattern();
-    let r = evaluate(&p, &params(), "buggy", &record(3, 1000.0, |_| 0.0, 0));
+    let r = evaluate(&p, &params(), "buggy", &[record(3, 1000.0, |_| 0.0, 0)]);
     let g = &r.signals[0];
     assert_eq!(g.status, Presence::Inconclusive);
     assert!(g.note.as_deref().unwrap().contains("need 3"), "{g:?}");
@@ -157,7 +161,7 @@ fn info_signals_never_decide() {
     for s in &mut rec.samples {
         s.values.insert("goroutines".into(), 3.0 + 10.0 * s.round as f64);
     }
-    let r = evaluate(&p, &params(), "fixed", &rec);
+    let r = evaluate(&p, &params(), "fixed", std::slice::from_ref(&rec));
     assert_eq!(r.signals[2].status, Presence::Present);
     assert_eq!(r.status, Presence::Absent);
 }
@@ -167,13 +171,71 @@ fn crashes_and_timeouts_override_signals() {
     let p = pattern();
     let mut rec = record(10, 1000.0, |_| 0.0, 0);
     rec.crash = Some(Crash { class: CrashClass::RuntimeFatal, message: "fatal error: x".into() });
-    let crashed = evaluate(&p, &params(), "buggy", &rec);
+    let crashed = evaluate(&p, &params(), "buggy", std::slice::from_ref(&rec));
     assert_eq!(crashed.status, Presence::Crash);
     assert!(crashed.signals[0].estimate.is_some(), "what was measured before the crash is kept");
     rec.crash = Some(Crash { class: CrashClass::Timeout, message: "hung".into() });
-    let hung = evaluate(&p, &params(), "fixed", &rec);
+    let hung = evaluate(&p, &params(), "fixed", std::slice::from_ref(&rec));
     assert_eq!(hung.status, Presence::Timeout);
     assert_eq!(Verdict::from_pair(crashed.status, hung.status), Verdict::Crash);
+}
+
+#[test]
+fn slopes_pool_over_trials_by_median() {
+    let p = pattern();
+    let runs = [record(10, 900.0, |_| 0.0, 0), record(10, 1000.0, |_| 0.0, 0), record(10, 5000.0, |_| 0.0, 0)];
+    let r = evaluate(&p, &params(), "buggy", &runs);
+    let e = r.signals[0].estimate.unwrap();
+    assert_eq!(e.value, 1000.0, "the median trial, not the wild one: {e:?}");
+    assert_eq!(r.trials, 3);
+    assert_eq!(r.signals[0].n, 24, "8 post-warm-up samples from each trial");
+    // Rates sum over trials: 3 trials x 800 ops after warm-up, 30 bad per round.
+    let runs = [record(10, 0.0, |_| 0.0, 30), record(10, 0.0, |_| 0.0, 0), record(10, 0.0, |_| 0.0, 0)];
+    let b = &evaluate(&p, &params(), "buggy", &runs).signals[1];
+    assert!((b.estimate.unwrap().value - 0.1).abs() < 1e-9, "{b:?}");
+}
+
+const CRASHY: &str = r#"
+title: t
+family: write-barrier
+summary: s
+common: [c.go]
+variants: {buggy: {about: b}, fixed: {about: f}}
+counters: {corrupted: canary mismatches}
+run: {rounds: 5, warmup: 1, trials: 4}
+crash_is_symptom: true
+signals:
+  - {name: crashed, metric: crash, stat: trials, present_above: 0}
+  - {name: corrupted, metric: corrupted, stat: trials, present_above: 0}
+expect: [{verdict: reproduced}]
+"#;
+
+#[test]
+fn crashes_can_be_the_symptom_counted_over_trials() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(CRASHY, Path::new("p.yaml"), "13-crashy", d.path()).unwrap();
+    let fatal = Crash { class: CrashClass::RuntimeFatal, message: "fatal error: found pointer to free object".into() };
+    let mut crashed = record(5, 0.0, |_| 0.0, 0);
+    crashed.crash = Some(fatal);
+    let clean = record(5, 0.0, |_| 0.0, 0);
+    let buggy = evaluate(&p, &params(), "buggy", &[crashed.clone(), clean.clone(), crashed, clean.clone()]);
+    assert_eq!(buggy.status, Presence::Present, "two of four trials crashed: {:?}", buggy.signals);
+    let e = buggy.signals[0].estimate.unwrap();
+    assert_eq!(e.value, 0.5);
+    assert!(e.lo > 0.0 && e.hi < 1.0);
+    assert_eq!(buggy.crashed_trials, 2);
+    assert_eq!(buggy.crash.as_ref().unwrap().class, CrashClass::RuntimeFatal, "the evidence is kept");
+    let fixed = evaluate(&p, &params(), "fixed", &[clean.clone(), clean.clone(), clean.clone(), clean.clone()]);
+    assert_eq!(fixed.status, Presence::Absent);
+    assert_eq!(Verdict::from_pair(buggy.status, fixed.status), Verdict::Reproduced);
+    // A hang is never the symptom.
+    let mut hung = clean.clone();
+    hung.crash = Some(Crash { class: CrashClass::Timeout, message: "hung".into() });
+    assert_eq!(evaluate(&p, &params(), "fixed", &[clean, hung]).status, Presence::Timeout);
+    // `crash` needs crash_is_symptom.
+    let e = parse_pattern(&CRASHY.replace("crash_is_symptom: true", ""), Path::new("p.yaml"), "13-crashy", d.path());
+    assert!(e.unwrap_err().to_string().contains("crash_is_symptom"));
 }
 
 #[test]
