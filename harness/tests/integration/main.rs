@@ -6,7 +6,9 @@
 mod cli;
 mod patterns;
 mod patterns_finalizers;
+mod patterns_liveness;
 mod patterns_memory;
+mod patterns_pacer;
 mod robustness;
 mod support;
 mod toolchains;
