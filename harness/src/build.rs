@@ -45,6 +45,47 @@ pub struct BuildKey {
     /// The go.mod `go` line.
     #[serde(serialize_with = "ser_line")]
     pub go_line: GoVersion,
+    /// Compile-time instrumentation (detectors).
+    pub flavor: Flavor,
+}
+
+impl BuildKey {
+    /// A plain build.
+    pub fn new(go: GoVersion, go_line: GoVersion) -> Self {
+        BuildKey { go, go_line, flavor: Flavor::Plain }
+    }
+}
+
+/// Compile-time settings beyond the go line: the instrumented builds that
+/// detectors need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    /// `go build` as is.
+    #[default]
+    Plain,
+    /// `-gcflags=all=-d=checkptr`: unsafe.Pointer conversions are checked.
+    Checkptr,
+    /// `GOEXPERIMENT=goroutineleakprofile` (Go 1.26; built in from 1.27).
+    LeakProfile,
+}
+
+impl Flavor {
+    /// Extra `go build` arguments.
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Flavor::Checkptr => &["-gcflags=all=-d=checkptr"],
+            _ => &[],
+        }
+    }
+
+    /// GOEXPERIMENT for the build, if any.
+    fn experiment(self) -> Option<&'static str> {
+        match self {
+            Flavor::LeakProfile => Some("goroutineleakprofile"),
+            _ => None,
+        }
+    }
 }
 
 fn ser_line<S: serde::Serializer>(v: &GoVersion, s: S) -> Result<S::Ok, S::Error> {
@@ -58,6 +99,8 @@ pub struct Artifact {
     pub key: BuildKey,
     /// The executable.
     pub program: PathBuf,
+    /// The rendered sources it was built from (for `go vet`).
+    pub src: PathBuf,
     /// The content hash (the cache entry's name).
     pub hash: String,
     /// Whether it came from the cache.
@@ -213,10 +256,16 @@ impl Builder {
         Builder { home: home.to_path_buf(), probe_dir: probe_dir.to_path_buf(), timeout: Duration::from_secs(600) }
     }
 
+    /// The cache folder.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The cache hash of a rendered program for a toolchain.
-    pub fn hash(files: &Files, toolchain: &Toolchain) -> String {
+    pub fn hash(files: &Files, toolchain: &Toolchain, flavor: Flavor) -> String {
         let mut h = Sha256::new();
         h.update(CACHE_FORMAT.as_bytes());
+        h.update(format!("{flavor:?}").as_bytes());
         h.update(toolchain.version.to_string().as_bytes());
         h.update(toolchain.goroot.display().to_string().as_bytes());
         h.update(std::env::consts::ARCH.as_bytes());
@@ -237,7 +286,7 @@ impl Builder {
         scenarios: &[(&Pattern, &Variant)],
     ) -> Result<Artifact, BuildError> {
         let files = render(&self.probe_dir, key.go_line, scenarios)?;
-        let hash = Self::hash(&files, toolchain);
+        let hash = Self::hash(&files, toolchain, key.flavor);
         let root = self.home.join("builds");
         let entry = root.join(&hash);
         let program = entry.join("prog");
@@ -250,6 +299,7 @@ impl Builder {
         let artifact = |cached, build_ms| Artifact {
             key,
             program: program.clone(),
+            src: entry.join("src"),
             hash: hash.clone(),
             cached,
             build_ms,
@@ -277,9 +327,14 @@ impl Builder {
         let src = staging.path().join("src");
         write_files(&src, &files)?;
         let mut spec = crate::process::ChildSpec::new(toolchain.go());
-        spec.args = vec!["build".into(), "-trimpath".into(), "-o".into(), "../prog".into(), ".".into()];
+        spec.args = vec!["build".into(), "-trimpath".into()];
+        spec.args.extend(key.flavor.args().iter().map(|a| a.to_string()));
+        spec.args.extend(["-o".into(), "../prog".into(), ".".into()]);
         spec.cwd = Some(src.clone());
         spec.env = go_env(&self.home, toolchain);
+        if let Some(x) = key.flavor.experiment() {
+            spec.env.insert("GOEXPERIMENT".into(), x.into());
+        }
         spec.timeout = self.timeout;
         let t = Instant::now();
         let mut stdout = String::new();
@@ -304,7 +359,7 @@ impl Builder {
             });
         }
         let meta = serde_json::json!({
-            "go": key.go.to_string(), "go_line": key.go_line.line_string(), "goroot": toolchain.goroot,
+            "go": key.go.to_string(), "go_line": key.go_line.line_string(), "flavor": key.flavor, "goroot": toolchain.goroot,
             "scenarios": names, "build_ms": build_ms,
         });
         let meta_path = staging.path().join("build.json");

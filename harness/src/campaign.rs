@@ -84,6 +84,9 @@ pub struct CellResult {
     pub why: String,
     /// The numbers behind the verdict, in one line.
     pub explanation: String,
+    /// What the detectors said (with `--detectors`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detectors: Vec<crate::detect::DetectorResult>,
     /// A harness-side failure (build, spawn), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -112,6 +115,8 @@ pub struct Campaign<'a> {
     pub jobs: usize,
     /// Memory cap per run, bytes.
     pub rss_cap: Option<u64>,
+    /// Also ask the detectors (go vet, runtime checks) about each cell.
+    pub detectors: bool,
 }
 
 /// Runs the campaign. Results come back in plan order.
@@ -168,6 +173,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
             let tx = tx.clone();
             let next = &next;
             let artifacts = &artifacts;
+            let toolchains = &toolchains;
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -175,7 +181,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
                         break;
                     }
                     let cell = &cells[i];
-                    let r = run_cell(c, cell, &artifacts[&cell.build_key()]);
+                    let r = run_cell(c, cell, &toolchains[&cell.go], &artifacts[&cell.build_key()]);
                     if tx.send((i, r)).is_err() {
                         break;
                     }
@@ -192,7 +198,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
 }
 
 /// Runs one cell's buggy and fixed variants and judges them.
-fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> CellResult {
+fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<Artifact, String>) -> CellResult {
     let p = c.patterns[cell.pattern];
     let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs);
     let mut result = CellResult {
@@ -210,6 +216,7 @@ fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> C
         met: false,
         why: expectation.map(|e| e.why.clone()).unwrap_or_default(),
         explanation: String::new(),
+        detectors: Vec::new(),
         error: None,
         runs: Vec::new(),
     };
@@ -222,6 +229,7 @@ fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> C
         }
     };
     let mut variants = Vec::new();
+    let mut specs = Vec::new();
     for name in ["buggy", "fixed"] {
         let v = p.variant(name).expect("patterns always have buggy and fixed");
         let spec = RunSpec {
@@ -237,6 +245,7 @@ fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> C
                 (Some(a), Some(b)) => Some(a.min(b << 20)),
                 (a, b) => a.or(b.map(|b| b << 20)),
             },
+            extra_args: vec![],
         };
         let mut records = Vec::new();
         for _ in 0..cell.trials {
@@ -254,6 +263,18 @@ fn run_cell(c: &Campaign, cell: &Cell, artifact: &Result<Artifact, String>) -> C
         }
         variants.push(oracle::evaluate(p, &cell.params, name, &records));
         result.runs.extend(records);
+        specs.push(spec);
+    }
+    if c.detectors {
+        let cx = crate::detect::Context {
+            toolchain,
+            builder: c.builder,
+            artifact,
+            backend: c.backend,
+            specs: [&specs[0], &specs[1]],
+            home: c.builder.home(),
+        };
+        result.detectors = crate::detect::run_all(&cx, p, &p.detectors);
     }
     let fixed = variants.pop().expect("two variants");
     let buggy = variants.pop().expect("two variants");

@@ -131,6 +131,9 @@ struct RunArgs {
     /// Write the verdicts as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also ask go vet and the runtime's own checks about each cell.
+    #[arg(long)]
+    detectors: bool,
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
@@ -301,6 +304,7 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
         backend: &backend,
         jobs: args.jobs,
         rss_cap: Some(args.mem_cap_mib << 20),
+        detectors: args.detectors,
     };
     if !args.quiet {
         for s in &campaign.plan.skipped {

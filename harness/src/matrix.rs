@@ -91,7 +91,7 @@ pub struct Cell {
 impl Cell {
     /// The build this cell needs.
     pub fn build_key(&self) -> BuildKey {
-        BuildKey { go: self.go, go_line: self.go_line }
+        BuildKey::new(self.go, self.go_line)
     }
 
     /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=…`.
@@ -254,7 +254,7 @@ expect: [{verdict: reproduced}]
         );
         assert_eq!(plan.skipped, ["15-t on Go 1.21.13: go line 1.22 needs a newer toolchain"]);
         assert_eq!(plan.cells[0].params["workers"], "10");
-        assert_eq!(plan.cells[0].build_key(), BuildKey { go: v("1.21.13"), go_line: v("1.21") });
+        assert_eq!(plan.cells[0].build_key(), BuildKey::new(v("1.21.13"), v("1.21")));
     }
 
     #[test]

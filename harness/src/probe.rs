@@ -69,9 +69,23 @@ pub struct Done {
     pub t_ns: i64,
 }
 
+/// A detector's report from inside the program (the goroutine leak profile).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetectorLine {
+    /// `goroutineleak`.
+    pub name: String,
+    /// What it counted; -1 where the runtime lacks the detector.
+    pub count: i64,
+    /// The first frame in the program's own code, if any.
+    #[serde(default)]
+    pub r#where: String,
+}
+
 /// One parsed line.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
+    /// `detector`.
+    Detector(DetectorLine),
     /// `hello`.
     Hello(Hello),
     /// `sample`.
@@ -103,6 +117,7 @@ pub fn parse_line(line: &str) -> Result<Line, ProbeError> {
     match obj.get("type").and_then(|t| t.as_str()) {
         Some("hello") => serde_json::from_value(v.clone()).map(Line::Hello).map_err(|e| bad(e.to_string())),
         Some("done") => serde_json::from_value(v.clone()).map(Line::Done).map_err(|e| bad(e.to_string())),
+        Some("detector") => serde_json::from_value(v.clone()).map(Line::Detector).map_err(|e| bad(e.to_string())),
         Some("sample") => {
             let round = obj.get("round").and_then(|r| r.as_i64()).ok_or_else(|| bad("sample without round".into()))?;
             let mut s = Sample { round, ..Default::default() };
@@ -149,6 +164,17 @@ mod tests {
         assert_eq!(s.get("round"), Some(3.0));
         assert_eq!(s.get("fds"), None, "a metric an old runtime lacks is absent, not zero");
 
+        let l = parse_line(
+            r#"{"v":1,"type":"detector","name":"goroutineleak","count":20,"where":"p.handler.func1 buggy.go:14"}"#,
+        );
+        assert_eq!(
+            l.unwrap(),
+            Line::Detector(DetectorLine {
+                name: "goroutineleak".into(),
+                count: 20,
+                r#where: "p.handler.func1 buggy.go:14".into()
+            })
+        );
         let d = parse_line(r#"{"v":1,"type":"done","rounds":12,"reason":"rounds","t_ns":9}"#).unwrap();
         assert_eq!(d, Line::Done(Done { rounds: 12, reason: "rounds".into(), t_ns: 9 }));
     }

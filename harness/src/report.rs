@@ -63,8 +63,17 @@ pub fn key_number(r: &CellResult) -> String {
     format!("{} {} vs {} {} (>{})", sb.name, val(sb), val(sf), sb.unit, fmt_num(sb.threshold))
 }
 
+/// `vet:missed checkptr:caught`, or `-` when no detector ran.
+pub fn detectors(r: &CellResult) -> String {
+    if r.detectors.is_empty() {
+        return "-".into();
+    }
+    r.detectors.iter().map(|d| format!("{}:{}", d.detector, d.catch.as_str())).collect::<Vec<_>>().join(" ")
+}
+
 /// The verdict table, one row per cell.
 pub fn table(results: &[CellResult]) -> String {
+    let with_detectors = results.iter().any(|r| !r.detectors.is_empty());
     let header =
         ["PATTERN", "GO", "LINE", "KNOBS", "BUGGY", "FIXED", "VERDICT", "EXPECTED", "", "KEY NUMBERS (buggy vs fixed)"];
     let rows: Vec<[String; 10]> = results
@@ -80,7 +89,7 @@ pub fn table(results: &[CellResult]) -> String {
                 r.verdict.to_string(),
                 r.expected.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
                 if r.met { "ok".into() } else { "FAIL".into() },
-                key_number(r),
+                if with_detectors { format!("{}  [{}]", key_number(r), detectors(r)) } else { key_number(r) },
             ]
         })
         .collect();

@@ -6,7 +6,7 @@
 //! backend (wasip1 under wasmtime) will implement the same trait.
 
 use crate::knobs::Knobs;
-use crate::probe::{self, Done, Hello, Line, Sample};
+use crate::probe::{self, DetectorLine, Done, Hello, Line, Sample};
 use crate::process::{self, ChildOutcome, ChildSpec, SpawnError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,6 +34,8 @@ pub struct RunSpec {
     pub timeout: Duration,
     /// Memory cap on the child's resident set.
     pub rss_cap: Option<u64>,
+    /// Extra probe flags (e.g. `-leakprofile`).
+    pub extra_args: Vec<String>,
 }
 
 impl RunSpec {
@@ -53,6 +55,7 @@ impl RunSpec {
             a.push("-param".into());
             a.push(format!("{k}={v}"));
         }
+        a.extend(self.extra_args.iter().cloned());
         a
     }
 
@@ -116,6 +119,8 @@ pub struct RunRecord {
     pub samples: Vec<Sample>,
     /// The probe's done line.
     pub done: Option<Done>,
+    /// Reports of in-program detectors.
+    pub detectors: Vec<DetectorLine>,
     /// How the process ended.
     pub outcome: ChildOutcome,
     /// Set when it died or hung.
@@ -150,11 +155,13 @@ impl Backend for Native {
         let mut hello = None;
         let mut samples = Vec::new();
         let mut done = None;
+        let mut detectors = Vec::new();
         let mut protocol_errors = Vec::new();
         let outcome = process::run(&child, &mut |line| match probe::parse_line(line) {
             Ok(Line::Hello(h)) => hello = Some(h),
             Ok(Line::Sample(s)) => samples.push(s),
             Ok(Line::Done(d)) => done = Some(d),
+            Ok(Line::Detector(d)) => detectors.push(d),
             Err(e) => {
                 if protocol_errors.len() < 20 {
                     protocol_errors.push(e.to_string());
@@ -170,6 +177,7 @@ impl Backend for Native {
             hello,
             samples,
             done,
+            detectors,
             outcome,
             crash,
             protocol_errors,
@@ -274,6 +282,7 @@ mod tests {
             max_wall: Duration::from_secs(2),
             timeout: Duration::from_secs(5),
             rss_cap: None,
+            extra_args: vec![],
         };
         assert_eq!(
             spec.args(),

@@ -156,6 +156,8 @@ struct PatternSpec {
     run: RunSpec,
     #[serde(default)]
     crash_is_symptom: bool,
+    #[serde(default)]
+    detectors: Vec<crate::detect::Detector>,
     signals: Vec<SignalSpec>,
     #[serde(default)]
     configs: Vec<ConfigSpec>,
@@ -381,6 +383,8 @@ pub struct Pattern {
     /// A crash of the program (panic, `fatal error:`, signal) is the bug's
     /// symptom, counted per trial, not a failure of the run.
     pub crash_is_symptom: bool,
+    /// Detectors to ask beyond `go vet` (which every pattern gets).
+    pub detectors: Vec<crate::detect::Detector>,
     /// What is measured.
     pub signals: Vec<Signal>,
     /// The pattern's default configurations (at least one).
@@ -852,6 +856,7 @@ impl Checker<'_> {
             counters: spec.counters,
             run,
             crash_is_symptom: spec.crash_is_symptom,
+            detectors: spec.detectors,
             signals,
             configs,
             expect,

@@ -14,13 +14,15 @@
 //	                 runtime's own pacing; 1 makes /gc/heap/live exact)
 //	-param K=V       a scenario parameter (repeatable); defaults come from
 //	                 the pattern's YAML and are baked into main.go
+//	-leakprofile     after the last round, write the goroutineleak profile's
+//	                 count ("detector" line; -1 where the runtime lacks it)
 //	-list            print the scenario names and exit
 //
 // Environment knobs (GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG) are the
 // runtime's own and are read by it, not by the probe.
 //
 // Protocol, version 1: one JSON object per line, each with "v":1 and
-// "type" of "hello", "sample" or "done". The probe owns stdout: scenarios
+// "type" of "hello", "sample", "detector" or "done". The probe owns stdout: scenarios
 // must not write to it. A sample is built in a preallocated buffer and
 // runtime/metrics is read into a preallocated slice, so sampling itself
 // allocates (next to) nothing and does not perturb the heap it measures.
@@ -32,6 +34,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,6 +153,7 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	maxWall := flag.Duration("max-wall", 20*time.Second, "stop after this much wall time (checked between rounds)")
 	gcPerSample := flag.Int("gc-per-sample", 1, "runtime.GC() calls before each sample")
 	list := flag.Bool("list", false, "list scenarios and exit")
+	leakProfile := flag.Bool("leakprofile", false, "report the goroutineleak profile after the last round")
 	given := paramFlag{}
 	flag.Var(given, "param", "scenario parameter KEY=VALUE (repeatable)")
 	flag.Parse()
@@ -181,10 +185,10 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	for k, v := range given {
 		params[k] = v
 	}
-	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample))
+	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile))
 }
 
-func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int) int {
+func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool) int {
 	start := time.Now()
 	s := newSampler()
 	w := &writer{buf: make([]byte, 0, 4096)}
@@ -223,6 +227,10 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 		s.read()
 		w.sample(i, time.Since(start), roundNs, s, counters)
 		done++
+	}
+	if leakProfile {
+		// Before Close: a leaked goroutine is one still blocked now.
+		w.leaks(countLeaks())
 	}
 	if sc.Close != nil {
 		sc.Close()
@@ -463,6 +471,53 @@ func (w *writer) sample(round int, t, roundNs time.Duration, s *sampler, counter
 		w.buf = strconv.AppendInt(w.buf, c.Load(), 10)
 	}
 	w.buf = append(w.buf, '}')
+	w.flush()
+}
+
+// countLeaks runs the goroutine leak detector (Go 1.26 with
+// GOEXPERIMENT=goroutineleakprofile, built in from 1.27): the count of
+// goroutines blocked forever on something unreachable, and the first frame
+// in the program's own code of the first one; -1 where the profile is
+// missing.
+func countLeaks() (int, string) {
+	p := pprof.Lookup("goroutineleak")
+	if p == nil {
+		return -1, ""
+	}
+	var b strings.Builder
+	if err := p.WriteTo(&b, 1); err != nil {
+		return -1, ""
+	}
+	text := b.String()
+	n := 0
+	if _, rest, ok := strings.Cut(text, "goroutineleak profile: total "); ok {
+		digits, _, _ := strings.Cut(rest, "\n")
+		n, _ = strconv.Atoi(strings.TrimSpace(digits))
+	}
+	where := ""
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.Contains(line, "gcfuzzprog/s/") {
+			continue
+		}
+		// "#\t0x69921e\tpkg.func+0x7e\t/path/file.go:14"
+		f := strings.Split(strings.TrimLeft(line, "#\t "), "\t")
+		if len(f) == 3 {
+			fn, _, _ := strings.Cut(f[1], "+0x")
+			file := f[2][strings.LastIndex(f[2], "/")+1:]
+			where = fn + " " + file
+		}
+		break
+	}
+	return n, where
+}
+
+func (w *writer) leaks(n int, where string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.begin("detector")
+	w.str("name", "goroutineleak")
+	w.int("count", int64(n))
+	w.str("where", where)
 	w.flush()
 }
 

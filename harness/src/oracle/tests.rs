@@ -59,6 +59,7 @@ fn record(rounds: i64, per_op: f64, noise: impl Fn(i64) -> f64, bad_per_round: i
         hello: None,
         samples,
         done: None,
+        detectors: vec![],
         outcome: ChildOutcome { code: Some(0), wall_ms: 10, ..Default::default() },
         crash: None,
         protocol_errors: vec![],
