@@ -66,7 +66,7 @@ fn builds_are_cached_by_content() {
     let shared_gocache = home().join("gocache");
     std::os::unix::fs::symlink(&shared_gocache, cache.path().join("gocache")).unwrap();
     let b = Builder::new(cache.path(), &d.path().join("probe"));
-    let key = BuildKey { go: t.version, go_line: "1.22".parse().unwrap() };
+    let key = BuildKey::new(t.version, "1.22".parse().unwrap());
     let scen: Vec<_> = p.variants.iter().map(|v| (p, v)).collect();
     let first = b.build(&t, key, &scen).unwrap();
     assert!(!first.cached && first.program.is_file());

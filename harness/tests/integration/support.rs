@@ -56,11 +56,20 @@ pub struct Run<'a> {
     pub go_lines: Option<&'a [&'a str]>,
     pub godebug: Option<&'a [&'a str]>,
     pub rss_cap: Option<u64>,
+    pub detectors: bool,
 }
 
 impl<'a> Run<'a> {
     pub fn new(patterns: &'a [&'a str], go: &'a str) -> Self {
-        Run { templates: templates(), patterns, go, go_lines: None, godebug: None, rss_cap: Some(2 << 30) }
+        Run {
+            templates: templates(),
+            patterns,
+            go,
+            go_lines: None,
+            godebug: None,
+            rss_cap: Some(2 << 30),
+            detectors: false,
+        }
     }
 
     /// Runs the campaign through the library, as `gcfuzz run` does.
@@ -85,6 +94,7 @@ impl<'a> Run<'a> {
             backend: &Native,
             jobs: 1,
             rss_cap: self.rss_cap,
+            detectors: self.detectors,
         };
         campaign::run(&c, &mut |e| {
             if let Some(l) = gcfuzz::report::event_line(&e) {
