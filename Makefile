@@ -6,15 +6,15 @@ GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
 .PHONY: run matrix test lint fmt build
 
-## run: the pattern suite on the default toolchains (oldest and newest Go)
+## run: the pattern suite on the default toolchains (oldest and newest Go), with detectors
 run:
 	@mkdir -p $(OUT)
-	$(GCFUZZ) run --json $(OUT)/verdicts.json
+	$(GCFUZZ) run --detectors --json $(OUT)/verdicts.json
 
-## matrix: the pattern suite on all seven Go toolchains (1.21 … 1.27)
+## matrix: the pattern suite on all seven Go toolchains (1.21 … 1.27), with detectors
 matrix:
 	@mkdir -p $(OUT)
-	$(GCFUZZ) run --go all --json $(OUT)/matrix.json
+	$(GCFUZZ) run --go all --detectors --json $(OUT)/matrix.json
 
 ## test: unit tests, then end-to-end tests on real Go toolchains
 test:

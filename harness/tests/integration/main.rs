@@ -4,6 +4,7 @@
 //! One test binary with topic modules (ripgrep's layout).
 
 mod cli;
+mod detectors;
 mod patterns;
 mod patterns_finalizers;
 mod patterns_liveness;

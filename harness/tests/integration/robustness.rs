@@ -60,6 +60,7 @@ fn builds_are_cached_by_content() {
     let p = &ps[0];
     let tc = crate::support::toolchains();
     let t = tc.ensure("1.27.3".parse().unwrap(), &mut |_| {}).unwrap();
+    let _machine = crate::support::shared();
     // A private cache, so the first build is really a build.
     let cache = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(cache.path()).unwrap();

@@ -9,6 +9,22 @@ use gcfuzz::toolchain::{self, Toolchains};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Tests run on two threads. Patterns whose signal is CPU time or GC pacing
+/// (5, 8, 11) measure with the machine to themselves: they take this lock
+/// for writing, every other test that runs Go programs for reading.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+/// A share of the machine (other tests may run at the same time).
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The whole machine.
+pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The shipped templates folder.
 pub fn templates() -> PathBuf {
@@ -57,6 +73,8 @@ pub struct Run<'a> {
     pub godebug: Option<&'a [&'a str]>,
     pub rss_cap: Option<u64>,
     pub detectors: bool,
+    /// Measure with the machine to itself (timing-sensitive patterns).
+    pub exclusive: bool,
 }
 
 impl<'a> Run<'a> {
@@ -69,11 +87,13 @@ impl<'a> Run<'a> {
             godebug: None,
             rss_cap: Some(2 << 30),
             detectors: false,
+            exclusive: false,
         }
     }
 
     /// Runs the campaign through the library, as `gcfuzz run` does.
     pub fn results(&self) -> Vec<CellResult> {
+        let (_shared, _exclusive) = if self.exclusive { (None, Some(exclusive())) } else { (Some(shared()), None) };
         let all: Vec<Pattern> = template::load_all(&self.templates).unwrap_or_else(|e| panic!("{e}"));
         let names: Vec<String> = self.patterns.iter().map(|s| s.to_string()).collect();
         let selected = template::select(&all, &names).unwrap();
@@ -136,6 +156,7 @@ impl fmt::Display for Output {
 
 /// Runs the gcfuzz binary.
 pub fn gcfuzz(args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let _shared = shared();
     let mut c = Command::new(env!("CARGO_BIN_EXE_gcfuzz"));
     c.args(args).env("GCFUZZ_HOME", home()).env_remove("GCFUZZ_TEMPLATES");
     for (k, v) in envs {

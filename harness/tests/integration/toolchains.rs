@@ -5,6 +5,7 @@ use crate::support::gcfuzz;
 #[test]
 fn two_processes_installing_one_version_both_succeed() {
     let home = tempfile::tempdir().unwrap();
+    let _machine = crate::support::shared();
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
             .args(["toolchain", "install", "1.21"])
