@@ -6,6 +6,7 @@
 //! toolchain that cannot be had stops the campaign.
 
 use crate::build::{Artifact, BuildKey, Builder, scenario_name};
+use crate::journal::{Journal, JournalError};
 use crate::knobs::Knobs;
 use crate::matrix::{Cell, Plan};
 use crate::oracle::{self, VariantResult};
@@ -15,7 +16,8 @@ use crate::toolchain::{Toolchain, ToolchainError, Toolchains};
 use crate::verdict::{Presence, Verdict};
 use crate::version::GoVersion;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -53,7 +55,7 @@ pub enum Event<'a> {
 }
 
 /// The result of one cell. Field names are a stable interface (`--json`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct CellResult {
     /// The pattern's id.
     pub pattern: String,
@@ -85,7 +87,7 @@ pub struct CellResult {
     /// The numbers behind the verdict, in one line.
     pub explanation: String,
     /// What the detectors said (with `--detectors`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detectors: Vec<crate::detect::DetectorResult>,
     /// A harness-side failure (build, spawn), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,14 +119,47 @@ pub struct Campaign<'a> {
     pub rss_cap: Option<u64>,
     /// Also ask the detectors (go vet, runtime checks) about each cell.
     pub detectors: bool,
+    /// Where finished runs and cells are appended as they end.
+    pub journal: Option<&'a Mutex<Journal>>,
+    /// Cells already done (from a resumed journal), by [`Cell::id`].
+    pub done: HashMap<String, CellResult>,
+}
+
+/// What a campaign produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Finished cells, in plan order (resumed ones included).
+    pub results: Vec<CellResult>,
+    /// Cells taken from the journal instead of run.
+    pub resumed: usize,
+    /// Whether it was interrupted before every cell finished.
+    pub interrupted: bool,
+}
+
+/// A campaign that could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    /// A toolchain could not be had.
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    /// The journal could not be written: results would be lost.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// Runs the campaign. Results come back in plan order.
-pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResult>, ToolchainError> {
-    let cells = &c.plan.cells;
+pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, CampaignError> {
+    let all = &c.plan.cells;
+    let ids: Vec<String> = all.iter().map(Cell::id).collect();
+    let todo: Vec<usize> = (0..all.len()).filter(|&i| !c.done.contains_key(&ids[i])).collect();
+    let resumed = all.len() - todo.len();
+    if resumed > 0 {
+        on_event(Event::Note(format!("resumed {resumed} finished cells from the journal")));
+    }
+    let cells: Vec<&Cell> = todo.iter().map(|&i| &all[i]).collect();
     // Toolchains first: a missing one stops everything before any work.
     let mut toolchains: BTreeMap<GoVersion, Toolchain> = BTreeMap::new();
-    for cell in cells {
+    for cell in &cells {
         if let std::collections::btree_map::Entry::Vacant(slot) = toolchains.entry(cell.go) {
             slot.insert(c.toolchains.ensure(cell.go, &mut |m| on_event(Event::Note(m)))?);
         }
@@ -135,6 +170,9 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
     let mut keys: BTreeMap<BuildKey, Vec<usize>> = BTreeMap::new();
     for (i, cell) in cells.iter().enumerate() {
         keys.entry(cell.build_key()).or_default().push(i);
+    }
+    if crate::process::interrupted() {
+        return Ok(Outcome { results: Vec::new(), resumed, interrupted: true });
     }
     let mut artifacts: BTreeMap<BuildKey, Result<Artifact, String>> = BTreeMap::new();
     for (key, idx) in &keys {
@@ -168,20 +206,46 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, CellResult)>();
     let mut results: Vec<Option<CellResult>> = vec![None; total];
+    let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..c.jobs.max(1).min(total.max(1)) {
             let tx = tx.clone();
             let next = &next;
             let artifacts = &artifacts;
             let toolchains = &toolchains;
+            let (cells, ids, todo, journal_error) = (&cells, &ids, &todo, &journal_error);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= total {
+                    if i >= total || crate::process::interrupted() {
                         break;
                     }
-                    let cell = &cells[i];
+                    let cell = cells[i];
+                    let id = &ids[todo[i]];
                     let r = run_cell(c, cell, &toolchains[&cell.go], &artifacts[&cell.build_key()]);
+                    // A cell cut short by Ctrl-C is not done: --resume reruns it.
+                    if crate::process::interrupted() || r.runs.iter().any(|run| run.outcome.interrupted) {
+                        break;
+                    }
+                    if let Some(j) = c.journal {
+                        let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut trial = BTreeMap::<&str, u32>::new();
+                        let write = r
+                            .runs
+                            .iter()
+                            .try_for_each(|run| {
+                                let variant = run.scenario.rsplit('/').next().unwrap_or("");
+                                let t = trial.entry(variant).or_default();
+                                *t += 1;
+                                j.run(id, variant, *t - 1, run)
+                            })
+                            .and_then(|_| j.cell(id, &r));
+                        if let Err(e) = write {
+                            journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                            crate::process::interrupt();
+                            break;
+                        }
+                    }
                     if tx.send((i, r)).is_err() {
                         break;
                     }
@@ -194,7 +258,21 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Vec<CellResu
             results[i] = Some(r);
         }
     });
-    Ok(results.into_iter().map(|r| r.expect("every cell reports")).collect())
+    if let Some(e) = journal_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e.into());
+    }
+    let interrupted = results.iter().any(Option::is_none);
+    let mut fresh = todo.iter().zip(results);
+    let mut out = Vec::with_capacity(all.len());
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(r) = c.done.get(id) {
+            out.push(r.clone());
+        } else if let Some((&j, r)) = fresh.next() {
+            debug_assert_eq!(i, j);
+            out.extend(r);
+        }
+    }
+    Ok(Outcome { results: out, resumed, interrupted })
 }
 
 /// Runs one cell's buggy and fixed variants and judges them.

@@ -1,10 +1,11 @@
 //! The command line: parse, dispatch, print, and map outcomes to exit codes.
 //!
 //! Exit codes: 0 every expectation met; 1 a verdict differed from its
-//! expectation; 2 usage, setup or build error.
+//! expectation; 2 usage, setup or build error; 130 interrupted.
 
 use crate::build::{self, Builder};
 use crate::campaign::{self, Campaign};
+use crate::journal::Journal;
 use crate::matrix::{self, MatrixSpec};
 use crate::report;
 use crate::run::Native;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 /// Exit code: every expectation met.
 pub const EXIT_OK: u8 = 0;
@@ -24,6 +26,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_UNEXPECTED: u8 = 1;
 /// Exit code: usage, setup or build error.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code: interrupted (Ctrl-C); `--resume` finishes the run.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// gcfuzz: differential tests of Go garbage-collector bug patterns across
 /// Go versions and runtime settings.
@@ -131,6 +135,12 @@ struct RunArgs {
     /// Write the verdicts as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Append every finished run and cell to this results journal (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Keep the journal's finished cells and run only the rest (needs --journal).
+    #[arg(long, requires = "journal")]
+    resume: bool,
     /// Also ask go vet and the runtime's own checks about each cell.
     #[arg(long)]
     detectors: bool,
@@ -251,6 +261,13 @@ fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
+/// True from the second Ctrl-C on: the first stops children gracefully,
+/// a second one means "now".
+fn gcfuzz_interrupted_twice() -> bool {
+    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1
+}
+
 fn one_pattern<'a>(patterns: &'a [Pattern], name: &str) -> Result<&'a Pattern> {
     Ok(template::select(patterns, &[name.to_string()])?[0])
 }
@@ -296,6 +313,21 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
     }
     let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
     let backend = Native;
+    let (journal, done) = match &args.journal {
+        Some(path) => {
+            let (j, done) = Journal::open(path, args.resume)?;
+            (Some(Mutex::new(j)), done)
+        }
+        None => (None, Default::default()),
+    };
+    // Ctrl-C: children are in their own process groups, so the terminal's
+    // SIGINT does not reach them; stop them here, keep what finished.
+    let _ = ctrlc::set_handler(|| {
+        if gcfuzz_interrupted_twice() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        crate::process::interrupt();
+    });
     let campaign = Campaign {
         patterns: selected,
         plan,
@@ -305,6 +337,8 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
         jobs: args.jobs,
         rss_cap: Some(args.mem_cap_mib << 20),
         detectors: args.detectors,
+        journal: journal.as_ref(),
+        done,
     };
     if !args.quiet {
         for s in &campaign.plan.skipped {
@@ -312,11 +346,12 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
         }
     }
     let quiet = args.quiet;
-    let results = campaign::run(&campaign, &mut |e| {
+    let outcome = campaign::run(&campaign, &mut |e| {
         if !quiet && let Some(line) = report::event_line(&e) {
             eprintln!("{line}");
         }
     })?;
+    let results = outcome.results;
 
     let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
     let table = report::table(&results);
@@ -335,6 +370,14 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
         } else {
             std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
         }
+    }
+    if outcome.interrupted {
+        let resume = match &args.journal {
+            Some(j) => format!("rerun with --journal {} --resume to finish", j.display()),
+            None => "rerun with --journal FILE to keep finished cells next time".into(),
+        };
+        eprintln!("interrupted: {} of {} cells finished; {resume}", results.len(), campaign.plan.cells.len());
+        return Ok(EXIT_INTERRUPTED);
     }
     Ok(if results.iter().any(|r| r.error.is_some()) {
         EXIT_ERROR

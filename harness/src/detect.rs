@@ -78,7 +78,7 @@ impl fmt::Display for Detector {
 }
 
 /// What a detector said about one variant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Finding {
     /// It reported a problem.
@@ -92,7 +92,7 @@ pub enum Finding {
 }
 
 /// One variant's finding and what it was based on.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Detection {
     /// The finding.
     pub finding: Finding,
@@ -107,7 +107,7 @@ impl Detection {
 }
 
 /// The summary of a detector over a cell's two variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Catch {
     /// Flags the buggy variant and not the fixed one.
@@ -136,7 +136,7 @@ impl Catch {
 }
 
 /// A detector's result for a cell.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DetectorResult {
     /// The detector.
     pub detector: Detector,

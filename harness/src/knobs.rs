@@ -2,12 +2,13 @@
 //! GOMEMLIMIT, GOMAXPROCS, GODEBUG). They are a dimension of the matrix,
 //! set per run and never inherited from the harness's own environment.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The runtime settings of one run. `None` leaves the runtime's default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Knobs {
     /// GOGC: a percentage or `off`.
     #[serde(rename = "GOGC", skip_serializing_if = "Option::is_none")]

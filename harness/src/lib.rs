@@ -14,6 +14,7 @@ pub mod build;
 pub mod campaign;
 pub mod cli;
 pub mod detect;
+pub mod journal;
 pub mod knobs;
 pub mod matrix;
 pub mod oracle;

@@ -94,6 +94,22 @@ impl Cell {
         BuildKey::new(self.go, self.go_line)
     }
 
+    /// A stable identity for the journal: everything that decides what the
+    /// cell measures.
+    pub fn id(&self) -> String {
+        let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(
+            "{}|go{}|line{}|{}|{}|rounds{}|trials{}",
+            self.pattern_id,
+            self.go,
+            self.go_line.line_string(),
+            self.knobs,
+            params.join(","),
+            self.rounds,
+            self.trials
+        )
+    }
+
     /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=…`.
     pub fn label(&self) -> String {
         format!("{} go{} line{} {}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)

@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One signal's measurement.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct SignalResult {
     /// The signal's name.
     pub name: String,
@@ -92,7 +92,7 @@ pub fn fmt_num(v: f64) -> String {
 }
 
 /// One variant's result.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct VariantResult {
     /// The variant.
     pub variant: String,

@@ -12,8 +12,22 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running and future child to stop (Ctrl-C): each is killed
+/// with its process group within ~50 ms, and its outcome says so.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -63,6 +77,8 @@ pub struct ChildOutcome {
     pub timed_out: bool,
     /// Killed by the harness for exceeding its memory cap (bytes it had).
     pub over_memory: Option<u64>,
+    /// Killed because the harness was interrupted (Ctrl-C).
+    pub interrupted: bool,
     /// The highest resident set seen while polling (bytes; 0 if unknown).
     pub peak_rss: u64,
     /// Captured stderr (lossy UTF-8; the middle is cut past the cap).
@@ -74,7 +90,7 @@ pub struct ChildOutcome {
 impl ChildOutcome {
     /// Exited with code 0, on its own.
     pub fn success(&self) -> bool {
-        self.code == Some(0) && !self.timed_out && self.over_memory.is_none()
+        self.code == Some(0) && !self.timed_out && self.over_memory.is_none() && !self.interrupted
     }
 }
 
@@ -138,6 +154,10 @@ pub fn run(spec: &ChildSpec, on_line: &mut dyn FnMut(&str)) -> Result<ChildOutco
     let mut last_poll = Instant::now() - Duration::from_secs(1);
     loop {
         let now = Instant::now();
+        if interrupted() {
+            outcome.interrupted = true;
+            break;
+        }
         if now >= deadline {
             outcome.timed_out = true;
             break;

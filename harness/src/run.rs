@@ -72,7 +72,7 @@ impl RunSpec {
 }
 
 /// Why a program died.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CrashClass {
     /// `panic:` from Go code.
@@ -91,10 +91,12 @@ pub enum CrashClass {
     ProbeError,
     /// Exited 0 without finishing the protocol.
     Truncated,
+    /// Killed because the harness was interrupted; never a verdict.
+    Interrupted,
 }
 
 /// A classified crash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Crash {
     /// The class.
     pub class: CrashClass,
@@ -188,6 +190,9 @@ impl Backend for Native {
 /// Classifies how a run ended; `None` for a clean, complete run.
 pub fn classify(o: &ChildOutcome, done: Option<&Done>) -> Option<Crash> {
     let first = |prefix: &str| o.stderr.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    if o.interrupted {
+        return Some(Crash { class: CrashClass::Interrupted, message: "stopped: gcfuzz was interrupted".into() });
+    }
     if let Some(rss) = o.over_memory {
         return Some(Crash {
             class: CrashClass::OutOfMemory,

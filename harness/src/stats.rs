@@ -14,14 +14,24 @@ use serde::Serialize;
 pub const Z95: f64 = 1.959_963_984_540_054;
 
 /// An estimate with a confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// The point estimate.
+    #[serde(deserialize_with = "f64_or_null")]
     pub value: f64,
-    /// Lower end of the 95% interval.
+    /// Lower end of the 95% interval (-inf, written as null, when unbounded).
+    #[serde(deserialize_with = "f64_or_null")]
     pub lo: f64,
-    /// Upper end of the 95% interval.
+    /// Upper end of the 95% interval (inf, written as null, when unbounded).
+    #[serde(deserialize_with = "f64_or_null")]
     pub hi: f64,
+}
+
+/// JSON has no infinities: serde_json writes them (and NaN) as null, which
+/// reads back as NaN.
+fn f64_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// A Theil–Sen fit.

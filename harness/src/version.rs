@@ -59,6 +59,13 @@ impl serde::Serialize for GoVersion {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for GoVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for GoVersion {
     type Err = VersionError;
 

@@ -115,6 +115,8 @@ impl<'a> Run<'a> {
             jobs: 1,
             rss_cap: self.rss_cap,
             detectors: self.detectors,
+            journal: None,
+            done: Default::default(),
         };
         campaign::run(&c, &mut |e| {
             if let Some(l) = gcfuzz::report::event_line(&e) {
@@ -122,6 +124,7 @@ impl<'a> Run<'a> {
             }
         })
         .unwrap_or_else(|e| panic!("{e}"))
+        .results
     }
 }
 

@@ -1,0 +1,157 @@
+//! The results journal: every finished run and every finished cell is
+//! appended as one JSON line and synced to disk as soon as it ends, so an
+//! interrupted campaign (Ctrl-C, `kill -9`, power loss) loses at most the
+//! cell in flight, and `--resume` finishes the rest.
+//!
+//! Lines (protocol version 1):
+//!
+//! ```text
+//! {"v":1,"type":"run","cell":ID,"variant":"buggy","trial":0,"record":{…}}
+//! {"v":1,"type":"cell","cell":ID,"result":{…}}
+//! ```
+//!
+//! A cell counts as done only once its `cell` line is in the journal; its
+//! `run` lines are the evidence (series, stderr, exit). A line cut short by
+//! a crash mid-write is dropped (and cut off the file) on resume.
+
+use crate::campaign::CellResult;
+use crate::run::RunRecord;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// A journal that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("results journal `{path}`: {what}")]
+pub struct JournalError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub what: String,
+}
+
+/// An open journal, appending.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens `path`. Without `resume` it starts empty; with `resume` it
+    /// keeps what is there and returns the finished cells by id.
+    pub fn open(path: &Path, resume: bool) -> Result<(Journal, HashMap<String, CellResult>), JournalError> {
+        let err = |what: String| JournalError { path: path.to_path_buf(), what };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(!resume)
+            .open(path)
+            .map_err(|e| err(e.to_string()))?;
+        let mut done = HashMap::new();
+        if resume {
+            let mut good_end = 0u64;
+            let mut pos = 0u64;
+            let mut reader = BufReader::new(&file);
+            let mut line = String::new();
+            let mut number = 0;
+            loop {
+                number += 1;
+                line.clear();
+                let n = reader.read_line(&mut line).map_err(|e| err(e.to_string()))?;
+                if n == 0 {
+                    break;
+                }
+                pos += n as u64;
+                if !line.ends_with('\n') {
+                    break; // cut short mid-write
+                }
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { break };
+                good_end = pos;
+                if v["type"] == "cell" {
+                    let id = v["cell"].as_str().unwrap_or_default().to_string();
+                    let r = serde_json::from_value::<CellResult>(v["result"].clone()).map_err(|e| {
+                        err(format!(
+                            "line {number}: the cell result does not read back ({e})\n(was it written by another gcfuzz version? run without --resume to start over)"
+                        ))
+                    })?;
+                    done.insert(id, r);
+                }
+            }
+            file.set_len(good_end).map_err(|e| err(e.to_string()))?;
+        }
+        file.seek(SeekFrom::End(0)).map_err(|e| err(e.to_string()))?;
+        Ok((Journal { path: path.to_path_buf(), file }, done))
+    }
+
+    fn append(&mut self, v: serde_json::Value) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(&v).map_err(|e| self.err(e.to_string()))?;
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(|e| self.err(e.to_string()))?;
+        self.file.sync_data().map_err(|e| self.err(e.to_string()))
+    }
+
+    fn err(&self, what: String) -> JournalError {
+        JournalError { path: self.path.clone(), what }
+    }
+
+    /// Records one finished run.
+    pub fn run(&mut self, cell: &str, variant: &str, trial: u32, record: &RunRecord) -> Result<(), JournalError> {
+        self.append(serde_json::json!({"v": 1, "type": "run", "cell": cell, "variant": variant, "trial": trial, "record": record}))
+    }
+
+    /// Records one finished cell; from now on it is done.
+    pub fn cell(&mut self, cell: &str, result: &CellResult) -> Result<(), JournalError> {
+        self.append(serde_json::json!({"v": 1, "type": "cell", "cell": cell, "result": result}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Verdict;
+
+    fn result(pattern: &str) -> CellResult {
+        let json = serde_json::json!({
+            "pattern": pattern, "seed_bug": 15, "go": "1.22.10", "go_line": "1.22", "knobs": {"GOGC": "50"},
+            "params": {}, "backend": "native", "buggy": null, "fixed": null, "verdict": "reproduced",
+            "expected": "reproduced", "met": true, "why": "", "explanation": ""
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn resume_keeps_finished_cells_and_drops_a_torn_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/results.jsonl");
+        {
+            let (mut j, done) = Journal::open(&p, false).unwrap();
+            assert!(done.is_empty());
+            j.cell("a", &result("15-a")).unwrap();
+            j.cell("b", &result("15-b")).unwrap();
+        }
+        // A crash in the middle of writing the third line.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"v":1,"type":"cell","cell":"c","res"#).unwrap();
+        drop(f);
+        let (mut j, done) = Journal::open(&p, true).unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(done["b"].pattern, "15-b");
+        assert_eq!(done["a"].verdict, Verdict::Reproduced);
+        assert_eq!(done["a"].knobs.gogc.as_deref(), Some("50"));
+        j.cell("c", &result("15-c")).unwrap();
+        drop(j);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 3, "the torn line is gone:\n{text}");
+        assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        // Without --resume the journal starts over.
+        let (_, done) = Journal::open(&p, false).unwrap();
+        assert!(done.is_empty());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "");
+    }
+}
