@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix test lint fmt build
+.PHONY: run matrix calibrate test lint fmt build
 
 ## run: the pattern suite on the default toolchains (oldest and newest Go), with detectors
 run:
@@ -15,6 +15,11 @@ run:
 matrix:
 	@mkdir -p $(OUT)
 	$(GCFUZZ) run --go all --detectors --json $(OUT)/matrix.json --journal $(OUT)/matrix.jsonl
+
+## calibrate: the default plan twenty times on the newest Go: identical verdicts, no A/A difference
+calibrate:
+	@mkdir -p $(OUT)
+	$(GCFUZZ) calibrate --go latest --repeat 20 --json $(OUT)/calibration.json
 
 ## test: unit tests, then end-to-end tests on real Go toolchains
 test:

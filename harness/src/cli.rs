@@ -81,6 +81,15 @@ enum Command {
     Plan(RunArgs),
     /// Run patterns and print the verdict table.
     Run(RunArgs),
+    /// Run the same plan N times: are the verdicts identical, and does any
+    /// A/A pair (fixed vs fixed, buggy vs buggy) read as a difference?
+    Calibrate {
+        /// Runs of the whole plan.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -258,6 +267,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Run(args) => run(&cx, args),
+        Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
     }
 }
 
@@ -302,6 +312,60 @@ fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Re
         trials: args.trials,
     };
     Ok((selected, spec))
+}
+
+fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
+    if repeat < 2 {
+        bail!("--repeat must be at least 2 (a single run has nothing to compare with)");
+    }
+    let patterns = template::load_all(&cx.templates)?;
+    let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
+    let plan = matrix::plan(&selected, &spec)?;
+    let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
+    let _ = ctrlc::set_handler(crate::process::interrupt);
+    let mut runs = Vec::new();
+    for i in 0..repeat {
+        let c = Campaign {
+            patterns: selected.clone(),
+            plan: plan.clone(),
+            toolchains: &cx.toolchains,
+            builder: &builder,
+            backend: &Native,
+            jobs: args.jobs,
+            rss_cap: Some(args.mem_cap_mib << 20),
+            detectors: false,
+            journal: None,
+            done: Default::default(),
+        };
+        let t = std::time::Instant::now();
+        let outcome = campaign::run(&c, &mut |_| {})?;
+        if outcome.interrupted {
+            return Ok(EXIT_INTERRUPTED);
+        }
+        if !args.quiet {
+            eprintln!(
+                "run {}/{repeat}: {} ({:.0} s)",
+                i + 1,
+                report::summary(&outcome.results),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        runs.push(outcome.results);
+    }
+    let cells = crate::calibrate::aggregate(&runs);
+    print!("{}", crate::calibrate::table(&cells));
+    let unstable = cells.iter().filter(|c| !c.stable).count();
+    let (pairs, differs): (usize, usize) = cells.iter().fold((0, 0), |(p, d), c| (p + c.aa_pairs, d + c.aa_differs));
+    eprintln!(
+        "{} cells x {repeat} runs: {} with identical verdicts, {unstable} unstable; A/A: {differs} of {pairs} same-variant pairs read as a difference",
+        cells.len(),
+        cells.len() - unstable
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&cells)? + "\n")
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+    }
+    Ok(if unstable == 0 && differs == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
 }
 
 fn run(cx: &Context_, args: RunArgs) -> Result<u8> {

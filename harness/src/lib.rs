@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod build;
+pub mod calibrate;
 pub mod campaign;
 pub mod cli;
 pub mod detect;

@@ -137,3 +137,16 @@ fn list_shows_the_sixteen_seed_patterns() {
         assert!(line.starts_with(&format!("{:02}-", i + 1)), "seed bugs 1-16 in order: {line}");
     }
 }
+
+#[test]
+fn calibrate_repeats_the_plan_and_finds_no_aa_difference() {
+    let o = gcfuzz(&["calibrate", "2", "16", "--go", "latest", "--repeat", "3", "--quiet"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    for p in ["02-subslice-pins-array", "16-truncated-slice-pins-tail"] {
+        let line = o.stdout.lines().find(|l| l.starts_with(p)).unwrap_or_else(|| panic!("{o}"));
+        assert!(line.ends_with("| 3 | 3x reproduced | 6 | 0"), "{line}");
+    }
+    assert!(o.stderr.contains("2 cells x 3 runs: 2 with identical verdicts, 0 unstable; A/A: 0 of 12"), "{o}");
+    let o = gcfuzz(&["calibrate", "2", "--repeat", "1"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+}
