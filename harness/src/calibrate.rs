@@ -46,7 +46,8 @@ pub fn aggregate(runs: &[Vec<CellResult>]) -> Vec<CellCalibration> {
     let mut order = Vec::new();
     for run in runs {
         for r in run {
-            let key = format!("{} go{} line{} {}", r.pattern, r.go, r.go_line.line_string(), r.knobs);
+            let key =
+                format!("{} go{} line{} {} stress:{}", r.pattern, r.go, r.go_line.line_string(), r.knobs, r.stress);
             if !by_cell.contains_key(&key) {
                 order.push(key.clone());
             }

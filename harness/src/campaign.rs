@@ -68,6 +68,9 @@ pub struct CellResult {
     pub go_line: GoVersion,
     /// The runtime knobs (environment) of the cell.
     pub knobs: Knobs,
+    /// Stress goroutines beside the scenario (`-` for none).
+    #[serde(default)]
+    pub stress: crate::stress::Stress,
     /// The scenario parameters.
     pub params: BTreeMap<String, String>,
     /// The backend that ran it.
@@ -285,6 +288,7 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
         go: cell.go,
         go_line: cell.go_line,
         knobs: cell.knobs.clone(),
+        stress: cell.stress,
         params: cell.params.clone(),
         backend: c.backend.name().to_string(),
         buggy: None,
@@ -323,7 +327,7 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
                 (Some(a), Some(b)) => Some(a.min(b << 20)),
                 (a, b) => a.or(b.map(|b| b << 20)),
             },
-            extra_args: vec![],
+            extra_args: cell.stress.args(),
         };
         let mut records = Vec::new();
         for _ in 0..cell.trials {

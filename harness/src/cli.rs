@@ -126,6 +126,9 @@ struct RunArgs {
     /// GODEBUG values; separate values with `;` (a value may hold commas).
     #[arg(long, value_delimiter = ';')]
     godebug: Option<Vec<String>>,
+    /// Stress settings, separated by `;`, e.g. `alloc-kib=64,gc-ms=10;-` (`-`: none).
+    #[arg(long, value_delimiter = ';')]
+    stress: Option<Vec<String>>,
     /// A scenario parameter for every pattern that has it (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     param: Vec<String>,
@@ -310,6 +313,7 @@ fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Re
         params,
         rounds: args.rounds,
         trials: args.trials,
+        stress: args.stress.as_ref().map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>()).transpose()?,
     };
     Ok((selected, spec))
 }

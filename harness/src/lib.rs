@@ -24,6 +24,7 @@ pub mod process;
 pub mod report;
 pub mod run;
 pub mod stats;
+pub mod stress;
 pub mod template;
 pub mod toolchain;
 pub mod verdict;

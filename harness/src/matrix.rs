@@ -35,6 +35,8 @@ pub struct MatrixSpec {
     pub rounds: Option<u32>,
     /// Trials per variant instead of each pattern's.
     pub trials: Option<u32>,
+    /// Stress settings; `None` keeps each configuration's.
+    pub stress: Option<Vec<crate::stress::Stress>>,
 }
 
 /// A planning error (bad user input).
@@ -80,6 +82,8 @@ pub struct Cell {
     pub go_line: GoVersion,
     /// Runtime knobs (before a variant's own).
     pub knobs: Knobs,
+    /// Stress goroutines beside the scenario.
+    pub stress: crate::stress::Stress,
     /// Scenario parameters.
     pub params: BTreeMap<String, String>,
     /// Rounds per run.
@@ -99,20 +103,22 @@ impl Cell {
     pub fn id(&self) -> String {
         let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!(
-            "{}|go{}|line{}|{}|{}|rounds{}|trials{}",
+            "{}|go{}|line{}|{}|{}|rounds{}|trials{}|stress{}",
             self.pattern_id,
             self.go,
             self.go_line.line_string(),
             self.knobs,
             params.join(","),
             self.rounds,
-            self.trials
+            self.trials,
+            self.stress
         )
     }
 
-    /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=…`.
+    /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=… [stress …]`.
     pub fn label(&self) -> String {
-        format!("{} go{} line{} {}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)
+        let stress = if self.stress.is_off() { String::new() } else { format!(" stress:{}", self.stress) };
+        format!("{} go{} line{} {}{stress}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)
     }
 }
 
@@ -150,7 +156,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
         }
         for &go in &spec.go {
-            let mut seen: Vec<(GoVersion, Knobs)> = Vec::new();
+            let mut seen: Vec<(GoVersion, Knobs, String)> = Vec::new();
             for config in expand(&p.configs, spec) {
                 if !config.applies_to(go) {
                     continue;
@@ -164,16 +170,18 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     ));
                     continue;
                 }
-                if seen.contains(&(go_line, config.knobs.clone())) {
+                let key = (go_line, config.knobs.clone(), config.stress.to_string());
+                if seen.contains(&key) {
                     continue;
                 }
-                seen.push((go_line, config.knobs.clone()));
+                seen.push(key);
                 out.cells.push(Cell {
                     pattern: pi,
                     pattern_id: p.id.clone(),
                     go,
                     go_line,
                     knobs: config.knobs.clone(),
+                    stress: config.stress,
                     params: params.clone(),
                     rounds,
                     trials: spec.trials.unwrap_or(p.run.trials).max(1),
@@ -201,6 +209,9 @@ fn expand(configs: &[Config], spec: &MatrixSpec) -> Vec<Config> {
     }
     if let Some(v) = &spec.godebug {
         out = cross(&out, v, |c, x| c.knobs.godebug = Some(x.clone()).filter(|s| !s.is_empty()));
+    }
+    if let Some(v) = &spec.stress {
+        out = cross(&out, v, |c, x| c.stress = *x);
     }
     out
 }
@@ -299,6 +310,19 @@ expect: [{verdict: reproduced}]
             ]
         );
         assert!(plan.cells.iter().all(|c| c.params["workers"] == "20" && c.rounds == 6));
+    }
+
+    #[test]
+    fn stress_is_an_axis() {
+        let p = pattern();
+        let spec = MatrixSpec {
+            go: vec![v("1.22.10")],
+            stress: Some(vec!["gc-ms=5".parse().unwrap(), Default::default()]),
+            ..Default::default()
+        };
+        let plan = plan(&[&p], &spec).unwrap();
+        assert_eq!(labels(&plan), ["15-t go1.22.10 line1.22 - stress:gc-ms=5", "15-t go1.22.10 line1.22 -"]);
+        assert_ne!(plan.cells[0].id(), plan.cells[1].id(), "stress is part of a cell's identity");
     }
 
     #[test]

@@ -22,11 +22,12 @@ pub fn event_line(e: &Event) -> Option<String> {
             Some(format!("build: go{} line {} FAILED\n{error}", key.go, key.go_line.line_string()))
         }
         Event::CellDone { done, total, result: r } => Some(format!(
-            "[{done}/{total}] {} go{} line{} {}: {} ({})",
+            "[{done}/{total}] {} go{} line{} {}{}: {} ({})",
             r.pattern,
             r.go,
             r.go_line.line_string(),
             r.knobs,
+            if r.stress.is_off() { String::new() } else { format!(" stress:{}", r.stress) },
             r.verdict,
             if r.met {
                 "as expected".to_string()
@@ -83,7 +84,7 @@ pub fn table(results: &[CellResult]) -> String {
                 r.pattern.clone(),
                 r.go.to_string(),
                 r.go_line.line_string(),
-                r.knobs.to_string(),
+                if r.stress.is_off() { r.knobs.to_string() } else { format!("{} stress:{}", r.knobs, r.stress) },
                 r.buggy.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.fixed.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.verdict.to_string(),

@@ -253,6 +253,8 @@ struct ConfigSpec {
     #[serde(default)]
     go: Option<Spanned<String>>,
     #[serde(default)]
+    stress: Option<Spanned<String>>,
+    #[serde(default)]
     go_line: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "scalar_string")]
     gogc: Option<String>,
@@ -521,12 +523,14 @@ pub struct Config {
     pub go_line: Option<GoVersion>,
     /// Runtime knobs.
     pub knobs: Knobs,
+    /// Stress goroutines.
+    pub stress: crate::stress::Stress,
 }
 
 impl Config {
     /// A configuration with only these settings.
     pub fn new(go_line: Option<GoVersion>, knobs: Knobs) -> Self {
-        Config { go: None, go_req: None, go_line, knobs }
+        Config { go: None, go_req: None, go_line, knobs, stress: Default::default() }
     }
 
     /// Whether it applies to a toolchain.
@@ -812,7 +816,14 @@ impl Checker<'_> {
             let go_req = c.go.as_ref().map(|g| self.req(g)).transpose()?;
             let go_line = c.go_line.as_ref().map(|l| self.line(l)).transpose()?;
             let knobs = Knobs { gogc: c.gogc, gomemlimit: c.gomemlimit, gomaxprocs: c.gomaxprocs, godebug: c.godebug };
-            configs.push(Config { go: c.go.map(|g| g.value), go_req, go_line, knobs });
+            let stress = match &c.stress {
+                Some(s) => s
+                    .value
+                    .parse()
+                    .or_else(|e: crate::stress::StressError| self.err(Some(&s.referenced), e.to_string()))?,
+                None => Default::default(),
+            };
+            configs.push(Config { go: c.go.map(|g| g.value), go_req, go_line, knobs, stress });
         }
         if configs.is_empty() {
             configs.push(Config::default());

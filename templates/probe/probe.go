@@ -17,6 +17,7 @@
 //	-leakprofile     after the last round, write the goroutineleak profile's
 //	                 count ("detector" line; -1 where the runtime lacks it)
 //	-list            print the scenario names and exit
+//	-stress-*        stress goroutines beside the scenario (see stress.go)
 //
 // Environment knobs (GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG) are the
 // runtime's own and are read by it, not by the probe.
@@ -156,6 +157,8 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	leakProfile := flag.Bool("leakprofile", false, "report the goroutineleak profile after the last round")
 	given := paramFlag{}
 	flag.Var(given, "param", "scenario parameter KEY=VALUE (repeatable)")
+	var st stress
+	st.flags()
 	flag.Parse()
 
 	if *list {
@@ -185,10 +188,10 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	for k, v := range given {
 		params[k] = v
 	}
-	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile))
+	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, &st))
 }
 
-func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool) int {
+func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, st *stress) int {
 	start := time.Now()
 	s := newSampler()
 	w := &writer{buf: make([]byte, 0, 4096)}
@@ -210,6 +213,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 	s.read()
 	w.sample(-1, time.Since(start), 0, s, counters)
 
+	stopStress := st.start()
 	reason := "rounds"
 	done := 0
 	for i := 0; i < rounds; i++ {
@@ -228,6 +232,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 		w.sample(i, time.Since(start), roundNs, s, counters)
 		done++
 	}
+	stopStress()
 	if leakProfile {
 		// Before Close: a leaked goroutine is one still blocked now.
 		w.leaks(countLeaks())

@@ -116,6 +116,7 @@ fn bad_patterns_are_errors_with_locations() {
         ("threshold not an expression", "present_above: workers * 2.5", "present_above: workers + 2", Some((20, 20))),
         ("default outside range", "default: 10, range", "default: 1000, range", Some((12, 33))),
         ("missing Go file", "files: [fixed.go]", "files: [nothere.go]", Some((9, 36))),
+        ("bad stress", "  - {}\n", "  - {stress: \"heat=1\"}\n", Some((27, 14))),
         ("no fixed variant", "  fixed: {about: does not, files: [fixed.go]}\n", "", None),
         ("no default expectation", "  - verdict: not-reproduced\n", "", None),
         ("not YAML", "title: a test pattern", "title: [unclosed", Some((2, 8))),

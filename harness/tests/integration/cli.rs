@@ -150,3 +150,29 @@ fn calibrate_repeats_the_plan_and_finds_no_aa_difference() {
     let o = gcfuzz(&["calibrate", "2", "--repeat", "1"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
 }
+
+#[test]
+fn stress_goroutines_reach_the_probe_and_can_change_a_verdict() {
+    // A GC forcer defeats GOGC=off: Bug 10's buggy variant stops growing,
+    // so the expectation (reproduced) fails, and the JSON says why.
+    let o = gcfuzz(&["run", "10", "--go", "latest", "--stress", "gc-ms=-1;-", "--json", "-", "--quiet"], &[]);
+    assert_eq!(o.code, Some(1), "{o}");
+    let cells = json(&o);
+    assert_eq!(cells.len(), 2);
+    let stressed = cells.iter().find(|c| c["stress"]["gc_ms"] == -1.0).unwrap();
+    let plain = cells.iter().find(|c| c["stress"]["gc_ms"] == 0.0).unwrap();
+    assert_eq!(plain["verdict"], "reproduced", "{plain}");
+    assert_eq!(stressed["verdict"], "not-reproduced", "{stressed}");
+    let gc = |c: &serde_json::Value| {
+        c["buggy"]["signals"].as_array().unwrap().iter().find(|s| s["name"] == "gc_cycles").unwrap()["estimate"]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(gc(plain), 0.0, "GOGC=off alone runs no cycle");
+    assert!(gc(stressed) > 0.0001, "the forcer ran cycles: {stressed}");
+    assert!(o.stderr.contains("stress:gc-ms=-1"), "{o}");
+
+    let o = gcfuzz(&["run", "10", "--stress", "heat=3"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("unknown key `heat`"), "{o}");
+}
