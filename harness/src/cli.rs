@@ -14,7 +14,6 @@ use crate::toolchain::{self, Toolchains};
 use crate::version::GoVersion;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -108,9 +107,12 @@ enum ToolchainCmd {
 struct RunArgs {
     /// Patterns by id, number or id prefix (none: all).
     patterns: Vec<String>,
-    /// Go versions, comma-separated: 1.22, 1.22.10, all, latest, oldest, default.
-    #[arg(long, default_value = "default")]
-    go: String,
+    /// Go versions, comma-separated: 1.22, 1.22.10, all, latest, oldest, default [default: default].
+    #[arg(long)]
+    go: Option<String>,
+    /// A matrix spec file (YAML) with any of these axes; flags override it axis by axis.
+    #[arg(long, value_name = "FILE")]
+    matrix: Option<PathBuf>,
     /// go.mod `go` lines, comma-separated (replaces each pattern's).
     #[arg(long, value_delimiter = ',')]
     go_line: Option<Vec<String>>,
@@ -294,26 +296,42 @@ fn parse_line(s: &str) -> Result<GoVersion> {
 }
 
 fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Result<(Vec<&'a Pattern>, MatrixSpec)> {
-    let selected = template::select(patterns, &args.patterns)?;
-    let go = cx.toolchains.resolve(&args.go)?;
-    let go_lines =
-        args.go_line.as_ref().map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>()).transpose()?;
-    let mut params = BTreeMap::new();
+    let file = match &args.matrix {
+        Some(path) => matrix::load_file(path)?,
+        None => Default::default(),
+    };
+    // Flags win axis by axis; the file fills in the rest.
+    let names = if args.patterns.is_empty() { &file.patterns } else { &args.patterns };
+    let selected = template::select(patterns, names)?;
+    let go = match (&args.go, &file.go) {
+        (Some(g), _) => g.clone(),
+        (None, Some(g)) => g.join(","),
+        (None, None) => "default".to_string(),
+    };
+    let go = cx.toolchains.resolve(&go)?;
+    let or_file = |flag: &Option<Vec<String>>, file: &Option<Vec<String>>| flag.clone().or_else(|| file.clone());
+    let go_lines = or_file(&args.go_line, &file.go_line)
+        .map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>())
+        .transpose()?;
+    let mut params = file.params.clone();
     for kv in &args.param {
         let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` must be KEY=VALUE"))?;
         params.insert(k.trim().to_string(), v.trim().to_string());
     }
+    let stress = or_file(&args.stress, &file.stress)
+        .map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>())
+        .transpose()?;
     let spec = MatrixSpec {
         go,
         go_lines,
-        gogc: args.gogc.clone(),
-        gomemlimit: args.gomemlimit.clone(),
-        gomaxprocs: args.gomaxprocs.clone(),
-        godebug: args.godebug.clone(),
+        gogc: or_file(&args.gogc, &file.gogc),
+        gomemlimit: or_file(&args.gomemlimit, &file.gomemlimit),
+        gomaxprocs: or_file(&args.gomaxprocs, &file.gomaxprocs),
+        godebug: or_file(&args.godebug, &file.godebug),
         params,
-        rounds: args.rounds,
-        trials: args.trials,
-        stress: args.stress.as_ref().map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>()).transpose()?,
+        rounds: args.rounds.or(file.rounds),
+        trials: args.trials.or(file.trials),
+        stress,
     };
     Ok((selected, spec))
 }

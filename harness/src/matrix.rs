@@ -340,3 +340,86 @@ expect: [{verdict: reproduced}]
         assert!(matches!(plan(&[&p], &few), Err(MatrixError::TooFewRounds { .. })));
     }
 }
+
+/// A matrix spec file (`--matrix FILE`): the same axes as the command
+/// line, which overrides it axis by axis.
+///
+/// ```yaml
+/// patterns: [15, 12-loopvar]   # ids, numbers or prefixes; default all
+/// go: [1.22, 1.27]             # or [all], [default]
+/// go_line: ["1.21", "1.22"]
+/// gogc: [50, 100, "off"]
+/// gomemlimit: [64MiB]
+/// gomaxprocs: [1, 2]
+/// godebug: ["", asynctimerchan=1]
+/// stress: ["-", "gc-ms=5"]
+/// params: {workers: 500}
+/// rounds: 12
+/// trials: 3
+/// ```
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixFile {
+    /// Patterns.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Toolchains.
+    pub go: Option<Vec<String>>,
+    /// go.mod lines.
+    pub go_line: Option<Vec<String>>,
+    /// GOGC values.
+    pub gogc: Option<Vec<String>>,
+    /// GOMEMLIMIT values.
+    pub gomemlimit: Option<Vec<String>>,
+    /// GOMAXPROCS values.
+    pub gomaxprocs: Option<Vec<String>>,
+    /// GODEBUG values.
+    pub godebug: Option<Vec<String>>,
+    /// Stress settings.
+    pub stress: Option<Vec<String>>,
+    /// Parameter overrides.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Rounds per run.
+    pub rounds: Option<u32>,
+    /// Trials per variant.
+    pub trials: Option<u32>,
+}
+
+/// Reads a matrix spec file; errors name the file, line and column.
+pub fn load_file(path: &std::path::Path) -> Result<MatrixFile, crate::template::TemplateError> {
+    use crate::template::TemplateError;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| TemplateError::Io { path: path.to_path_buf(), source })?;
+    serde_saphyr::from_str(&text).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let message = e.to_string().lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+        TemplateError::Invalid { path: path.to_path_buf(), line, column, message }
+    })
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_matrix_file_with_plain_scalars() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.yaml");
+        std::fs::write(
+            &p,
+            "patterns: [15, 12-loop]\ngo: [1.22, 1.27]\ngo_line: [\"1.21\"]\ngogc: [50, \"off\"]\nparams: {workers: 500}\nrounds: 12\nstress: [\"-\", gc-ms=5]\n",
+        )
+        .unwrap();
+        let m = load_file(&p).unwrap();
+        assert_eq!(m.patterns, ["15", "12-loop"]);
+        assert_eq!(m.go.unwrap(), ["1.22", "1.27"]);
+        assert_eq!(m.gogc.unwrap(), ["50", "off"]);
+        assert_eq!(m.params["workers"], "500");
+        assert_eq!((m.rounds, m.trials), (Some(12), None));
+        assert_eq!(m.stress.unwrap(), ["-", "gc-ms=5"]);
+        std::fs::write(&p, "go: [1.22]\ngogcc: [50]\n").unwrap();
+        let e = load_file(&p).unwrap_err().to_string();
+        assert!(e.contains("m.yaml:2:1") && e.contains("gogcc"), "{e}");
+    }
+}

@@ -176,3 +176,38 @@ fn stress_goroutines_reach_the_probe_and_can_change_a_verdict() {
     assert_eq!(o.code, Some(2), "{o}");
     assert!(o.stderr.contains("unknown key `heat`"), "{o}");
 }
+
+#[test]
+fn a_matrix_file_plans_cells_and_flags_override_it() {
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("matrix.yaml");
+    // `godebug: [""]` replaces the pattern's asynctimerchan configuration.
+    std::fs::write(
+        &m,
+        "patterns: [15]\ngo: [1.23]\ngo_line: [\"1.22\", \"1.23\"]\ngogc: [50, \"off\"]\ngodebug: [\"\"]\nrounds: 8\n",
+    )
+    .unwrap();
+    let m = m.to_str().unwrap();
+    let o = gcfuzz(&["plan", "--matrix", m], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    let cells: Vec<&str> = o.stdout.lines().filter(|l| l.starts_with("15-")).collect();
+    assert_eq!(
+        cells,
+        [
+            "15-ticker-not-stopped go1.23.9 line1.22 GOGC=50",
+            "15-ticker-not-stopped go1.23.9 line1.22 GOGC=off",
+            "15-ticker-not-stopped go1.23.9 line1.23 GOGC=50",
+            "15-ticker-not-stopped go1.23.9 line1.23 GOGC=off",
+        ],
+        "{o}"
+    );
+    // A flag replaces the file's axis.
+    let o = gcfuzz(&["plan", "--matrix", m, "--gogc", "100", "--go", "1.27"], &[]);
+    assert!(o.stdout.contains("15-ticker-not-stopped go1.27.3 line1.22 GOGC=100"), "{o}");
+    assert!(o.stdout.contains("2 cells (4 runs), 2 builds"), "{o}");
+    // A misspelt axis is an error with its place.
+    std::fs::write(d.path().join("bad.yaml"), "go: [1.23]\ngogcc: [50]\n").unwrap();
+    let o = gcfuzz(&["plan", "--matrix", d.path().join("bad.yaml").to_str().unwrap()], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("bad.yaml:2:1") && o.stderr.contains("gogcc"), "{o}");
+}
