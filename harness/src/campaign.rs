@@ -73,6 +73,13 @@ pub struct CellResult {
     pub stress: crate::stress::Stress,
     /// The scenario parameters.
     pub params: BTreeMap<String, String>,
+    /// Rounds per run the plan asked for (early stopping may run fewer or
+    /// up to twice as many).
+    #[serde(default)]
+    pub nominal_rounds: u32,
+    /// Whether early stopping was on for this cell.
+    #[serde(default)]
+    pub early_stop: bool,
     /// The backend that ran it.
     pub backend: String,
     /// The buggy variant's result.
@@ -122,6 +129,10 @@ pub struct Campaign<'a> {
     pub rss_cap: Option<u64>,
     /// Also ask the detectors (go vet, runtime checks) about each cell.
     pub detectors: bool,
+    /// Stop a run as soon as its samples decide it, and let an undecided
+    /// one go on up to twice its rounds (single-trial patterns whose
+    /// symptom is not a crash).
+    pub early_stop: bool,
     /// Where finished runs and cells are appended as they end.
     pub journal: Option<&'a Mutex<Journal>>,
     /// Cells already done (from a resumed journal), by [`Cell::id`].
@@ -290,6 +301,8 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
         knobs: cell.knobs.clone(),
         stress: cell.stress,
         params: cell.params.clone(),
+        nominal_rounds: cell.rounds,
+        early_stop: false,
         backend: c.backend.name().to_string(),
         buggy: None,
         fixed: None,
@@ -312,6 +325,16 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
     };
     let mut variants = Vec::new();
     let mut specs = Vec::new();
+    let early = c.early_stop && cell.trials == 1 && !p.crash_is_symptom;
+    result.early_stop = early;
+    let stop_when = early.then(|| {
+        let (pattern, params) = (p.clone(), cell.params.clone());
+        let nominal_post = cell.rounds.saturating_sub(p.run.warmup) as usize;
+        let min_post = 5.max(nominal_post / 2);
+        crate::run::StopRule(std::sync::Arc::new(move |samples: &[crate::probe::Sample]| {
+            oracle::decisive(&pattern, &params, samples, min_post, nominal_post)
+        }))
+    });
     for name in ["buggy", "fixed"] {
         let v = p.variant(name).expect("patterns always have buggy and fixed");
         let spec = RunSpec {
@@ -319,7 +342,7 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
             scenario: scenario_name(p, v),
             params: cell.params.clone(),
             knobs: cell.knobs.overlay(&v.env),
-            rounds: cell.rounds,
+            rounds: if early { cell.rounds * 2 } else { cell.rounds },
             gc_per_sample: p.run.gc_per_sample,
             max_wall: Duration::from_secs_f64(p.run.max_wall_s),
             timeout: Duration::from_secs_f64(p.run.timeout_s),
@@ -328,6 +351,7 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
                 (a, b) => a.or(b.map(|b| b << 20)),
             },
             extra_args: cell.stress.args(),
+            stop_when: stop_when.clone(),
         };
         let mut records = Vec::new();
         for _ in 0..cell.trials {

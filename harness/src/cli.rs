@@ -158,6 +158,10 @@ struct RunArgs {
     /// Also ask go vet and the runtime's own checks about each cell.
     #[arg(long)]
     detectors: bool,
+    /// Stop each run once its samples decide it; let an undecided one run
+    /// up to twice its rounds.
+    #[arg(long)]
+    early_stop: bool,
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
@@ -356,6 +360,7 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
             jobs: args.jobs,
             rss_cap: Some(args.mem_cap_mib << 20),
             detectors: false,
+            early_stop: args.early_stop,
             journal: None,
             done: Default::default(),
         };
@@ -423,6 +428,7 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
         jobs: args.jobs,
         rss_cap: Some(args.mem_cap_mib << 20),
         detectors: args.detectors,
+        early_stop: args.early_stop,
         journal: journal.as_ref(),
         done,
     };

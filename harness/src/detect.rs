@@ -221,6 +221,7 @@ fn run_one(cx: &Context, pattern: &Pattern, d: Detector) -> DetectorResult {
     let [b, f] = [0, 1].map(|i| {
         let mut spec = cx.specs[i].clone();
         spec.program = program.clone();
+        spec.stop_when = None; // a detector watches the whole run
         match d {
             Detector::Invalidptr => spec.knobs = spec.knobs.overlay(&godebug("invalidptr=1")),
             Detector::Checkfinalizers => spec.knobs = spec.knobs.overlay(&godebug("checkfinalizers=1")),

@@ -251,6 +251,37 @@ pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -
     r
 }
 
+/// Early stopping: whether one run's samples already decide the variant
+/// (any symptom present, or every symptom absent), once at least
+/// `min_post` samples after warm-up are in. Used while the run streams.
+///
+/// A plain rate (no proportion) has no interval to say how sure it is: a
+/// pattern with such a symptom is decided no sooner than its `nominal_post`
+/// samples (measured: Bug 11's GC CPU share over five rounds made one run
+/// in ten of the fixed variant look present).
+pub fn decisive(
+    pattern: &Pattern,
+    params: &BTreeMap<String, String>,
+    samples: &[Sample],
+    min_post: usize,
+    nominal_post: usize,
+) -> bool {
+    let warm = pattern.run.warmup as i64;
+    let blind = pattern.signals.iter().any(|s| s.role == Role::Symptom && s.stat == Stat::Rate && !s.proportion);
+    let needed = if blind { min_post.max(nominal_post) } else { min_post };
+    if samples.iter().filter(|s| s.round >= warm).count() < needed {
+        return false;
+    }
+    let trial = [Trial { samples, crashed: false }];
+    let statuses: Vec<Presence> = pattern
+        .signals
+        .iter()
+        .filter(|s| s.role == Role::Symptom)
+        .map(|s| measure(s, &trial, pattern.run.warmup, s.threshold.resolve(params)).status)
+        .collect();
+    statuses.contains(&Presence::Present) || statuses.iter().all(|s| *s == Presence::Absent)
+}
+
 /// The pseudo-metric of a `trials` signal that counts crashed trials.
 pub const CRASH_METRIC: &str = "crash";
 

@@ -79,6 +79,8 @@ pub struct ChildOutcome {
     pub over_memory: Option<u64>,
     /// Killed because the harness was interrupted (Ctrl-C).
     pub interrupted: bool,
+    /// Stopped by the harness once it had what it needed (early stopping).
+    pub stopped_early: bool,
     /// The highest resident set seen while polling (bytes; 0 if unknown).
     pub peak_rss: u64,
     /// Captured stderr (lossy UTF-8; the middle is cut past the cap).
@@ -108,6 +110,15 @@ pub struct SpawnError {
 /// Runs the child to completion. `on_line` sees each stdout line as it
 /// arrives (without its newline), on the calling thread.
 pub fn run(spec: &ChildSpec, on_line: &mut dyn FnMut(&str)) -> Result<ChildOutcome, SpawnError> {
+    run_until(spec, &mut |l| {
+        on_line(l);
+        false
+    })
+}
+
+/// Like [`run`], but `on_line` may end the run early by returning true:
+/// the child's group is killed and the outcome says `stopped_early`.
+pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Result<ChildOutcome, SpawnError> {
     let start = Instant::now();
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
@@ -174,7 +185,12 @@ pub fn run(spec: &ChildSpec, on_line: &mut dyn FnMut(&str)) -> Result<ChildOutco
         }
         if stdout_open {
             match rx.recv_timeout(Duration::from_millis(50).min(deadline - now)) {
-                Ok(line) => on_line(&line),
+                Ok(line) => {
+                    if on_line(&line) {
+                        outcome.stopped_early = true;
+                        break;
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
             }
@@ -210,13 +226,18 @@ pub fn run(spec: &ChildSpec, on_line: &mut dyn FnMut(&str)) -> Result<ChildOutco
     }
     // Whatever the child started in its group goes too.
     signal_group(pid, libc::SIGKILL);
-    // Lines that arrived after we stopped reading still count.
-    for line in rx.try_iter() {
-        on_line(&line);
+    // Lines that arrived after we stopped reading still count (unless we
+    // stopped on purpose: then the decision stands).
+    if !outcome.stopped_early {
+        for line in rx.try_iter() {
+            on_line(&line);
+        }
     }
     let _ = out_thread.join();
-    for line in rx.try_iter() {
-        on_line(&line);
+    if !outcome.stopped_early {
+        for line in rx.try_iter() {
+            on_line(&line);
+        }
     }
     outcome.stderr = err_thread.join().unwrap_or_default();
     if let Some(s) = status {
@@ -304,6 +325,21 @@ mod tests {
         let mut lines = Vec::new();
         run(&sh("echo \"[$GCFUZZ_LEAK_CHECK]\""), &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!(lines, ["[]"]);
+    }
+
+    #[test]
+    fn a_line_can_stop_the_run() {
+        let mut seen = Vec::new();
+        let mut s = sh("i=0; while :; do echo $i; i=$((i+1)); sleep 0.01; done");
+        s.timeout = Duration::from_secs(20);
+        let o = run_until(&s, &mut |l| {
+            seen.push(l.to_string());
+            l == "3"
+        })
+        .unwrap();
+        assert!(o.stopped_early && !o.timed_out, "{o:?}");
+        assert_eq!(seen, ["0", "1", "2", "3"]);
+        assert!(o.wall_ms < 5000);
     }
 
     #[test]

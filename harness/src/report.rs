@@ -132,7 +132,22 @@ pub fn summary(results: &[CellResult]) -> String {
         }
     }
     let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    format!("{} cells: {met} as expected, {} not; verdicts: {}", results.len(), results.len() - met, counts.join(", "))
+    let mut line = format!(
+        "{} cells: {met} as expected, {} not; verdicts: {}",
+        results.len(),
+        results.len() - met,
+        counts.join(", ")
+    );
+    // Early stopping's account: rounds run against the rounds asked for.
+    let early: Vec<&CellResult> = results.iter().filter(|r| r.early_stop).collect();
+    if !early.is_empty() {
+        let ran: usize = early.iter().flat_map(|r| [&r.buggy, &r.fixed]).flatten().map(|v| v.rounds).sum();
+        let asked: usize = early.iter().map(|r| 2 * r.nominal_rounds as usize).sum();
+        let pct = 100.0 * (1.0 - ran as f64 / asked.max(1) as f64);
+        let delta = if pct >= 0.0 { format!("{pct:.0}% fewer") } else { format!("{:.0}% more", -pct) };
+        line.push_str(&format!("; early stopping ran {ran} of {asked} nominal rounds ({delta})"));
+    }
+    line
 }
 
 /// The cells whose verdict was not the expected one, each with its numbers.

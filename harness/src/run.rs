@@ -36,6 +36,18 @@ pub struct RunSpec {
     pub rss_cap: Option<u64>,
     /// Extra probe flags (e.g. `-leakprofile`).
     pub extra_args: Vec<String>,
+    /// Early stopping: asked after each sample; true ends the run there.
+    pub stop_when: Option<StopRule>,
+}
+
+/// A decision, taken after each sample, that a run has shown enough.
+#[derive(Clone)]
+pub struct StopRule(pub std::sync::Arc<dyn Fn(&[Sample]) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for StopRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopRule")
+    }
 }
 
 impl RunSpec {
@@ -159,16 +171,23 @@ impl Backend for Native {
         let mut done = None;
         let mut detectors = Vec::new();
         let mut protocol_errors = Vec::new();
-        let outcome = process::run(&child, &mut |line| match probe::parse_line(line) {
-            Ok(Line::Hello(h)) => hello = Some(h),
-            Ok(Line::Sample(s)) => samples.push(s),
-            Ok(Line::Done(d)) => done = Some(d),
-            Ok(Line::Detector(d)) => detectors.push(d),
-            Err(e) => {
-                if protocol_errors.len() < 20 {
-                    protocol_errors.push(e.to_string());
+        let stop = spec.stop_when.clone();
+        let outcome = process::run_until(&child, &mut |line| {
+            match probe::parse_line(line) {
+                Ok(Line::Hello(h)) => hello = Some(h),
+                Ok(Line::Sample(s)) => {
+                    samples.push(s);
+                    return stop.as_ref().is_some_and(|StopRule(f)| f(&samples));
+                }
+                Ok(Line::Done(d)) => done = Some(d),
+                Ok(Line::Detector(d)) => detectors.push(d),
+                Err(e) => {
+                    if protocol_errors.len() < 20 {
+                        protocol_errors.push(e.to_string());
+                    }
                 }
             }
+            false
         })?;
         let crash = classify(&outcome, done.as_ref());
         Ok(RunRecord {
@@ -192,6 +211,9 @@ pub fn classify(o: &ChildOutcome, done: Option<&Done>) -> Option<Crash> {
     let first = |prefix: &str| o.stderr.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
     if o.interrupted {
         return Some(Crash { class: CrashClass::Interrupted, message: "stopped: gcfuzz was interrupted".into() });
+    }
+    if o.stopped_early {
+        return None;
     }
     if let Some(rss) = o.over_memory {
         return Some(Crash {
@@ -288,6 +310,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             rss_cap: None,
             extra_args: vec![],
+            stop_when: None,
         };
         assert_eq!(
             spec.args(),

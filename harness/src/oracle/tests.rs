@@ -240,6 +240,28 @@ fn crashes_can_be_the_symptom_counted_over_trials() {
 }
 
 #[test]
+fn decisive_needs_enough_samples_and_a_clear_answer() {
+    let p = pattern();
+    let clear = record(10, 1000.0, |_| 0.0, 0);
+    // Present once five samples after warm-up are in, not before.
+    assert!(!decisive(&p, &params(), &clear.samples[..6], 5, 8), "4 post-warm-up samples");
+    assert!(decisive(&p, &params(), &clear.samples[..8], 5, 8));
+    // Flat: both symptoms absent, decisive too.
+    let flat = record(10, 0.0, |_| 0.0, 0);
+    assert!(decisive(&p, &params(), &flat.samples, 5, 8));
+    // Near the threshold the interval straddles it: keep running.
+    let noisy = record(10, 500.0, |r| [30_000.0, -30_000.0, 10_000.0, -20_000.0][r.rem_euclid(4) as usize], 0);
+    assert!(!decisive(&p, &params(), &noisy.samples, 5, 8));
+    // A plain-rate symptom waits for the nominal rounds.
+    let rate = YAML.replace("proportion: true, present_above: 0.01}", "present_above: 0.01}");
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(&rate, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    assert!(!decisive(&p, &params(), &clear.samples[..8], 5, 8), "6 of 8 nominal samples");
+    assert!(decisive(&p, &params(), &clear.samples, 5, 8));
+}
+
+#[test]
 fn fmt_num_is_short() {
     assert_eq!(fmt_num(3.0245), "3.02");
     assert_eq!(fmt_num(262_144.4), "262144");

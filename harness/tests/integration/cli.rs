@@ -211,3 +211,19 @@ fn a_matrix_file_plans_cells_and_flags_override_it() {
     assert_eq!(o.code, Some(2), "{o}");
     assert!(o.stderr.contains("bad.yaml:2:1") && o.stderr.contains("gogcc"), "{o}");
 }
+
+#[test]
+fn early_stopping_ends_decided_runs_sooner_with_the_same_verdicts() {
+    let o = gcfuzz(&["run", "2", "16", "--go", "latest", "--early-stop", "--json", "-", "--quiet"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    for c in json(&o) {
+        assert_eq!(c["verdict"], "reproduced", "{c}");
+        assert_eq!(c["early_stop"], true);
+        let nominal = c["nominal_rounds"].as_u64().unwrap();
+        for v in ["buggy", "fixed"] {
+            let rounds = c[v]["rounds"].as_u64().unwrap();
+            assert!(rounds >= 5 && rounds < nominal, "{v}: {rounds} of {nominal} rounds");
+        }
+    }
+    assert!(o.stderr.contains("% fewer)"), "{o}");
+}

@@ -115,6 +115,7 @@ impl<'a> Run<'a> {
             jobs: 1,
             rss_cap: self.rss_cap,
             detectors: self.detectors,
+            early_stop: false,
             journal: None,
             done: Default::default(),
         };
