@@ -40,9 +40,12 @@ pub struct RunSpec {
     pub stop_when: Option<StopRule>,
 }
 
+/// The function behind a [`StopRule`]: the samples so far → stop now?
+pub type StopFn = dyn Fn(&[Sample]) -> bool + Send + Sync;
+
 /// A decision, taken after each sample, that a run has shown enough.
 #[derive(Clone)]
-pub struct StopRule(pub std::sync::Arc<dyn Fn(&[Sample]) -> bool + Send + Sync>);
+pub struct StopRule(pub std::sync::Arc<StopFn>);
 
 impl std::fmt::Debug for StopRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
