@@ -1,7 +1,7 @@
-//! The results journal: every finished run and every finished cell is
-//! appended as one JSON line and synced to disk as soon as it ends, so an
+//! The results journal: as soon as a cell ends, its runs and then its
+//! result are appended, one JSON line each, and synced to disk, so an
 //! interrupted campaign (Ctrl-C, `kill -9`, power loss) loses at most the
-//! cell in flight, and `--resume` finishes the rest.
+//! cells in flight, and `--resume` finishes the rest.
 //!
 //! Lines (protocol version 1):
 //!

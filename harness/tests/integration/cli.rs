@@ -169,7 +169,7 @@ fn stress_goroutines_reach_the_probe_and_can_change_a_verdict() {
             .unwrap()
     };
     assert_eq!(gc(plain), 0.0, "GOGC=off alone runs no cycle");
-    assert!(gc(stressed) > 0.0001, "the forcer ran cycles: {stressed}");
+    assert!(gc(stressed) > 0.0, "the forcer ran cycles (GOGC=off alone runs none): {stressed}");
     assert!(o.stderr.contains("stress:gc-ms=-1"), "{o}");
 
     let o = gcfuzz(&["run", "10", "--stress", "heat=3"], &[]);
