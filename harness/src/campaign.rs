@@ -127,6 +127,9 @@ pub struct Campaign<'a> {
     pub jobs: usize,
     /// Memory cap per run, bytes.
     pub rss_cap: Option<u64>,
+    /// Memory budget across cells running at once, bytes (by the patterns'
+    /// declared peaks); a cell alone may exceed it.
+    pub mem_budget: u64,
     /// Also ask the detectors (go vet, runtime checks) about each cell.
     pub detectors: bool,
     /// Stop a run as soon as its samples decide it, and let an undecided
@@ -159,6 +162,62 @@ pub enum CampaignError {
     /// The journal could not be written: results would be lost.
     #[error(transparent)]
     Journal(#[from] JournalError),
+}
+
+/// Admits cells to run: up to `jobs` at once (the worker threads), within
+/// the memory budget by the patterns' declared peaks, and an `exclusive`
+/// (timing-sensitive) cell only with nothing else running.
+struct Gate {
+    state: Mutex<GateState>,
+    wake: std::sync::Condvar,
+    budget: u64,
+}
+
+#[derive(Default)]
+struct GateState {
+    running: usize,
+    exclusive: bool,
+    mem: u64,
+}
+
+/// A cell's place in the [`Gate`]; dropping it lets others in.
+struct Admission<'a> {
+    gate: &'a Gate,
+    exclusive: bool,
+    mem: u64,
+}
+
+impl GateState {
+    /// Whether a cell may start now. Alone it always may (a cell bigger
+    /// than the budget still runs, by itself).
+    fn fits(&self, exclusive: bool, mem: u64, budget: u64) -> bool {
+        self.running == 0 || (!exclusive && !self.exclusive && self.mem + mem <= budget)
+    }
+}
+
+impl Gate {
+    fn admit(&self, exclusive: bool, mem: u64) -> Admission<'_> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !st.fits(exclusive, mem, self.budget) {
+            st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st.running += 1;
+        st.exclusive |= exclusive;
+        st.mem += mem;
+        Admission { gate: self, exclusive, mem }
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        let mut st = self.gate.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.running -= 1;
+        st.mem -= self.mem;
+        if self.exclusive {
+            st.exclusive = false;
+        }
+        self.gate.wake.notify_all();
+    }
 }
 
 /// Runs the campaign. Results come back in plan order.
@@ -221,13 +280,14 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     let (tx, rx) = mpsc::channel::<(usize, CellResult)>();
     let mut results: Vec<Option<CellResult>> = vec![None; total];
     let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
+    let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.mem_budget };
     std::thread::scope(|s| {
         for _ in 0..c.jobs.max(1).min(total.max(1)) {
             let tx = tx.clone();
             let next = &next;
             let artifacts = &artifacts;
             let toolchains = &toolchains;
-            let (cells, ids, todo, journal_error) = (&cells, &ids, &todo, &journal_error);
+            let (cells, ids, todo, journal_error, gate) = (&cells, &ids, &todo, &journal_error, &gate);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -236,7 +296,10 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     }
                     let cell = cells[i];
                     let id = &ids[todo[i]];
+                    let run = &c.patterns[cell.pattern].run;
+                    let admission = gate.admit(run.exclusive, run.peak_mib << 20);
                     let r = run_cell(c, cell, &toolchains[&cell.go], &artifacts[&cell.build_key()]);
+                    drop(admission);
                     // A cell cut short by Ctrl-C is not done: --resume reruns it.
                     if crate::process::interrupted() || r.runs.iter().any(|run| run.outcome.interrupted) {
                         break;
@@ -410,4 +473,48 @@ fn explain(buggy: &VariantResult, fixed: &VariantResult) -> String {
         }
     };
     format!("{}; {}", one(buggy), one(fixed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_keeps_budgets_and_exclusive_cells_alone() {
+        let st = |running, exclusive, mem| GateState { running, exclusive, mem };
+        assert!(st(0, false, 0).fits(true, 10_000, 100), "alone, anything runs");
+        assert!(st(1, false, 40).fits(false, 60, 100));
+        assert!(!st(1, false, 41).fits(false, 60, 100), "over the memory budget");
+        assert!(!st(1, false, 0).fits(true, 1, 100), "an exclusive cell waits for the others");
+        assert!(!st(1, true, 0).fits(false, 1, 100), "and nothing joins it");
+    }
+
+    #[test]
+    fn exclusive_admissions_never_overlap() {
+        let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: u64::MAX };
+        let busy = std::sync::atomic::AtomicUsize::new(0);
+        let overlap = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for t in 0..6 {
+                let (gate, busy, overlap) = (&gate, &busy, &overlap);
+                s.spawn(move || {
+                    for i in 0..200 {
+                        let exclusive = (t + i) % 3 == 0;
+                        let _a = gate.admit(exclusive, 1);
+                        let n = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                        let st = gate.state.lock().unwrap();
+                        if st.exclusive && n > 1 {
+                            overlap.store(true, Ordering::SeqCst);
+                        }
+                        drop(st);
+                        std::thread::yield_now();
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert!(!overlap.load(Ordering::SeqCst), "an exclusive cell ran beside another");
+        let st = gate.state.lock().unwrap();
+        assert_eq!((st.running, st.mem, st.exclusive), (0, 0, false), "every admission was released");
+    }
 }

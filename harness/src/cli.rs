@@ -146,6 +146,10 @@ struct RunArgs {
     /// Kill a run whose resident memory exceeds this many MiB.
     #[arg(long, default_value_t = 2048)]
     mem_cap_mib: u64,
+    /// Memory budget for cells running at once, MiB, by the patterns'
+    /// declared peaks [default: half the machine's memory].
+    #[arg(long)]
+    mem_budget_mib: Option<u64>,
     /// Write the verdicts as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -280,6 +284,22 @@ fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The memory budget in bytes: the flag, else half of MemTotal.
+fn mem_budget(args: &RunArgs) -> u64 {
+    if let Some(m) = args.mem_budget_mib {
+        return m << 20;
+    }
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(4 << 20);
+    (total_kib << 10) / 2
+}
+
 /// True from the second Ctrl-C on: the first stops children gracefully,
 /// a second one means "now".
 fn gcfuzz_interrupted_twice() -> bool {
@@ -359,6 +379,7 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
             backend: &Native,
             jobs: args.jobs,
             rss_cap: Some(args.mem_cap_mib << 20),
+            mem_budget: mem_budget(&args),
             detectors: false,
             early_stop: args.early_stop,
             journal: None,
@@ -427,6 +448,7 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
         backend: &backend,
         jobs: args.jobs,
         rss_cap: Some(args.mem_cap_mib << 20),
+        mem_budget: mem_budget(&args),
         detectors: args.detectors,
         early_stop: args.early_stop,
         journal: journal.as_ref(),

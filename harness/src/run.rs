@@ -192,6 +192,11 @@ impl Backend for Native {
             }
             false
         })?;
+        let mut outcome = outcome;
+        // The harness polls every 50 ms; the probe's own samples catch the
+        // peaks of runs shorter than that.
+        let sampled = samples.iter().filter_map(|s| s.get("rss")).fold(0.0, f64::max) as u64;
+        outcome.peak_rss = outcome.peak_rss.max(sampled);
         let crash = classify(&outcome, done.as_ref());
         Ok(RunRecord {
             scenario: spec.scenario.clone(),

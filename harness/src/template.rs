@@ -195,6 +195,8 @@ struct RunSpec {
     timeout_s: f64,
     trials: u32,
     max_rss_mib: Option<u64>,
+    peak_mib: u64,
+    exclusive: bool,
 }
 
 impl Default for RunSpec {
@@ -207,6 +209,8 @@ impl Default for RunSpec {
             timeout_s: 60.0,
             trials: 1,
             max_rss_mib: None,
+            peak_mib: 64,
+            exclusive: false,
         }
     }
 }
@@ -459,6 +463,11 @@ pub struct RunSettings {
     pub trials: u32,
     /// The harness kills a run whose resident set exceeds this (MiB).
     pub max_rss_mib: Option<u64>,
+    /// The resident memory a run is expected to reach (MiB), for the
+    /// scheduler's memory budget.
+    pub peak_mib: u64,
+    /// Timing-sensitive: run with no other cell beside it.
+    pub exclusive: bool,
 }
 
 /// A measured signal.
@@ -735,6 +744,8 @@ impl Checker<'_> {
             timeout_s: r.timeout_s,
             trials: r.trials,
             max_rss_mib: r.max_rss_mib,
+            peak_mib: r.peak_mib,
+            exclusive: r.exclusive,
         };
 
         let mut signals = Vec::new();

@@ -114,6 +114,7 @@ impl<'a> Run<'a> {
             backend: &Native,
             jobs: 1,
             rss_cap: self.rss_cap,
+            mem_budget: 8 << 30,
             detectors: self.detectors,
             early_stop: false,
             journal: None,
