@@ -164,6 +164,16 @@ pub enum CampaignError {
     Journal(#[from] JournalError),
 }
 
+/// What the campaign's threads tell the reporting thread.
+enum Msg {
+    BuildStarted(BuildKey, usize),
+    Built(BuildKey, Result<Artifact, String>),
+    Cell(usize, Box<CellResult>),
+}
+
+/// The memory a `go build` is reckoned to take, for the gate.
+const BUILD_MIB: u64 = 512;
+
 /// Admits cells to run: up to `jobs` at once (the worker threads), within
 /// the memory budget by the patterns' declared peaks, and an `exclusive`
 /// (timing-sensitive) cell only with nothing else running.
@@ -239,55 +249,63 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     }
 
     // One build per key, holding the buggy and fixed scenarios of every
-    // pattern that has a cell with that key.
-    let mut keys: BTreeMap<BuildKey, Vec<usize>> = BTreeMap::new();
-    for (i, cell) in cells.iter().enumerate() {
-        keys.entry(cell.build_key()).or_default().push(i);
+    // pattern that has a cell with that key, in the order cells need them.
+    let mut keys: Vec<(BuildKey, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
+    for cell in &cells {
+        let p = c.patterns[cell.pattern];
+        let at = match keys.iter().position(|(k, _)| *k == cell.build_key()) {
+            Some(at) => at,
+            None => {
+                keys.push((cell.build_key(), Vec::new()));
+                keys.len() - 1
+            }
+        };
+        for v in p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")) {
+            if !keys[at].1.iter().any(|(q, w)| scenario_name(q, w) == scenario_name(p, v)) {
+                keys[at].1.push((p, v));
+            }
+        }
     }
     if crate::process::interrupted() {
         return Ok(Outcome { results: Vec::new(), resumed, interrupted: true });
     }
-    let mut artifacts: BTreeMap<BuildKey, Result<Artifact, String>> = BTreeMap::new();
-    for (key, idx) in &keys {
-        let mut scen = Vec::new();
-        for &i in idx {
-            let p = c.patterns[cells[i].pattern];
-            for v in &p.variants {
-                if matches!(v.name.as_str(), "buggy" | "fixed") {
-                    scen.push((p, v));
-                }
-            }
-        }
-        scen.sort_by_key(|(p, v)| scenario_name(p, v));
-        scen.dedup_by_key(|(p, v)| scenario_name(p, v));
-        on_event(Event::BuildStarted { key: *key, scenarios: scen.len() });
-        match c.builder.build(&toolchains[&key.go], *key, &scen) {
-            Ok(a) => {
-                on_event(Event::BuildDone(&a));
-                artifacts.insert(*key, Ok(a));
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                on_event(Event::BuildFailed { key: *key, error: msg.clone() });
-                artifacts.insert(*key, Err(msg));
-            }
-        }
-    }
 
-    // Cells, `jobs` at a time; results are reported from this thread.
+    // Builds overlap with runs: one thread builds key after key, and a
+    // cell starts as soon as its build is ready. A build holds a place in
+    // the gate like a cell, so an exclusive (timing-sensitive) cell never
+    // runs beside a compiler.
     let total = cells.len();
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, CellResult)>();
+    let (tx, rx) = mpsc::channel::<Msg>();
     let mut results: Vec<Option<CellResult>> = vec![None; total];
     let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
     let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.mem_budget };
+    let built: Mutex<BTreeMap<BuildKey, Result<Artifact, String>>> = Mutex::new(BTreeMap::new());
+    let ready = std::sync::Condvar::new();
     std::thread::scope(|s| {
+        {
+            let (tx, gate, built, ready, keys, toolchains) = (tx.clone(), &gate, &built, &ready, &keys, &toolchains);
+            s.spawn(move || {
+                for (key, scen) in keys {
+                    let result = if crate::process::interrupted() {
+                        Err("not built: gcfuzz was interrupted".to_string())
+                    } else {
+                        let _ = tx.send(Msg::BuildStarted(*key, scen.len()));
+                        let _place = gate.admit(false, BUILD_MIB << 20);
+                        c.builder.build(&toolchains[&key.go], *key, scen).map_err(|e| e.to_string())
+                    };
+                    let _ = tx.send(Msg::Built(*key, result.clone()));
+                    built.lock().unwrap_or_else(|e| e.into_inner()).insert(*key, result);
+                    ready.notify_all();
+                }
+            });
+        }
         for _ in 0..c.jobs.max(1).min(total.max(1)) {
             let tx = tx.clone();
             let next = &next;
-            let artifacts = &artifacts;
             let toolchains = &toolchains;
-            let (cells, ids, todo, journal_error, gate) = (&cells, &ids, &todo, &journal_error, &gate);
+            let (cells, ids, todo, journal_error, gate, built, ready) =
+                (&cells, &ids, &todo, &journal_error, &gate, &built, &ready);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -296,9 +314,18 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     }
                     let cell = cells[i];
                     let id = &ids[todo[i]];
+                    let artifact = {
+                        let mut b = built.lock().unwrap_or_else(|e| e.into_inner());
+                        loop {
+                            if let Some(a) = b.get(&cell.build_key()) {
+                                break a.clone();
+                            }
+                            b = ready.wait(b).unwrap_or_else(|e| e.into_inner());
+                        }
+                    };
                     let run = &c.patterns[cell.pattern].run;
                     let admission = gate.admit(run.exclusive, run.peak_mib << 20);
-                    let r = run_cell(c, cell, &toolchains[&cell.go], &artifacts[&cell.build_key()]);
+                    let r = run_cell(c, cell, &toolchains[&cell.go], &artifact);
                     drop(admission);
                     // A cell cut short by Ctrl-C is not done: --resume reruns it.
                     if crate::process::interrupted() || r.runs.iter().any(|run| run.outcome.interrupted) {
@@ -323,16 +350,25 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                             break;
                         }
                     }
-                    if tx.send((i, r)).is_err() {
+                    if tx.send(Msg::Cell(i, Box::new(r))).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(tx);
-        for (done, (i, r)) in (1..).zip(rx) {
-            on_event(Event::CellDone { done, total, result: &r });
-            results[i] = Some(r);
+        let mut done = 0;
+        for msg in rx {
+            match msg {
+                Msg::BuildStarted(key, scenarios) => on_event(Event::BuildStarted { key, scenarios }),
+                Msg::Built(_, Ok(a)) => on_event(Event::BuildDone(&a)),
+                Msg::Built(key, Err(error)) => on_event(Event::BuildFailed { key, error }),
+                Msg::Cell(i, r) => {
+                    done += 1;
+                    on_event(Event::CellDone { done, total, result: &r });
+                    results[i] = Some(*r);
+                }
+            }
         }
     });
     if let Some(e) = journal_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
