@@ -325,25 +325,23 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     };
                     let run = &c.patterns[cell.pattern].run;
                     let admission = gate.admit(run.exclusive, run.peak_mib << 20);
-                    let r = run_cell(c, cell, &toolchains[&cell.go], &artifact);
+                    // Each run goes to the journal as soon as it ends.
+                    let record = |variant: &str, trial: u32, run: &RunRecord| {
+                        let Some(j) = c.journal else { return };
+                        let write = j.lock().unwrap_or_else(|e| e.into_inner()).run(id, variant, trial, run);
+                        if let Err(e) = write {
+                            journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                            crate::process::interrupt();
+                        }
+                    };
+                    let r = run_cell(c, cell, &toolchains[&cell.go], &artifact, &record);
                     drop(admission);
                     // A cell cut short by Ctrl-C is not done: --resume reruns it.
                     if crate::process::interrupted() || r.runs.iter().any(|run| run.outcome.interrupted) {
                         break;
                     }
                     if let Some(j) = c.journal {
-                        let mut j = j.lock().unwrap_or_else(|e| e.into_inner());
-                        let mut trial = BTreeMap::<&str, u32>::new();
-                        let write = r
-                            .runs
-                            .iter()
-                            .try_for_each(|run| {
-                                let variant = run.scenario.rsplit('/').next().unwrap_or("");
-                                let t = trial.entry(variant).or_default();
-                                *t += 1;
-                                j.run(id, variant, *t - 1, run)
-                            })
-                            .and_then(|_| j.cell(id, &r));
+                        let write = j.lock().unwrap_or_else(|e| e.into_inner()).cell(id, &r);
                         if let Err(e) = write {
                             journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
                             crate::process::interrupt();
@@ -389,7 +387,13 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
 }
 
 /// Runs one cell's buggy and fixed variants and judges them.
-fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<Artifact, String>) -> CellResult {
+fn run_cell(
+    c: &Campaign,
+    cell: &Cell,
+    toolchain: &Toolchain,
+    artifact: &Result<Artifact, String>,
+    record: &dyn Fn(&str, u32, &RunRecord),
+) -> CellResult {
     let p = c.patterns[cell.pattern];
     let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs);
     let mut result = CellResult {
@@ -436,11 +440,19 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
     });
     for name in ["buggy", "fixed"] {
         let v = p.variant(name).expect("patterns always have buggy and fixed");
+        let knobs = match cell.knobs.overlay(&v.env).resolve_relative(p.live_mib(&cell.params)) {
+            Ok(k) => k,
+            Err(e) => {
+                result.error = Some(e.clone());
+                result.explanation = format!("not run: {e}");
+                return result;
+            }
+        };
         let spec = RunSpec {
             program: artifact.program.clone(),
             scenario: scenario_name(p, v),
             params: cell.params.clone(),
-            knobs: cell.knobs.overlay(&v.env),
+            knobs,
             rounds: if early { cell.rounds * 2 } else { cell.rounds },
             gc_per_sample: p.run.gc_per_sample,
             max_wall: Duration::from_secs_f64(p.run.max_wall_s),
@@ -453,9 +465,14 @@ fn run_cell(c: &Campaign, cell: &Cell, toolchain: &Toolchain, artifact: &Result<
             stop_when: stop_when.clone(),
         };
         let mut records = Vec::new();
-        for _ in 0..cell.trials {
+        for trial in 0..cell.trials {
             match c.backend.run(&spec) {
-                Ok(rec) => records.push(rec),
+                Ok(rec) => {
+                    if !rec.outcome.interrupted {
+                        record(name, trial, &rec);
+                    }
+                    records.push(rec);
+                }
                 Err(e) => {
                     result.error = Some(format!(
                         "{e}: {}",

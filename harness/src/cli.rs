@@ -153,7 +153,7 @@ struct RunArgs {
     /// Write the verdicts as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Append each finished cell (its runs, then its result) to this journal (JSON lines).
+    /// Append each run as it ends, and each cell's result, to this journal (JSON lines).
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
     /// Keep the journal's finished cells and run only the rest (needs --journal).

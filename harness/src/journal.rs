@@ -1,7 +1,7 @@
-//! The results journal: as soon as a cell ends, its runs and then its
-//! result are appended, one JSON line each, and synced to disk, so an
-//! interrupted campaign (Ctrl-C, `kill -9`, power loss) loses at most the
-//! cells in flight, and `--resume` finishes the rest.
+//! The results journal: each run is appended as soon as it ends, and each
+//! cell's result as soon as the cell ends, one JSON line each, synced to
+//! disk, so an interrupted campaign (Ctrl-C, `kill -9`, power loss) loses
+//! at most the runs in flight, and `--resume` finishes the rest.
 //!
 //! Lines (protocol version 1):
 //!
@@ -11,7 +11,8 @@
 //! ```
 //!
 //! A cell counts as done only once its `cell` line is in the journal; its
-//! `run` lines are the evidence (series, stderr, exit). A line cut short by
+//! `run` lines are the evidence (series, stderr, exit). A cell that was
+//! interrupted has run lines and no cell line; `--resume` runs it again. A line cut short by
 //! a crash mid-write is dropped (and cut off the file) on resume.
 
 use crate::campaign::CellResult;

@@ -57,6 +57,22 @@ impl Knobs {
         }
     }
 
+    /// Resolves a GOMEMLIMIT written relative to the live set (`0.5x`,
+    /// `2x`) against `live_mib`, into MiB. Other values are left alone.
+    pub fn resolve_relative(&self, live_mib: f64) -> Result<Knobs, String> {
+        let mut k = self.clone();
+        if let Some(v) = &self.gomemlimit
+            && let Some(f) = v.strip_suffix('x')
+        {
+            let f: f64 = f.trim().parse().map_err(|_| format!("GOMEMLIMIT `{v}`: want a factor such as 0.5x"))?;
+            if !(f > 0.0 && f.is_finite()) {
+                return Err(format!("GOMEMLIMIT `{v}`: the factor must be positive"));
+            }
+            k.gomemlimit = Some(format!("{}MiB", (f * live_mib).round().max(1.0) as u64));
+        }
+        Ok(k)
+    }
+
     /// Whether GODEBUG holds the setting `kv` (`key=value`).
     pub fn has_godebug(&self, kv: &str) -> bool {
         self.godebug.as_deref().is_some_and(|g| g.split(',').any(|s| s.trim() == kv.trim()))
@@ -94,6 +110,19 @@ impl fmt::Display for Knobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gomemlimit_relative_to_the_live_set() {
+        let k = Knobs { gomemlimit: Some("0.5x".into()), ..Default::default() };
+        assert_eq!(k.resolve_relative(64.0).unwrap().gomemlimit.as_deref(), Some("32MiB"));
+        let k = Knobs { gomemlimit: Some("2x".into()), gogc: Some("50".into()), ..Default::default() };
+        let r = k.resolve_relative(100.0).unwrap();
+        assert_eq!((r.gomemlimit.as_deref(), r.gogc.as_deref()), (Some("200MiB"), Some("50")));
+        let plain = Knobs { gomemlimit: Some("64MiB".into()), ..Default::default() };
+        assert_eq!(plain.resolve_relative(1.0).unwrap(), plain);
+        assert!(Knobs { gomemlimit: Some("ax".into()), ..Default::default() }.resolve_relative(1.0).is_err());
+        assert!(Knobs { gomemlimit: Some("-1x".into()), ..Default::default() }.resolve_relative(1.0).is_err());
+    }
 
     #[test]
     fn overlay_and_display() {

@@ -604,6 +604,13 @@ impl Pattern {
         self.variants.iter().find(|v| v.name == name)
     }
 
+    /// The live set a relative GOMEMLIMIT (`0.5x`) refers to, in MiB: the
+    /// `live_mib` parameter where the pattern has one, else its declared
+    /// peak.
+    pub fn live_mib(&self, params: &BTreeMap<String, String>) -> f64 {
+        params.get("live_mib").and_then(|v| v.parse().ok()).unwrap_or(self.run.peak_mib as f64)
+    }
+
     /// The parameter defaults, formatted for the probe.
     pub fn default_params(&self) -> BTreeMap<String, String> {
         self.params.iter().map(|p| (p.name.clone(), format_number(p.default))).collect()
