@@ -38,7 +38,7 @@ const CACHE_FORMAT: &str = "gcfuzz-build-1";
 pub const MODULE: &str = "gcfuzzprog";
 
 /// What makes a separate build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct BuildKey {
     /// The toolchain.
     pub go: GoVersion,
@@ -47,12 +47,20 @@ pub struct BuildKey {
     pub go_line: GoVersion,
     /// Compile-time instrumentation (detectors).
     pub flavor: Flavor,
+    /// GOEXPERIMENT at build time (a matrix dimension), if any.
+    pub goexperiment: Option<String>,
 }
 
 impl BuildKey {
     /// A plain build.
     pub fn new(go: GoVersion, go_line: GoVersion) -> Self {
-        BuildKey { go, go_line, flavor: Flavor::Plain }
+        BuildKey { go, go_line, flavor: Flavor::Plain, goexperiment: None }
+    }
+
+    /// The GOEXPERIMENT the build runs with: the cell's and the flavor's.
+    fn experiments(&self) -> Option<String> {
+        let all: Vec<&str> = self.goexperiment.as_deref().into_iter().chain(self.flavor.experiment()).collect();
+        (!all.is_empty()).then(|| all.join(","))
     }
 }
 
@@ -262,10 +270,10 @@ impl Builder {
     }
 
     /// The cache hash of a rendered program for a toolchain.
-    pub fn hash(files: &Files, toolchain: &Toolchain, flavor: Flavor) -> String {
+    pub fn hash(files: &Files, toolchain: &Toolchain, key: &BuildKey) -> String {
         let mut h = Sha256::new();
         h.update(CACHE_FORMAT.as_bytes());
-        h.update(format!("{flavor:?}").as_bytes());
+        h.update(format!("{:?}|{:?}", key.flavor, key.goexperiment).as_bytes());
         h.update(toolchain.version.to_string().as_bytes());
         h.update(toolchain.goroot.display().to_string().as_bytes());
         h.update(std::env::consts::ARCH.as_bytes());
@@ -286,7 +294,7 @@ impl Builder {
         scenarios: &[(&Pattern, &Variant)],
     ) -> Result<Artifact, BuildError> {
         let files = render(&self.probe_dir, key.go_line, scenarios)?;
-        let hash = Self::hash(&files, toolchain, key.flavor);
+        let hash = Self::hash(&files, toolchain, &key);
         let root = self.home.join("builds");
         let entry = root.join(&hash);
         let program = entry.join("prog");
@@ -297,7 +305,7 @@ impl Builder {
             n
         };
         let artifact = |cached, build_ms| Artifact {
-            key,
+            key: key.clone(),
             program: program.clone(),
             src: entry.join("src"),
             hash: hash.clone(),
@@ -332,8 +340,8 @@ impl Builder {
         spec.args.extend(["-o".into(), "../prog".into(), ".".into()]);
         spec.cwd = Some(src.clone());
         spec.env = go_env(&self.home, toolchain);
-        if let Some(x) = key.flavor.experiment() {
-            spec.env.insert("GOEXPERIMENT".into(), x.into());
+        if let Some(x) = key.experiments() {
+            spec.env.insert("GOEXPERIMENT".into(), x);
         }
         spec.timeout = self.timeout;
         let t = Instant::now();
@@ -359,7 +367,7 @@ impl Builder {
             });
         }
         let meta = serde_json::json!({
-            "go": key.go.to_string(), "go_line": key.go_line.line_string(), "flavor": key.flavor, "goroot": toolchain.goroot,
+            "go": key.go.to_string(), "go_line": key.go_line.line_string(), "flavor": key.flavor, "goexperiment": key.goexperiment, "goroot": toolchain.goroot,
             "scenarios": names, "build_ms": build_ms,
         });
         let meta_path = staging.path().join("build.json");

@@ -71,6 +71,9 @@ pub struct CellResult {
     /// Stress goroutines beside the scenario (`-` for none).
     #[serde(default)]
     pub stress: crate::stress::Stress,
+    /// GOEXPERIMENT the program was built with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goexperiment: Option<String>,
     /// The scenario parameters.
     pub params: BTreeMap<String, String>,
     /// Rounds per run the plan asked for (early stopping may run fewer or
@@ -290,12 +293,12 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     let result = if crate::process::interrupted() {
                         Err("not built: gcfuzz was interrupted".to_string())
                     } else {
-                        let _ = tx.send(Msg::BuildStarted(*key, scen.len()));
+                        let _ = tx.send(Msg::BuildStarted(key.clone(), scen.len()));
                         let _place = gate.admit(false, BUILD_MIB << 20);
-                        c.builder.build(&toolchains[&key.go], *key, scen).map_err(|e| e.to_string())
+                        c.builder.build(&toolchains[&key.go], key.clone(), scen).map_err(|e| e.to_string())
                     };
-                    let _ = tx.send(Msg::Built(*key, result.clone()));
-                    built.lock().unwrap_or_else(|e| e.into_inner()).insert(*key, result);
+                    let _ = tx.send(Msg::Built(key.clone(), result.clone()));
+                    built.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), result);
                     ready.notify_all();
                 }
             });
@@ -395,7 +398,7 @@ fn run_cell(
     record: &dyn Fn(&str, u32, &RunRecord),
 ) -> CellResult {
     let p = c.patterns[cell.pattern];
-    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs);
+    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref());
     let mut result = CellResult {
         pattern: p.id.clone(),
         seed_bug: p.seed_bug,
@@ -403,6 +406,7 @@ fn run_cell(
         go_line: cell.go_line,
         knobs: cell.knobs.clone(),
         stress: cell.stress,
+        goexperiment: cell.goexperiment.clone(),
         params: cell.params.clone(),
         nominal_rounds: cell.rounds,
         early_stop: false,

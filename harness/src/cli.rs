@@ -128,6 +128,9 @@ struct RunArgs {
     /// GODEBUG values; separate values with `;` (a value may hold commas).
     #[arg(long, value_delimiter = ';')]
     godebug: Option<Vec<String>>,
+    /// GOEXPERIMENT values (a build dimension), separated by `;`; an empty value is none.
+    #[arg(long, value_delimiter = ';')]
+    goexperiment: Option<Vec<String>>,
     /// Stress settings, separated by `;`, e.g. `alloc-kib=64,gc-ms=10;-` (`-`: none).
     #[arg(long, value_delimiter = ';')]
     stress: Option<Vec<String>>,
@@ -356,6 +359,7 @@ fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Re
         rounds: args.rounds.or(file.rounds),
         trials: args.trials.or(file.trials),
         stress,
+        goexperiment: or_file(&args.goexperiment, &file.goexperiment),
     };
     Ok((selected, spec))
 }

@@ -204,7 +204,7 @@ fn run_one(cx: &Context, pattern: &Pattern, d: Detector) -> DetectorResult {
     let program = if flavor == Flavor::Plain {
         cx.artifact.program.clone()
     } else {
-        let key = BuildKey { flavor, ..cx.artifact.key };
+        let key = BuildKey { flavor, ..cx.artifact.key.clone() };
         let scen: Vec<(&Pattern, &Variant)> = variants.iter().map(|v| (pattern, *v)).collect();
         match cx.builder.build(cx.toolchain, key, &scen) {
             Ok(a) => a.program,

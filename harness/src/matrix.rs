@@ -37,6 +37,9 @@ pub struct MatrixSpec {
     pub trials: Option<u32>,
     /// Stress settings; `None` keeps each configuration's.
     pub stress: Option<Vec<crate::stress::Stress>>,
+    /// GOEXPERIMENT values (a build dimension); `None` keeps each
+    /// configuration's, an empty string is none.
+    pub goexperiment: Option<Vec<String>>,
 }
 
 /// A planning error (bad user input).
@@ -84,6 +87,8 @@ pub struct Cell {
     pub knobs: Knobs,
     /// Stress goroutines beside the scenario.
     pub stress: crate::stress::Stress,
+    /// GOEXPERIMENT the program is built with.
+    pub goexperiment: Option<String>,
     /// Scenario parameters.
     pub params: BTreeMap<String, String>,
     /// Rounds per run.
@@ -95,7 +100,7 @@ pub struct Cell {
 impl Cell {
     /// The build this cell needs.
     pub fn build_key(&self) -> BuildKey {
-        BuildKey::new(self.go, self.go_line)
+        BuildKey { goexperiment: self.goexperiment.clone(), ..BuildKey::new(self.go, self.go_line) }
     }
 
     /// A stable identity for the journal: everything that decides what the
@@ -103,7 +108,7 @@ impl Cell {
     pub fn id(&self) -> String {
         let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!(
-            "{}|go{}|line{}|{}|{}|rounds{}|trials{}|stress{}",
+            "{}|go{}|line{}|{}|{}|rounds{}|trials{}|stress{}{}",
             self.pattern_id,
             self.go,
             self.go_line.line_string(),
@@ -111,14 +116,16 @@ impl Cell {
             params.join(","),
             self.rounds,
             self.trials,
-            self.stress
+            self.stress,
+            self.goexperiment.as_deref().map(|x| format!("|GOEXPERIMENT={x}")).unwrap_or_default()
         )
     }
 
     /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=… [stress …]`.
     pub fn label(&self) -> String {
         let stress = if self.stress.is_off() { String::new() } else { format!(" stress:{}", self.stress) };
-        format!("{} go{} line{} {}{stress}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)
+        let exp = self.goexperiment.as_deref().map(|x| format!(" GOEXPERIMENT={x}")).unwrap_or_default();
+        format!("{} go{} line{}{exp} {}{stress}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)
     }
 }
 
@@ -156,7 +163,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
         }
         for &go in &spec.go {
-            let mut seen: Vec<(GoVersion, Knobs, String)> = Vec::new();
+            let mut seen: Vec<(GoVersion, Knobs, String, Option<String>)> = Vec::new();
             for config in expand(&p.configs, spec) {
                 if !config.applies_to(go) {
                     continue;
@@ -170,7 +177,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     ));
                     continue;
                 }
-                let key = (go_line, config.knobs.clone(), config.stress.to_string());
+                let key = (go_line, config.knobs.clone(), config.stress.to_string(), config.goexperiment.clone());
                 if seen.contains(&key) {
                     continue;
                 }
@@ -182,6 +189,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     go_line,
                     knobs: config.knobs.clone(),
                     stress: config.stress,
+                    goexperiment: config.goexperiment.clone(),
                     params: params.clone(),
                     rounds,
                     trials: spec.trials.unwrap_or(p.run.trials).max(1),
@@ -212,6 +220,9 @@ fn expand(configs: &[Config], spec: &MatrixSpec) -> Vec<Config> {
     }
     if let Some(v) = &spec.stress {
         out = cross(&out, v, |c, x| c.stress = *x);
+    }
+    if let Some(v) = &spec.goexperiment {
+        out = cross(&out, v, |c, x| c.goexperiment = Some(x.clone()).filter(|s| !s.is_empty()));
     }
     out
 }
@@ -377,6 +388,8 @@ pub struct MatrixFile {
     pub godebug: Option<Vec<String>>,
     /// Stress settings.
     pub stress: Option<Vec<String>>,
+    /// GOEXPERIMENT values.
+    pub goexperiment: Option<Vec<String>>,
     /// Parameter overrides.
     #[serde(default)]
     pub params: BTreeMap<String, String>,

@@ -84,7 +84,16 @@ pub fn table(results: &[CellResult]) -> String {
                 r.pattern.clone(),
                 r.go.to_string(),
                 r.go_line.line_string(),
-                if r.stress.is_off() { r.knobs.to_string() } else { format!("{} stress:{}", r.knobs, r.stress) },
+                {
+                    let mut k = r.knobs.to_string();
+                    if let Some(x) = &r.goexperiment {
+                        k = format!("GOEXPERIMENT={x} {k}");
+                    }
+                    if !r.stress.is_off() {
+                        k = format!("{k} stress:{}", r.stress);
+                    }
+                    k
+                },
                 r.buggy.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.fixed.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.verdict.to_string(),

@@ -259,6 +259,8 @@ struct ConfigSpec {
     #[serde(default)]
     stress: Option<Spanned<String>>,
     #[serde(default)]
+    goexperiment: Option<String>,
+    #[serde(default)]
     go_line: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "scalar_string")]
     gogc: Option<String>,
@@ -285,6 +287,8 @@ struct ExpectSpec {
 struct WhenSpec {
     #[serde(default)]
     go: Option<Spanned<String>>,
+    #[serde(default)]
+    goexperiment: Option<String>,
     #[serde(default)]
     go_line: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "scalar_string")]
@@ -534,12 +538,14 @@ pub struct Config {
     pub knobs: Knobs,
     /// Stress goroutines.
     pub stress: crate::stress::Stress,
+    /// GOEXPERIMENT at build time.
+    pub goexperiment: Option<String>,
 }
 
 impl Config {
     /// A configuration with only these settings.
     pub fn new(go_line: Option<GoVersion>, knobs: Knobs) -> Self {
-        Config { go: None, go_req: None, go_line, knobs, stress: Default::default() }
+        Config { go: None, go_req: None, go_line, knobs, stress: Default::default(), goexperiment: None }
     }
 
     /// Whether it applies to a toolchain.
@@ -571,6 +577,9 @@ pub struct Condition {
     /// Knobs that must be set to exactly these values (GODEBUG: settings
     /// that must be among the run's).
     pub knobs: Knobs,
+    /// The GOEXPERIMENT the cell must be built with (empty: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goexperiment: Option<String>,
 }
 
 fn ser_req<S: serde::Serializer>(r: &Option<VersionReq>, s: S) -> Result<S::Ok, S::Error> {
@@ -581,8 +590,13 @@ fn ser_req<S: serde::Serializer>(r: &Option<VersionReq>, s: S) -> Result<S::Ok, 
 }
 
 impl Condition {
-    /// Whether a cell's toolchain, go line and knobs satisfy it.
-    pub fn matches(&self, go: GoVersion, go_line: GoVersion, knobs: &Knobs) -> bool {
+    /// Whether a cell's toolchain, go line, knobs and GOEXPERIMENT satisfy it.
+    pub fn matches(&self, go: GoVersion, go_line: GoVersion, knobs: &Knobs, goexperiment: Option<&str>) -> bool {
+        if let Some(want) = &self.goexperiment
+            && goexperiment.unwrap_or("") != want
+        {
+            return false;
+        }
         let req = |r: &Option<VersionReq>, v| r.as_ref().is_none_or(|r| r.matches(v));
         let eq = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
         req(&self.go, go)
@@ -617,8 +631,14 @@ impl Pattern {
     }
 
     /// The expectation for a cell: the first whose conditions hold.
-    pub fn expectation(&self, go: GoVersion, go_line: GoVersion, knobs: &Knobs) -> Option<&Expectation> {
-        self.expect.iter().find(|e| e.when.matches(go, go_line, knobs))
+    pub fn expectation(
+        &self,
+        go: GoVersion,
+        go_line: GoVersion,
+        knobs: &Knobs,
+        goexperiment: Option<&str>,
+    ) -> Option<&Expectation> {
+        self.expect.iter().find(|e| e.when.matches(go, go_line, knobs, goexperiment))
     }
 
     /// The Go files of a variant: common ones first.
@@ -841,7 +861,8 @@ impl Checker<'_> {
                     .or_else(|e: crate::stress::StressError| self.err(Some(&s.referenced), e.to_string()))?,
                 None => Default::default(),
             };
-            configs.push(Config { go: c.go.map(|g| g.value), go_req, go_line, knobs, stress });
+            let goexperiment = c.goexperiment.filter(|x| !x.is_empty());
+            configs.push(Config { go: c.go.map(|g| g.value), go_req, go_line, knobs, stress, goexperiment });
         }
         if configs.is_empty() {
             configs.push(Config::default());
@@ -860,6 +881,7 @@ impl Checker<'_> {
                         gomaxprocs: w.gomaxprocs,
                         godebug: w.godebug,
                     },
+                    goexperiment: w.goexperiment,
                 },
             };
             expect.push(Expectation { when, verdict: e.verdict, why: e.why });

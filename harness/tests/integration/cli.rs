@@ -227,3 +227,16 @@ fn early_stopping_ends_decided_runs_sooner_with_the_same_verdicts() {
     }
     assert!(o.stderr.contains("% fewer)"), "{o}");
 }
+
+#[test]
+fn goexperiment_is_a_build_dimension() {
+    let o = gcfuzz(&["plan", "3", "--go", "1.24,1.27"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    // Bug 3 asks for the old maps where the experiment exists.
+    assert!(o.stdout.contains("03-map-delete-keeps-buckets go1.24.11 line1.24 GOEXPERIMENT=noswissmap -"), "{o}");
+    assert!(!o.stdout.contains("go1.27.3 line1.27 GOEXPERIMENT"), "{o}");
+    assert!(o.stdout.contains("3 cells (6 runs), 3 builds"), "{o}");
+    let o = gcfuzz(&["plan", "2", "--go", "latest", "--goexperiment", ";heapminimum512kib"], &[]);
+    assert!(o.stdout.contains("02-subslice-pins-array go1.27.3 line1.27 GOEXPERIMENT=heapminimum512kib -"), "{o}");
+    assert!(o.stdout.contains("2 cells (4 runs), 2 builds"), "{o}");
+}

@@ -69,13 +69,17 @@ fn builds_are_cached_by_content() {
     let b = Builder::new(cache.path(), &d.path().join("probe"));
     let key = BuildKey::new(t.version, "1.22".parse().unwrap());
     let scen: Vec<_> = p.variants.iter().map(|v| (p, v)).collect();
-    let first = b.build(&t, key, &scen).unwrap();
+    let first = b.build(&t, key.clone(), &scen).unwrap();
     assert!(!first.cached && first.program.is_file());
-    let again = b.build(&t, key, &scen).unwrap();
+    let again = b.build(&t, key.clone(), &scen).unwrap();
     assert!(again.cached, "an unchanged program is not rebuilt");
     assert_eq!(again.hash, first.hash);
     // Another go line is another program.
-    let other = b.build(&t, BuildKey { go_line: "1.23".parse().unwrap(), ..key }, &scen).unwrap();
+    let other = b.build(&t, BuildKey { go_line: "1.23".parse().unwrap(), ..key.clone() }, &scen).unwrap();
+    assert_ne!(other.hash, first.hash);
+    // So is another GOEXPERIMENT.
+    let exp = BuildKey { goexperiment: Some("heapminimum512kib".into()), ..key.clone() };
+    let other = b.build(&t, exp, &scen).unwrap();
     assert_ne!(other.hash, first.hash);
     // Editing a template file changes the hash.
     let f = d.path().join("90-panics/fixed.go");
