@@ -234,6 +234,29 @@ pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -
             r.estimate = stats::wilson(events as u64, trials.len() as u64);
         }
     }
+    if signal.per_allocated
+        && let Some(e) = r.estimate
+    {
+        // Bytes allocated per unit of `per`, over the same post-warm-up samples.
+        let (mut da, mut dp) = (0.0, 0.0);
+        for t in trials {
+            let start = t.samples.iter().rev().find(|s| s.round < warm).or(t.samples.first());
+            if let (Some(a), Some(b)) = (start, t.samples.last())
+                && let (Some(a0), Some(a1), Some(p0), Some(p1)) =
+                    (a.get("alloc_bytes"), b.get("alloc_bytes"), a.get(&signal.per), b.get(&signal.per))
+            {
+                da += a1 - a0;
+                dp += p1 - p0;
+            }
+        }
+        let per_unit = if dp > 0.0 { da / dp } else { 0.0 };
+        if per_unit > 0.0 {
+            r.estimate = Some(Estimate { value: e.value / per_unit, lo: e.lo / per_unit, hi: e.hi / per_unit });
+        } else {
+            r.estimate = None;
+            r.note = Some("nothing was allocated to normalise by".into());
+        }
+    }
     if let Some(e) = r.estimate {
         let counts_events = signal.proportion || signal.stat == Stat::Trials;
         r.status = if counts_events && e.value == 0.0 {

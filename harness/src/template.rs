@@ -231,6 +231,8 @@ struct SignalSpec {
     #[serde(default)]
     proportion: bool,
     #[serde(default)]
+    per_allocated: bool,
+    #[serde(default)]
     about: String,
 }
 
@@ -493,6 +495,10 @@ pub struct Signal {
     pub role: Role,
     /// For `rate`: events out of trials (Wilson interval).
     pub proportion: bool,
+    /// Divide the estimate by the heap bytes allocated per unit of `per`
+    /// over the same samples: "what share of what was allocated stays",
+    /// a threshold that means the same whatever the sizes.
+    pub per_allocated: bool,
     /// What it shows.
     pub about: String,
 }
@@ -809,6 +815,12 @@ impl Checker<'_> {
                     ),
                 );
             }
+            if s.per_allocated && (s.proportion || s.stat == Stat::Trials) {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: `per_allocated` applies to slopes and plain rates", s.name),
+                );
+            }
             if s.proportion && s.stat != Stat::Rate {
                 return self
                     .err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
@@ -842,6 +854,7 @@ impl Checker<'_> {
                 unit: s.unit,
                 role: s.role,
                 proportion: s.proportion,
+                per_allocated: s.per_allocated,
                 about: s.about,
             });
         }

@@ -262,6 +262,31 @@ fn decisive_needs_enough_samples_and_a_clear_answer() {
 }
 
 #[test]
+fn per_allocated_divides_by_what_was_allocated() {
+    let yaml = YAML.replace(
+        "  - {name: gor,",
+        "  - {name: kept_share, metric: heap_live, per: ops, stat: slope, per_allocated: true, present_above: 0.25}\n  - {name: gor,",
+    );
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(&yaml, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    // Keeps 1000 B per op of the 4000 B per op it allocates: a quarter... and a bit.
+    let mut rec = record(10, 1000.0, |_| 0.0, 0);
+    for s in &mut rec.samples {
+        s.values.insert("alloc_bytes".into(), 3000.0 * (s.round + 1) as f64 * 100.0);
+    }
+    let r = evaluate(&p, &params(), "buggy", std::slice::from_ref(&rec));
+    let k = r.signals.iter().find(|s| s.name == "kept_share").unwrap();
+    let e = k.estimate.unwrap();
+    assert!((e.value - 1.0 / 3.0).abs() < 1e-9, "{e:?}");
+    assert_eq!(k.status, Presence::Present);
+    // Without allocation there is nothing to normalise by.
+    let r = evaluate(&p, &params(), "buggy", &[record(10, 1000.0, |_| 0.0, 0)]);
+    let k = r.signals.iter().find(|s| s.name == "kept_share").unwrap();
+    assert!(k.estimate.is_none() && k.note.as_deref().unwrap().contains("normalise"));
+}
+
+#[test]
 fn fmt_num_is_short() {
     assert_eq!(fmt_num(3.0245), "3.02");
     assert_eq!(fmt_num(262_144.4), "262144");
