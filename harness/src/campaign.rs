@@ -76,6 +76,9 @@ pub struct CellResult {
     pub goexperiment: Option<String>,
     /// The scenario parameters.
     pub params: BTreeMap<String, String>,
+    /// The parameters the matrix set (a subset of `params`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, String>,
     /// Rounds per run the plan asked for (early stopping may run fewer or
     /// up to twice as many).
     #[serde(default)]
@@ -408,6 +411,7 @@ fn run_cell(
         stress: cell.stress,
         goexperiment: cell.goexperiment.clone(),
         params: cell.params.clone(),
+        overrides: cell.overrides.clone(),
         nominal_rounds: cell.rounds,
         early_stop: false,
         backend: c.backend.name().to_string(),

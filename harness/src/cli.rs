@@ -134,8 +134,9 @@ struct RunArgs {
     /// Stress settings, separated by `;`, e.g. `alloc-kib=64,gc-ms=10;-` (`-`: none).
     #[arg(long, value_delimiter = ';')]
     stress: Option<Vec<String>>,
-    /// A scenario parameter for every pattern that has it (repeatable).
-    #[arg(long, value_name = "KEY=VALUE")]
+    /// A scenario parameter for every pattern that has it (repeatable);
+    /// several comma-separated values are an axis.
+    #[arg(long, value_name = "KEY=VALUE[,VALUE…]")]
     param: Vec<String>,
     /// Rounds per run instead of each pattern's.
     #[arg(long)]
@@ -340,10 +341,13 @@ fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Re
     let go_lines = or_file(&args.go_line, &file.go_line)
         .map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>())
         .transpose()?;
-    let mut params = file.params.clone();
+    // `KEY=V1,V2`: several values are an axis; flags replace the file's.
+    let split = |v: &str| v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>();
+    let mut params: std::collections::BTreeMap<String, Vec<String>> =
+        file.params.iter().map(|(k, v)| (k.clone(), split(v))).collect();
     for kv in &args.param {
-        let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` must be KEY=VALUE"))?;
-        params.insert(k.trim().to_string(), v.trim().to_string());
+        let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` must be KEY=VALUE[,VALUE…]"))?;
+        params.insert(k.trim().to_string(), split(v));
     }
     let stress = or_file(&args.stress, &file.stress)
         .map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>())

@@ -29,8 +29,9 @@ pub struct MatrixSpec {
     pub gomaxprocs: Option<Vec<String>>,
     /// GODEBUG values.
     pub godebug: Option<Vec<String>>,
-    /// Parameter overrides, `name → value`, for every pattern that has them.
-    pub params: BTreeMap<String, String>,
+    /// Parameter overrides, `name → values`, for every pattern that has
+    /// them; several values are an axis.
+    pub params: BTreeMap<String, Vec<String>>,
     /// Rounds per run instead of each pattern's.
     pub rounds: Option<u32>,
     /// Trials per variant instead of each pattern's.
@@ -91,6 +92,8 @@ pub struct Cell {
     pub goexperiment: Option<String>,
     /// Scenario parameters.
     pub params: BTreeMap<String, String>,
+    /// The parameters the spec set (a subset of `params`), for labels.
+    pub overrides: BTreeMap<String, String>,
     /// Rounds per run.
     pub rounds: u32,
     /// Processes per variant.
@@ -125,7 +128,14 @@ impl Cell {
     pub fn label(&self) -> String {
         let stress = if self.stress.is_off() { String::new() } else { format!(" stress:{}", self.stress) };
         let exp = self.goexperiment.as_deref().map(|x| format!(" GOEXPERIMENT={x}")).unwrap_or_default();
-        format!("{} go{} line{}{exp} {}{stress}", self.pattern_id, self.go, self.go_line.line_string(), self.knobs)
+        let params: String = self.overrides.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+        format!(
+            "{} go{} line{}{exp} {}{stress}{params}",
+            self.pattern_id,
+            self.go,
+            self.go_line.line_string(),
+            self.knobs
+        )
     }
 }
 
@@ -147,15 +157,24 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
     }
     let mut out = Plan::default();
     for (pi, p) in patterns.iter().enumerate() {
-        let mut params = p.default_params();
-        for (name, raw) in &spec.params {
+        // Every combination of the overridden values this pattern has.
+        let mut param_sets = vec![p.default_params()];
+        for (name, raws) in &spec.params {
             if let Some(param) = p.params.iter().find(|q| &q.name == name) {
-                let v = param.check(raw).map_err(|reason| MatrixError::BadParam {
-                    pattern: p.id.clone(),
-                    param: name.clone(),
-                    reason,
-                })?;
-                params.insert(name.clone(), v);
+                let mut next = Vec::new();
+                for set in &param_sets {
+                    for raw in raws {
+                        let v = param.check(raw).map_err(|reason| MatrixError::BadParam {
+                            pattern: p.id.clone(),
+                            param: name.clone(),
+                            reason,
+                        })?;
+                        let mut set = set.clone();
+                        set.insert(name.clone(), v);
+                        next.push(set);
+                    }
+                }
+                param_sets = next;
             }
         }
         let rounds = spec.rounds.unwrap_or(p.run.rounds);
@@ -163,8 +182,12 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
         }
         for &go in &spec.go {
-            let mut seen: Vec<(GoVersion, Knobs, String, Option<String>)> = Vec::new();
-            for config in expand(&p.configs, spec) {
+            // What makes two configurations the same cell.
+            type Same = (GoVersion, Knobs, String, Option<String>, BTreeMap<String, String>);
+            let mut seen: Vec<Same> = Vec::new();
+            for (config, params) in
+                expand(&p.configs, spec).into_iter().flat_map(|c| param_sets.iter().map(move |ps| (c.clone(), ps)))
+            {
                 if !config.applies_to(go) {
                     continue;
                 }
@@ -177,7 +200,13 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     ));
                     continue;
                 }
-                let key = (go_line, config.knobs.clone(), config.stress.to_string(), config.goexperiment.clone());
+                let key = (
+                    go_line,
+                    config.knobs.clone(),
+                    config.stress.to_string(),
+                    config.goexperiment.clone(),
+                    params.clone(),
+                );
                 if seen.contains(&key) {
                     continue;
                 }
@@ -191,6 +220,11 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     stress: config.stress,
                     goexperiment: config.goexperiment.clone(),
                     params: params.clone(),
+                    overrides: params
+                        .iter()
+                        .filter(|(k, _)| spec.params.contains_key(*k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
                     rounds,
                     trials: spec.trials.unwrap_or(p.run.trials).max(1),
                 });
@@ -302,7 +336,7 @@ expect: [{verdict: reproduced}]
             go: vec![v("1.27.3")],
             go_lines: Some(vec![v("1.21"), v("1.22")]),
             gogc: Some(vec!["50".into(), "off".into()]),
-            params: [("workers".to_string(), "20".to_string())].into(),
+            params: [("workers".to_string(), vec!["20".to_string()])].into(),
             rounds: Some(6),
             ..Default::default()
         };
@@ -310,17 +344,31 @@ expect: [{verdict: reproduced}]
         assert_eq!(
             labels(&plan),
             [
-                "15-t go1.27.3 line1.21 GOGC=50",
-                "15-t go1.27.3 line1.21 GOGC=off",
-                "15-t go1.27.3 line1.22 GOGC=50",
-                "15-t go1.27.3 line1.22 GOGC=off",
-                "15-t go1.27.3 line1.21 GODEBUG=asynctimerchan=1 GOGC=50",
-                "15-t go1.27.3 line1.21 GODEBUG=asynctimerchan=1 GOGC=off",
-                "15-t go1.27.3 line1.22 GODEBUG=asynctimerchan=1 GOGC=50",
-                "15-t go1.27.3 line1.22 GODEBUG=asynctimerchan=1 GOGC=off",
+                "15-t go1.27.3 line1.21 GOGC=50 workers=20",
+                "15-t go1.27.3 line1.21 GOGC=off workers=20",
+                "15-t go1.27.3 line1.22 GOGC=50 workers=20",
+                "15-t go1.27.3 line1.22 GOGC=off workers=20",
+                "15-t go1.27.3 line1.21 GODEBUG=asynctimerchan=1 GOGC=50 workers=20",
+                "15-t go1.27.3 line1.21 GODEBUG=asynctimerchan=1 GOGC=off workers=20",
+                "15-t go1.27.3 line1.22 GODEBUG=asynctimerchan=1 GOGC=50 workers=20",
+                "15-t go1.27.3 line1.22 GODEBUG=asynctimerchan=1 GOGC=off workers=20",
             ]
         );
         assert!(plan.cells.iter().all(|c| c.params["workers"] == "20" && c.rounds == 6));
+    }
+
+    #[test]
+    fn several_parameter_values_are_an_axis() {
+        let p = pattern();
+        let spec = MatrixSpec {
+            go: vec![v("1.22.10")],
+            params: [("workers".to_string(), vec!["5".to_string(), "50".to_string()])].into(),
+            ..Default::default()
+        };
+        let plan = plan(&[&p], &spec).unwrap();
+        let workers: Vec<&str> = plan.cells.iter().map(|c| c.params["workers"].as_str()).collect();
+        assert_eq!(workers, ["5", "50"], "1.22.10's two configurations are one cell, per value");
+        assert_ne!(plan.cells[0].id(), plan.cells[1].id());
     }
 
     #[test]
@@ -341,7 +389,7 @@ expect: [{verdict: reproduced}]
         let p = pattern();
         let spec = |k: &str, val: &str| MatrixSpec {
             go: vec![v("1.27.3")],
-            params: [(k.to_string(), val.to_string())].into(),
+            params: [(k.to_string(), vec![val.to_string()])].into(),
             ..Default::default()
         };
         assert!(matches!(plan(&[&p], &spec("jobs", "1")), Err(MatrixError::UnknownParam(_))));

@@ -92,6 +92,9 @@ pub fn table(results: &[CellResult]) -> String {
                     if !r.stress.is_off() {
                         k = format!("{k} stress:{}", r.stress);
                     }
+                    for (p, v) in &r.overrides {
+                        k = format!("{k} {p}={v}");
+                    }
                     k
                 },
                 r.buggy.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
