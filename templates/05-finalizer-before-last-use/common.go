@@ -64,35 +64,19 @@ func Open() *File {
 	return f
 }
 
-// New does `reads` Open+ReadByte pairs per round while a stress goroutine
-// forces GCs (gc_stress 1), so a collection often lands inside readByte.
+// New does `reads` Open+ReadByte pairs per round. The pattern's
+// configuration runs the probe's GC forcer beside it (stress gc-ms=-1), so
+// a collection often lands inside readByte.
 func New(e *probe.Env) probe.Scenario {
 	reads := e.Int("reads")
 	syscallTime = e.Millis("syscall_ms")
-	stress := e.Int("gc_stress") != 0
 	done := e.Counter("reads")
 	useAfter = e.Counter("use_after_close")
-	stop := make(chan struct{})
-	if stress {
-		go func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.GC()
-				}
-			}
-		}()
-	}
-	return probe.Scenario{
-		Round: func(int) {
-			for i := 0; i < reads; i++ {
-				f := Open()
-				_ = ReadByte(f)
-			}
-			done.Add(int64(reads))
-		},
-		Close: func() { close(stop) },
-	}
+	return probe.Scenario{Round: func(int) {
+		for i := 0; i < reads; i++ {
+			f := Open()
+			_ = ReadByte(f)
+		}
+		done.Add(int64(reads))
+	}}
 }

@@ -2,11 +2,7 @@
 // both variants.
 package scenario
 
-import (
-	"runtime"
-
-	"gcfuzzprog/probe"
-)
+import "gcfuzzprog/probe"
 
 // Node is the seed's node: 136 bytes, the 144-byte size class.
 type Node struct {
@@ -33,26 +29,16 @@ func newNode(canary byte) *Node {
 
 // New pushes `ops` nodes per round. Each is filled with a canary, the only
 // reference to it is the list's head, and before the head is read back
-// `churn` same-sized objects are allocated (reusing any freed slot) while a
-// stress goroutine forces GCs back to back. A head whose canary changed is
-// a node the GC freed and the allocator handed out again.
+// `churn` same-sized objects are allocated (reusing any freed slot) while
+// the probe's GC forcer (the configuration's stress gc-ms=-1) runs cycles
+// back to back. A head whose canary changed is a node the GC freed and the
+// allocator handed out again.
 func New(e *probe.Env) probe.Scenario {
 	ops := e.Int("ops")
 	churn := e.Int("churn")
 	keep := e.Int("keep") != 0
 	reads := e.Counter("reads")
 	corrupted := e.Counter("corrupted")
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	}()
 	l := &List{}
 	return probe.Scenario{
 		Round: func(round int) {
@@ -77,6 +63,5 @@ func New(e *probe.Env) probe.Scenario {
 			reads.Add(int64(ops))
 			corrupted.Add(bad)
 		},
-		Close: func() { close(stop) },
 	}
 }
