@@ -21,6 +21,7 @@
 //! never rebuilt and a changed template always is. Entries are built in a
 //! staging folder under a per-key lock and renamed into place.
 
+use crate::errors::io_err;
 use crate::template::{Pattern, Variant};
 use crate::toolchain::{Toolchain, divider};
 use crate::version::GoVersion;
@@ -142,24 +143,12 @@ pub enum BuildError {
         /// The limit.
         secs: u64,
     },
-    /// A template file could not be read, or the cache written.
-    #[error("{what} `{path}`")]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// Where.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] crate::errors::IoError),
     /// `go` could not be started.
     #[error(transparent)]
     Spawn(#[from] crate::process::SpawnError),
-}
-
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BuildError + 'a {
-    move |source| BuildError::Io { what, path: path.to_path_buf(), source }
 }
 
 /// A rendered program: relative path → contents.
@@ -317,14 +306,7 @@ impl Builder {
             return Ok(artifact(true, 0));
         }
         std::fs::create_dir_all(&root).map_err(io_err("failed to create", &root))?;
-        let lock_path = root.join(format!("{hash}.lock"));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err("failed to open lock", &lock_path))?;
-        lock.lock().map_err(io_err("failed to lock", &lock_path))?;
+        let lock = crate::errors::lock_file(&root.join(format!("{hash}.lock")))?;
         if program.is_file() {
             return Ok(artifact(true, 0));
         }
@@ -377,7 +359,7 @@ impl Builder {
         if let Err(e) = std::fs::rename(&staged, &entry) {
             let _ = std::fs::remove_dir_all(&staged);
             if !program.is_file() {
-                return Err(io_err("failed to move the build into", &entry)(e));
+                return Err(io_err("failed to move the build into", &entry)(e).into());
             }
         }
         drop(lock);

@@ -15,6 +15,7 @@ pub mod calibrate;
 pub mod campaign;
 pub mod cli;
 pub mod detect;
+pub mod errors;
 pub mod journal;
 pub mod knobs;
 pub mod matrix;

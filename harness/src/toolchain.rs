@@ -10,6 +10,7 @@
 //! Layout under the cache (`GCFUZZ_HOME`, default `~/.cache/gcfuzz`):
 //! `toolchains/<version>/go/bin/go`, `toolchains/<version>.lock`.
 
+use crate::errors::io_err;
 use crate::version::{GoVersion, VersionError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -74,27 +75,15 @@ pub enum ToolchainError {
         /// Why.
         reason: String,
     },
-    /// A file-system error.
-    #[error("{what} `{path}`")]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// Where.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] crate::errors::IoError),
 }
 
 /// Puts captured output between divider lines (ripgrep's `CommandError` style).
 pub fn divider(s: &str) -> String {
     let rule = "-".repeat(60);
     format!("{rule}\n{}\n{rule}", s.trim_end())
-}
-
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ToolchainError + 'a {
-    move |source| ToolchainError::Io { what, path: path.to_path_buf(), source }
 }
 
 /// Where a toolchain came from.
@@ -282,14 +271,7 @@ impl Toolchains {
 
         // Everything below runs under the version's lock: a second process
         // waits here and then finds the finished install.
-        let lock_path = root.join(format!("{v}.lock"));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err("failed to open lock", &lock_path))?;
-        lock.lock().map_err(io_err("failed to lock", &lock_path))?;
+        let lock = crate::errors::lock_file(&root.join(format!("{v}.lock")))?;
 
         if goroot.join("bin").join("go").is_file() {
             match go_version(&goroot.join("bin").join("go")) {
