@@ -80,6 +80,15 @@ enum Command {
     Plan(RunArgs),
     /// Run patterns and print the verdict table.
     Run(RunArgs),
+    /// Join the verdicts (--json files) of several runs, e.g. shards, into one table.
+    Merge {
+        /// Verdict files written with --json.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the joined verdicts as JSON to FILE (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Run the same plan N times: are the verdicts identical, and does any
     /// A/A pair (fixed vs fixed, buggy vs buggy) read as a difference?
     Calibrate {
@@ -170,6 +179,9 @@ struct RunArgs {
     /// up to twice its rounds.
     #[arg(long)]
     early_stop: bool,
+    /// Run only shard K of N (deterministic, even by expected cost); `gcfuzz merge` joins them.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
@@ -271,7 +283,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Plan(args) => {
             let patterns = template::load_all(&cx.templates)?;
             let (selected, spec) = matrix_spec(&cx, &patterns, &args)?;
-            let plan = matrix::plan(&selected, &spec)?;
+            let plan = planned(&selected, &spec, &args)?;
             let mut keys = std::collections::BTreeSet::new();
             for c in &plan.cells {
                 println!("{}", c.label());
@@ -285,6 +297,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Run(args) => run(&cx, args),
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
+        Command::Merge { files, json } => merge(&files, json.as_deref()),
     }
 }
 
@@ -321,6 +334,63 @@ fn parse_line(s: &str) -> Result<GoVersion> {
         bail!("go line `{s}` must be a release series such as 1.22 (1.21 or later)");
     }
     Ok(v)
+}
+
+/// The plan for `args`, cut to its shard when one is asked for.
+fn planned(selected: &[&Pattern], spec: &MatrixSpec, args: &RunArgs) -> Result<matrix::Plan> {
+    let plan = matrix::plan(selected, spec)?;
+    Ok(match &args.shard {
+        Some(s) => {
+            let (k, n) = matrix::parse_shard(s).map_err(anyhow::Error::msg)?;
+            matrix::shard(&plan, k, n)
+        }
+        None => plan,
+    })
+}
+
+fn merge(files: &[PathBuf], json: Option<&Path>) -> Result<u8> {
+    let mut results: Vec<crate::campaign::CellResult> = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("failed to read `{}`", f.display()))?;
+        let part: Vec<crate::campaign::CellResult> = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not a gcfuzz --json verdict file", f.display()))?;
+        results.extend(part);
+    }
+    results.sort_by_cached_key(|r| {
+        (
+            r.pattern.clone(),
+            r.go,
+            r.go_line,
+            r.goexperiment.clone(),
+            r.knobs.to_string(),
+            r.stress.to_string(),
+            format!("{:?}", r.overrides),
+        )
+    });
+    let to_stdout = json == Some(Path::new("-"));
+    let table = report::table(&results);
+    if to_stdout {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    eprint!("{}", report::failures(&results));
+    eprintln!("{} (merged from {} files)", report::summary(&results), files.len());
+    if let Some(path) = json {
+        let doc = report::json(&results);
+        if to_stdout {
+            std::io::stdout().write_all(doc.as_bytes())?;
+        } else {
+            std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
+        }
+    }
+    Ok(if results.iter().any(|r| r.error.is_some()) {
+        EXIT_ERROR
+    } else if results.iter().all(|r| r.met) {
+        EXIT_OK
+    } else {
+        EXIT_UNEXPECTED
+    })
 }
 
 fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Result<(Vec<&'a Pattern>, MatrixSpec)> {
@@ -374,7 +444,7 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
     }
     let patterns = template::load_all(&cx.templates)?;
     let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
-    let plan = matrix::plan(&selected, &spec)?;
+    let plan = planned(&selected, &spec, &args)?;
     let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
     let _ = ctrlc::set_handler(crate::process::interrupt);
     let mut runs = Vec::new();
@@ -427,7 +497,7 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
 fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
     let patterns = template::load_all(&cx.templates)?;
     let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
-    let plan = matrix::plan(&selected, &spec)?;
+    let plan = planned(&selected, &spec, &args)?;
     if plan.cells.is_empty() {
         bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });
     }

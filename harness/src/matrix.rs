@@ -484,3 +484,96 @@ mod file_tests {
         assert!(e.contains("m.yaml:2:1") && e.contains("gogcc"), "{e}");
     }
 }
+
+/// A shard `K/N` (1-based) of a plan: cells are dealt to N shards by
+/// expected cost (rounds × trials), the costliest first, each to the
+/// lightest shard so far (ties to the lowest), so the split is
+/// deterministic, disjoint and even; shard K keeps its cells in plan order.
+pub fn shard(plan: &Plan, k: usize, n: usize) -> Plan {
+    assert!(n >= 1 && (1..=n).contains(&k), "shard {k}/{n}");
+    let cost = |c: &Cell| u64::from(c.rounds) * u64::from(c.trials.max(1));
+    let mut order: Vec<usize> = (0..plan.cells.len()).collect();
+    order.sort_by(|&a, &b| {
+        cost(&plan.cells[b]).cmp(&cost(&plan.cells[a])).then(plan.cells[a].id().cmp(&plan.cells[b].id()))
+    });
+    let mut load = vec![0u64; n];
+    let mut owner = vec![0usize; plan.cells.len()];
+    for i in order {
+        let s = (0..n).min_by_key(|&s| (load[s], s)).expect("n >= 1");
+        load[s] += cost(&plan.cells[i]);
+        owner[i] = s;
+    }
+    Plan {
+        cells: plan.cells.iter().enumerate().filter(|(i, _)| owner[*i] == k - 1).map(|(_, c)| c.clone()).collect(),
+        skipped: if k == 1 { plan.skipped.clone() } else { Vec::new() },
+    }
+}
+
+/// Parses `K/N`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--shard `{s}` must be K/N with 1 <= K <= N, e.g. 2/3");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    fn cell(id: &str, rounds: u32, trials: u32) -> Cell {
+        Cell {
+            pattern: 0,
+            pattern_id: id.to_string(),
+            go: "1.27.3".parse().unwrap(),
+            go_line: "1.27".parse().unwrap(),
+            knobs: Knobs::default(),
+            stress: Default::default(),
+            goexperiment: None,
+            params: BTreeMap::new(),
+            overrides: BTreeMap::new(),
+            rounds,
+            trials,
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_plan_evenly_and_deterministically() {
+        let plan = Plan {
+            cells: (0..17).map(|i| cell(&format!("{i:02}-p"), 6 + (i % 5) as u32 * 2, 1 + (i % 3) as u32)).collect(),
+            skipped: vec!["x".into()],
+        };
+        let total: u64 = plan.cells.iter().map(|c| u64::from(c.rounds * c.trials)).sum();
+        let mut seen: Vec<String> = Vec::new();
+        let mut loads = Vec::new();
+        for k in 1..=3 {
+            let s = shard(&plan, k, 3);
+            assert_eq!(
+                shard(&plan, k, 3).cells.iter().map(Cell::id).collect::<Vec<_>>(),
+                s.cells.iter().map(Cell::id).collect::<Vec<_>>()
+            );
+            loads.push(s.cells.iter().map(|c| u64::from(c.rounds * c.trials)).sum::<u64>());
+            seen.extend(s.cells.iter().map(Cell::id));
+            assert_eq!(s.skipped.len(), usize::from(k == 1), "skips are reported once");
+        }
+        let mut all: Vec<String> = plan.cells.iter().map(Cell::id).collect();
+        all.sort();
+        seen.sort();
+        assert_eq!(seen, all, "every cell in exactly one shard");
+        assert_eq!(loads.iter().sum::<u64>(), total);
+        let (lo, hi) = (loads.iter().min().unwrap(), loads.iter().max().unwrap());
+        assert!(hi - lo <= 30, "even by cost: {loads:?}");
+        assert_eq!(shard(&plan, 1, 1).cells.len(), 17);
+    }
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -240,3 +240,44 @@ fn goexperiment_is_a_build_dimension() {
     assert!(o.stdout.contains("02-subslice-pins-array go1.27.3 line1.27 GOEXPERIMENT=heapminimum512kib -"), "{o}");
     assert!(o.stdout.contains("2 cells (4 runs), 2 builds"), "{o}");
 }
+
+#[test]
+fn shards_merged_equal_the_unsharded_run() {
+    let d = tempfile::tempdir().unwrap();
+    let path = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let base = ["run", "2", "16", "7", "15", "--go", "latest", "--quiet"];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        gcfuzz(&args, &[])
+    };
+    let whole = path("whole.json");
+    assert_eq!(run(&["--json", &whole]).code, Some(0));
+    let mut parts = Vec::new();
+    for k in 1..=3 {
+        let p = path(&format!("shard{k}.json"));
+        let o = run(&["--shard", &format!("{k}/3"), "--json", &p]);
+        assert_eq!(o.code, Some(0), "{o}");
+        parts.push(p);
+    }
+    let merged = path("merged.json");
+    let mut args = vec!["merge"];
+    args.extend(parts.iter().map(String::as_str));
+    args.extend(["--json", &merged]);
+    let o = gcfuzz(&args, &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    assert!(o.stderr.contains("6 cells: 6 as expected") && o.stderr.contains("merged from 3 files"), "{o}");
+    let key = |f: &str| {
+        let v: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        let mut k: Vec<String> = v
+            .iter()
+            .map(|c| format!("{} {} {} {} {}", c["pattern"], c["go"], c["go_line"], c["knobs"], c["verdict"]))
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(key(&merged), key(&whole));
+    assert_eq!(key(&whole).len(), 6);
+    let o = gcfuzz(&["plan", "--shard", "4/3"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+}
