@@ -9,12 +9,12 @@ GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 ## run: the pattern suite on the default toolchains (oldest and newest Go), with detectors
 run:
 	@mkdir -p $(OUT)
-	$(GCFUZZ) run --detectors --json $(OUT)/verdicts.json --journal $(OUT)/results.jsonl
+	$(GCFUZZ) run --detectors --out $(OUT)
 
 ## matrix: the pattern suite on all seven Go toolchains (1.21 … 1.27), with detectors
 matrix:
 	@mkdir -p $(OUT)
-	$(GCFUZZ) run --go all --detectors --json $(OUT)/matrix.json --journal $(OUT)/matrix.jsonl
+	$(GCFUZZ) run --go all --detectors --out $(OUT)/matrix
 
 ## calibrate: the default plan twenty times on the newest Go: identical verdicts, no A/A difference
 calibrate:

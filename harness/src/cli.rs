@@ -169,9 +169,12 @@ struct RunArgs {
     /// Append each run as it ends, and each cell's result, to this journal (JSON lines).
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
-    /// Keep the journal's finished cells and run only the rest (needs --journal).
-    #[arg(long, requires = "journal")]
+    /// Keep the journal's finished cells and run only the rest (needs --journal or --out).
+    #[arg(long)]
     resume: bool,
+    /// Write results.jsonl (the journal), verdicts.json, summary.md and junit.xml into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Also ask go vet and the runtime's own checks about each cell.
     #[arg(long)]
     detectors: bool,
@@ -494,7 +497,13 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
     Ok(if unstable == 0 && differs == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
 }
 
-fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
+fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
+    // --out DIR: the journal and the verdicts go there unless named apart.
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
+        args.journal.get_or_insert_with(|| dir.join("results.jsonl"));
+        args.json.get_or_insert_with(|| dir.join("verdicts.json"));
+    }
     let patterns = template::load_all(&cx.templates)?;
     let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
     let plan = planned(&selected, &spec, &args)?;
@@ -503,6 +512,9 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
     }
     let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
     let backend = Native;
+    if args.resume && args.journal.is_none() {
+        bail!("--resume needs --journal FILE or --out DIR (it resumes from the journal)");
+    }
     let (journal, done) = match &args.journal {
         Some(path) => {
             let (j, done) = Journal::open(path, args.resume)?;
@@ -561,6 +573,15 @@ fn run(cx: &Context_, args: RunArgs) -> Result<u8> {
             std::io::stdout().write_all(doc.as_bytes())?;
         } else {
             std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
+        }
+    }
+    if let Some(dir) = &args.out {
+        for (name, text) in [("summary.md", report::summary_md(&results)), ("junit.xml", report::junit(&results))] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("failed to write `{}`", path.display()))?;
+        }
+        if !args.quiet {
+            eprintln!("wrote {}: results.jsonl, verdicts.json, summary.md, junit.xml", dir.display());
         }
     }
     if outcome.interrupted {

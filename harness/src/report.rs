@@ -219,3 +219,135 @@ pub fn pattern_list(patterns: &[Pattern], verbose: bool) -> String {
     }
     out
 }
+
+/// The cell's name in test reports: `go1.22.10 line1.22 GOGC=50 …`.
+fn case_name(r: &CellResult) -> String {
+    let mut n = format!("go{} line{}", r.go, r.go_line.line_string());
+    if let Some(x) = &r.goexperiment {
+        n.push_str(&format!(" GOEXPERIMENT={x}"));
+    }
+    if r.knobs != Default::default() {
+        n.push_str(&format!(" {}", r.knobs));
+    }
+    if !r.stress.is_off() {
+        n.push_str(&format!(" stress:{}", r.stress));
+    }
+    for (k, v) in &r.overrides {
+        n.push_str(&format!(" {k}={v}"));
+    }
+    n
+}
+
+/// A Markdown summary, fit for `$GITHUB_STEP_SUMMARY`.
+pub fn summary_md(results: &[CellResult]) -> String {
+    let mut out = String::from("## gcfuzz\n\n");
+    let _ = writeln!(out, "{}\n", summary(results));
+    out.push_str(
+        "| pattern | cell | buggy | fixed | verdict | expected | | key numbers |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in results {
+        let status = |v: &Option<VariantResult>| v.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.pattern,
+            case_name(r),
+            status(&r.buggy),
+            status(&r.fixed),
+            r.verdict,
+            r.expected.map(|v| v.as_str()).unwrap_or("-"),
+            if r.met { "✅" } else { "❌" },
+            key_number(r).replace('|', "\\|")
+        );
+    }
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// JUnit XML: one test suite per pattern, one test case per cell. An
+/// unmet expectation is a `<failure>` carrying the verdict's explanation;
+/// a harness error (build, spawn) is an `<error>`.
+pub fn junit(results: &[CellResult]) -> String {
+    let secs = |r: &CellResult| {
+        [&r.buggy, &r.fixed].iter().filter_map(|v| v.as_ref()).map(|v| v.wall_ms).sum::<u64>() as f64 / 1000.0
+    };
+    let mut suites: Vec<(&str, Vec<&CellResult>)> = Vec::new();
+    for r in results {
+        match suites.iter_mut().find(|(p, _)| *p == r.pattern) {
+            Some(s) => s.1.push(r),
+            None => suites.push((&r.pattern, vec![r])),
+        }
+    }
+    let failures = |rs: &[&CellResult]| rs.iter().filter(|r| !r.met && r.error.is_none()).count();
+    let errors = |rs: &[&CellResult]| rs.iter().filter(|r| r.error.is_some()).count();
+    let all: Vec<&CellResult> = results.iter().collect();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"gcfuzz\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        all.len(),
+        failures(&all),
+        errors(&all),
+        all.iter().map(|r| secs(r)).sum::<f64>()
+    );
+    for (pattern, rs) in &suites {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3}\">",
+            xml_escape(pattern),
+            rs.len(),
+            failures(rs),
+            errors(rs),
+            rs.iter().map(|r| secs(r)).sum::<f64>()
+        );
+        for r in rs {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"gcfuzz.{}\" name=\"{}\" time=\"{:.3}\"",
+                xml_escape(pattern),
+                xml_escape(&case_name(r)),
+                secs(r)
+            );
+            if let Some(e) = &r.error {
+                let _ = writeln!(
+                    out,
+                    ">\n      <error type=\"harness-error\" message=\"{}\">{}</error>\n    </testcase>",
+                    xml_escape(e.lines().next().unwrap_or("")),
+                    xml_escape(e)
+                );
+            } else if !r.met {
+                let message = format!(
+                    "expected {}, got {}",
+                    r.expected.map(|v| v.as_str()).unwrap_or("nothing declared"),
+                    r.verdict
+                );
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"unexpected-verdict\" message=\"{}\">{}</failure>\n    </testcase>",
+                    xml_escape(&message),
+                    xml_escape(&r.explanation)
+                );
+            } else {
+                out.push_str(" />\n");
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

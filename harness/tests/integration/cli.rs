@@ -64,10 +64,69 @@ fn an_unmet_expectation_exits_1() {
     let yaml = d.path().join("90-panics/pattern.yaml");
     let text = std::fs::read_to_string(&yaml).unwrap().replace("verdict: crash", "verdict: reproduced");
     std::fs::write(&yaml, text).unwrap();
-    let o = gcfuzz(&["--templates", d.path().to_str().unwrap(), "run", "--go", "latest", "--quiet"], &[]);
+    let out = d.path().join("out");
+    let o = gcfuzz(
+        &[
+            "--templates",
+            d.path().to_str().unwrap(),
+            "run",
+            "--go",
+            "latest",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert_eq!(o.code, Some(1), "{o}");
     assert!(o.stderr.contains("UNEXPECTED 90-panics"), "{o}");
     assert!(o.stderr.contains("panic: runtime error: index out of range"), "the evidence is shown: {o}");
+    // The JUnit report carries the failure and the verdict's explanation.
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"<testsuites name="gcfuzz" tests="1" failures="1" errors="0""#), "{junit}");
+    assert!(
+        junit.contains(r#"<failure type="unexpected-verdict" message="expected reproduced, got crash">"#),
+        "{junit}"
+    );
+    assert!(junit.contains("index out of range"), "{junit}");
+    assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("| 90-panics | go1.27.3 line1.27 |"));
+}
+
+#[test]
+fn out_dir_holds_the_journal_verdicts_summary_and_a_well_formed_junit() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let o = gcfuzz(&["run", "2", "16", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    for f in ["results.jsonl", "verdicts.json", "summary.md", "junit.xml"] {
+        assert!(out.join(f).is_file(), "{f} missing\n{o}");
+    }
+    let verdicts: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("verdicts.json")).unwrap()).unwrap();
+    assert_eq!(verdicts.len(), 2);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("2 cells: 2 as expected")
+            && md.contains(
+                "| 02-subslice-pins-array | go1.27.3 line1.27 | present | absent | reproduced | reproduced | ✅ |"
+            ),
+        "{md}"
+    );
+    // Parsed by a real XML parser, with the counts CI tools read.
+    let check = r#"import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+assert r.tag == "testsuites" and r.get("tests") == "2" and r.get("failures") == "0", r.attrib
+cases = r.findall("testsuite/testcase")
+assert len(cases) == 2 and all(c.get("classname").startswith("gcfuzz.") for c in cases)
+print("ok")"#;
+    let py = std::process::Command::new("python3").args(["-c", check]).arg(out.join("junit.xml")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&py.stderr));
+    // --resume from the same folder runs nothing again.
+    let o = gcfuzz(&["run", "2", "16", "--go", "latest", "--quiet", "--out", out.to_str().unwrap(), "--resume"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    let o = gcfuzz(&["run", "2", "--resume"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("--resume needs --journal"), "{o}");
 }
 
 #[test]
