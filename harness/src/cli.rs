@@ -370,30 +370,43 @@ fn merge(files: &[PathBuf], json: Option<&Path>) -> Result<u8> {
             format!("{:?}", r.overrides),
         )
     });
+    print_results(&results, json, &format!(" (merged from {} files)", files.len()))?;
+    Ok(exit_code(&results))
+}
+
+/// The table (stdout, or stderr when the JSON goes to stdout), the
+/// unexpected cells and the summary (stderr, the summary followed by
+/// `note`), and the JSON verdicts when asked for.
+fn print_results(results: &[crate::campaign::CellResult], json: Option<&Path>, note: &str) -> Result<()> {
     let to_stdout = json == Some(Path::new("-"));
-    let table = report::table(&results);
+    let table = report::table(results);
     if to_stdout {
         eprint!("{table}");
     } else {
         print!("{table}");
     }
-    eprint!("{}", report::failures(&results));
-    eprintln!("{} (merged from {} files)", report::summary(&results), files.len());
+    eprint!("{}", report::failures(results));
+    eprintln!("{}{note}", report::summary(results));
     if let Some(path) = json {
-        let doc = report::json(&results);
+        let doc = report::json(results);
         if to_stdout {
             std::io::stdout().write_all(doc.as_bytes())?;
         } else {
             std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
         }
     }
-    Ok(if results.iter().any(|r| r.error.is_some()) {
+    Ok(())
+}
+
+/// 2 when a cell hit a harness error, else 0 when every expectation is met, else 1.
+fn exit_code(results: &[crate::campaign::CellResult]) -> u8 {
+    if results.iter().any(|r| r.error.is_some()) {
         EXIT_ERROR
     } else if results.iter().all(|r| r.met) {
         EXIT_OK
     } else {
         EXIT_UNEXPECTED
-    })
+    }
 }
 
 fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Result<(Vec<&'a Pattern>, MatrixSpec)> {
@@ -557,24 +570,7 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
     })?;
     let results = outcome.results;
 
-    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
-    let table = report::table(&results);
-    if json_to_stdout {
-        eprint!("{table}");
-    } else {
-        print!("{table}");
-    }
-    let fails = report::failures(&results);
-    eprint!("{fails}");
-    eprintln!("{}", report::summary(&results));
-    if let Some(path) = &args.json {
-        let doc = report::json(&results);
-        if json_to_stdout {
-            std::io::stdout().write_all(doc.as_bytes())?;
-        } else {
-            std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
-        }
-    }
+    print_results(&results, args.json.as_deref(), "")?;
     if let Some(dir) = &args.out {
         for (name, text) in [("summary.md", report::summary_md(&results)), ("junit.xml", report::junit(&results))] {
             let path = dir.join(name);
@@ -592,11 +588,5 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
         eprintln!("interrupted: {} of {} cells finished; {resume}", results.len(), campaign.plan.cells.len());
         return Ok(EXIT_INTERRUPTED);
     }
-    Ok(if results.iter().any(|r| r.error.is_some()) {
-        EXIT_ERROR
-    } else if results.iter().all(|r| r.met) {
-        EXIT_OK
-    } else {
-        EXIT_UNEXPECTED
-    })
+    Ok(exit_code(&results))
 }
