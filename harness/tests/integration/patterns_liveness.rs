@@ -12,9 +12,7 @@ fn interval(r: &gcfuzz::campaign::CellResult, variant: &str, signal: &str) -> gc
 
 #[test]
 fn bug05_use_after_close_without_keepalive() {
-    let mut run = Run::new(&["5"], "oldest,latest");
-    run.exclusive = true;
-    let rs = run.results();
+    let rs = Run::new(&["5"], "oldest,latest").results();
     for r in &rs {
         assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
         assert_eq!(r.buggy.as_ref().unwrap().trials, 3);

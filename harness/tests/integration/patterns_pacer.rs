@@ -21,9 +21,7 @@ fn bug07_the_capture_does_not_allocate_on_any_version() {
 
 #[test]
 fn bug08_one_gc_per_item() {
-    let mut run = Run::new(&["8"], "oldest,latest");
-    run.exclusive = true;
-    let rs = run.results();
+    let rs = Run::new(&["8"], "oldest,latest").results();
     for r in &rs {
         assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
         assert!((estimate(r, "buggy", "gc_per_item") - 1.0).abs() < 0.01);
@@ -50,9 +48,7 @@ fn bug10_gogc_off_grows_by_every_allocation() {
 
 #[test]
 fn bug11_gomemlimit_below_the_live_set_thrashes() {
-    let mut run = Run::new(&["11"], "oldest,latest");
-    run.exclusive = true;
-    let rs = run.results();
+    let rs = Run::new(&["11"], "oldest,latest").results();
     for r in &rs {
         assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
         let (b, f) = (estimate(r, "buggy", "gc_per_op"), estimate(r, "fixed", "gc_per_op"));

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Tests run on two threads. Patterns whose signal is CPU time or GC pacing
-/// (5, 8, 11) measure with the machine to themselves: they take this lock
-/// for writing, every other test that runs Go programs for reading.
+/// Tests run on two threads. A campaign over a pattern marked `exclusive`
+/// (timing-sensitive: 5, 8, 11) measures with the machine to itself: it
+/// takes this lock for writing, every other test that runs Go programs for
+/// reading. Within one campaign the scheduler does the same.
 static MACHINE: RwLock<()> = RwLock::new(());
 
 /// A share of the machine (other tests may run at the same time).
@@ -73,8 +74,6 @@ pub struct Run<'a> {
     pub godebug: Option<&'a [&'a str]>,
     pub rss_cap: Option<u64>,
     pub detectors: bool,
-    /// Measure with the machine to itself (timing-sensitive patterns).
-    pub exclusive: bool,
 }
 
 impl<'a> Run<'a> {
@@ -87,16 +86,17 @@ impl<'a> Run<'a> {
             godebug: None,
             rss_cap: Some(2 << 30),
             detectors: false,
-            exclusive: false,
         }
     }
 
     /// Runs the campaign through the library, as `gcfuzz run` does.
     pub fn results(&self) -> Vec<CellResult> {
-        let (_shared, _exclusive) = if self.exclusive { (None, Some(exclusive())) } else { (Some(shared()), None) };
         let all: Vec<Pattern> = template::load_all(&self.templates).unwrap_or_else(|e| panic!("{e}"));
         let names: Vec<String> = self.patterns.iter().map(|s| s.to_string()).collect();
         let selected = template::select(&all, &names).unwrap();
+        // The patterns say whether they need the machine to themselves.
+        let alone = selected.iter().any(|p| p.run.exclusive);
+        let (_shared, _exclusive) = if alone { (None, Some(exclusive())) } else { (Some(shared()), None) };
         let tc = toolchains();
         let spec = MatrixSpec {
             go: tc.resolve(self.go).unwrap(),
