@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate test lint fmt build
+.PHONY: run matrix calibrate test test-deps snapshots lint fmt build
 
 ## run: the pattern suite on the default toolchains (oldest and newest Go), with detectors
 run:
@@ -22,9 +22,13 @@ calibrate:
 	$(GCFUZZ) calibrate --go latest --repeat 20 --json $(OUT)/calibration.json
 
 ## test: unit tests, then end-to-end tests on real Go toolchains
-test:
+test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --locked --workspace
+
+## test-deps: what the tests need beyond cargo (Debian's chromium)
+test-deps:
+	@scripts/test-deps
 
 build:
 	$(CARGO) build --locked --workspace

@@ -57,6 +57,9 @@ pub enum Event<'a> {
 /// The result of one cell. Field names are a stable interface (`--json`).
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct CellResult {
+    /// The cell's id: the key of its lines in the journal (`results.jsonl`).
+    #[serde(default)]
+    pub cell: String,
     /// The pattern's id.
     pub pattern: String,
     /// The seed's bug number.
@@ -108,6 +111,11 @@ pub struct CellResult {
     /// A harness-side failure (build, spawn), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Evidence kept for a cell whose fix failed or whose verdict was
+    /// unexpected (with an evidence folder): heap profiles and stderr,
+    /// paths relative to the output folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
     /// The raw runs (series, stderr, exit), for reports and evidence.
     #[serde(skip)]
     pub runs: Vec<RunRecord>,
@@ -142,6 +150,10 @@ pub struct Campaign<'a> {
     /// one go on up to twice its rounds (single-trial patterns whose
     /// symptom is not a crash).
     pub early_stop: bool,
+    /// The output folder: with it, every run writes a heap profile, and a
+    /// cell whose fix fails or whose verdict is unexpected keeps its
+    /// profiles and stderr under `evidence/` there.
+    pub evidence: Option<std::path::PathBuf>,
     /// Where finished runs and cells are appended as they end.
     pub journal: Option<&'a Mutex<Journal>>,
     /// Cells already done (from a resumed journal), by [`Cell::id`].
@@ -403,6 +415,7 @@ fn run_cell(
     let p = c.patterns[cell.pattern];
     let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref());
     let mut result = CellResult {
+        cell: cell.id(),
         pattern: p.id.clone(),
         seed_bug: p.seed_bug,
         go: cell.go,
@@ -424,6 +437,7 @@ fn run_cell(
         explanation: String::new(),
         detectors: Vec::new(),
         error: None,
+        evidence: Vec::new(),
         runs: Vec::new(),
     };
     let artifact = match artifact {
@@ -436,6 +450,11 @@ fn run_cell(
     };
     let mut variants = Vec::new();
     let mut specs = Vec::new();
+    // Heap profiles land here; only a cell that needs them keeps them.
+    let scratch = c.evidence.as_ref().and_then(|dir| {
+        std::fs::create_dir_all(dir).ok()?;
+        tempfile::Builder::new().prefix(".scratch-").tempdir_in(dir).ok()
+    });
     let early = c.early_stop && cell.trials == 1 && !p.crash_is_symptom;
     result.early_stop = early;
     let stop_when = early.then(|| {
@@ -474,6 +493,11 @@ fn run_cell(
         };
         let mut records = Vec::new();
         for trial in 0..cell.trials {
+            let mut spec = spec.clone();
+            if let Some(scratch) = &scratch {
+                spec.extra_args.push("-heapprofile".into());
+                spec.extra_args.push(scratch.path().join(format!("{name}-t{trial}.pprof")).display().to_string());
+            }
             match c.backend.run(&spec) {
                 Ok(rec) => {
                     if !rec.outcome.interrupted {
@@ -511,9 +535,67 @@ fn run_cell(
     result.verdict = Verdict::from_pair(buggy.status, fixed.status);
     result.met = result.expected == Some(result.verdict);
     result.explanation = explain(&buggy, &fixed);
+    // The fix fails when its variant shows the symptom, crashes or hangs.
+    let fix_fails = matches!(fixed.status, Presence::Present | Presence::Crash | Presence::Timeout);
     result.buggy = Some(buggy);
     result.fixed = Some(fixed);
+    if let (Some(dir), Some(scratch)) = (&c.evidence, &scratch)
+        && (fix_fails || !result.met)
+    {
+        result.evidence = keep_evidence(dir, scratch.path(), &result);
+    }
     result
+}
+
+/// Moves a cell's heap profiles out of `scratch` and writes each run's
+/// stderr beside them, in `evidence/<cell>/` under the output folder;
+/// returns the files' paths relative to that folder.
+fn keep_evidence(out: &std::path::Path, scratch: &std::path::Path, r: &CellResult) -> Vec<String> {
+    let rel = std::path::Path::new("evidence").join(evidence_slug(&r.cell));
+    let dir = out.join(&rel);
+    if std::fs::create_dir_all(&dir).is_err() {
+        return Vec::new();
+    }
+    let mut kept = Vec::new();
+    let mut trials: HashMap<String, u32> = HashMap::new();
+    for run in &r.runs {
+        let variant = run.variant().to_string();
+        let n = trials.entry(variant.clone()).or_default();
+        let stem = format!("{variant}-t{n}");
+        *n += 1;
+        let profile = format!("{stem}.pprof");
+        if std::fs::rename(scratch.join(&profile), dir.join(&profile)).is_ok() {
+            kept.push(rel.join(&profile));
+        }
+        let stderr = format!("{stem}.stderr.txt");
+        let text = format!(
+            "# {} {}\n# exit: {}\n{}",
+            run.args.join(" "),
+            run.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+            run.outcome.describe(),
+            run.outcome.stderr
+        );
+        if std::fs::write(dir.join(&stderr), text).is_ok() {
+            kept.push(rel.join(&stderr));
+        }
+    }
+    kept.into_iter().map(|p| p.display().to_string()).collect()
+}
+
+/// A folder name for a cell: readable, and unique by a hash of the id.
+pub fn evidence_slug(id: &str) -> String {
+    use sha2::Digest;
+    let mut name: String = id
+        .split('|')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    let hash = sha2::Sha256::digest(id.as_bytes());
+    name.push_str(&format!("-{:02x}{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2], hash[3]));
+    name
 }
 
 /// One line: each variant's status and its deciding numbers.

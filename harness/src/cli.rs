@@ -80,14 +80,19 @@ enum Command {
     Plan(RunArgs),
     /// Run patterns and print the verdict table.
     Run(RunArgs),
-    /// Join the verdicts (--json files) of several runs, e.g. shards, into one table.
+    /// Join several runs, e.g. shards, into one table and one report.
     Merge {
-        /// Verdict files written with --json.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
+        /// Output folders of `run --out` (their journals keep the series
+        /// for the plots), journals (`.jsonl`) or `--json` verdict files.
+        #[arg(required = true, value_name = "DIR|FILE")]
+        inputs: Vec<PathBuf>,
         /// Write the joined verdicts as JSON to FILE (`-` for stdout).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Write the joined journal, verdicts, summary, JUnit, HTML report,
+        /// benchmark lines and evidence into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Run the same plan N times: are the verdicts identical, and does any
     /// A/A pair (fixed vs fixed, buggy vs buggy) read as a difference?
@@ -172,7 +177,9 @@ struct RunArgs {
     /// Keep the journal's finished cells and run only the rest (needs --journal or --out).
     #[arg(long)]
     resume: bool,
-    /// Write results.jsonl (the journal), verdicts.json, summary.md and junit.xml into DIR.
+    /// Write results.jsonl (the journal), verdicts.json, summary.md, junit.xml,
+    /// report.html, bench.txt and evidence/ (heap profiles and stderr of
+    /// cells whose fix failed or whose verdict was unexpected) into DIR.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Also ask go vet and the runtime's own checks about each cell.
@@ -300,7 +307,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Run(args) => run(&cx, args),
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
-        Command::Merge { files, json } => merge(&files, json.as_deref()),
+        Command::Merge { inputs, json, out } => merge(&inputs, json.as_deref(), out.as_deref()),
     }
 }
 
@@ -351,13 +358,54 @@ fn planned(selected: &[&Pattern], spec: &MatrixSpec, args: &RunArgs) -> Result<m
     })
 }
 
-fn merge(files: &[PathBuf], json: Option<&Path>) -> Result<u8> {
+/// One input of `merge`: its cells (with runs when it has a journal) and
+/// the journal's text, if any.
+fn merge_input(path: &Path) -> Result<(Vec<crate::campaign::CellResult>, Option<String>)> {
+    let journal = if path.is_dir() {
+        Some(path.join("results.jsonl")).filter(|j| j.is_file())
+    } else {
+        Some(path.to_path_buf()).filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+    };
+    if let Some(j) = journal {
+        let text = std::fs::read_to_string(&j).with_context(|| format!("failed to read `{}`", j.display()))?;
+        return Ok((crate::journal::read(&j)?, Some(text)));
+    }
+    let file = if path.is_dir() { path.join("verdicts.json") } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
+    let cells = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a gcfuzz --json verdict file", file.display()))?;
+    Ok((cells, None))
+}
+
+fn merge(inputs: &[PathBuf], json: Option<&Path>, out: Option<&Path>) -> Result<u8> {
     let mut results: Vec<crate::campaign::CellResult> = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("failed to read `{}`", f.display()))?;
-        let part: Vec<crate::campaign::CellResult> = serde_json::from_str(&text)
-            .with_context(|| format!("`{}` is not a gcfuzz --json verdict file", f.display()))?;
-        results.extend(part);
+    let mut journal = String::new();
+    let mut seen: std::collections::HashMap<String, &Path> = Default::default();
+    for input in inputs {
+        let (cells, text) = merge_input(input)?;
+        for c in &cells {
+            if c.cell.is_empty() {
+                continue;
+            }
+            if let Some(before) = seen.insert(c.cell.clone(), input) {
+                bail!(
+                    "cell `{}` is in both `{}` and `{}` (merge joins disjoint runs such as shards)",
+                    c.cell,
+                    before.display(),
+                    input.display()
+                );
+            }
+        }
+        match text {
+            Some(t) => journal.push_str(&t),
+            None => {
+                for c in &cells {
+                    let line = serde_json::json!({"v": 1, "type": "cell", "cell": c.cell, "result": c});
+                    journal.push_str(&(serde_json::to_string(&line)? + "\n"));
+                }
+            }
+        }
+        results.extend(cells);
     }
     results.sort_by_cached_key(|r| {
         (
@@ -370,7 +418,28 @@ fn merge(files: &[PathBuf], json: Option<&Path>) -> Result<u8> {
             format!("{:?}", r.overrides),
         )
     });
-    print_results(&results, json, &format!(" (merged from {} files)", files.len()))?;
+    print_results(&results, json, &format!(" (merged from {} inputs)", inputs.len()))?;
+    if let Some(dir) = out {
+        let path = dir.join("results.jsonl");
+        std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
+        std::fs::write(&path, journal).with_context(|| format!("failed to write `{}`", path.display()))?;
+        // Evidence paths are relative to each input's folder: copy them over.
+        for input in inputs.iter().filter(|i| i.is_dir()) {
+            for r in results.iter().filter(|r| seen.get(&r.cell).is_some_and(|p| p == input)) {
+                for e in &r.evidence {
+                    let (from, to) = (input.join(e), dir.join(e));
+                    if from != to && from.is_file() {
+                        if let Some(parent) = to.parent() {
+                            std::fs::create_dir_all(parent)?;
+                        }
+                        std::fs::copy(&from, &to).with_context(|| format!("failed to copy `{}`", from.display()))?;
+                    }
+                }
+            }
+        }
+        report::write_dir(dir, &results)?;
+        eprintln!("wrote {}: results.jsonl, {}", dir.display(), report::OUTPUT_FILES.join(", "));
+    }
     Ok(exit_code(&results))
 }
 
@@ -476,6 +545,7 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
             mem_budget: mem_budget(&args),
             detectors: false,
             early_stop: args.early_stop,
+            evidence: None,
             journal: None,
             done: Default::default(),
         };
@@ -511,11 +581,10 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
 }
 
 fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
-    // --out DIR: the journal and the verdicts go there unless named apart.
+    // --out DIR: the journal goes there unless named apart.
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
         args.journal.get_or_insert_with(|| dir.join("results.jsonl"));
-        args.json.get_or_insert_with(|| dir.join("verdicts.json"));
     }
     let patterns = template::load_all(&cx.templates)?;
     let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
@@ -554,6 +623,7 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
         mem_budget: mem_budget(&args),
         detectors: args.detectors,
         early_stop: args.early_stop,
+        evidence: args.out.clone(),
         journal: journal.as_ref(),
         done,
     };
@@ -568,16 +638,23 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
             eprintln!("{line}");
         }
     })?;
-    let results = outcome.results;
+    let mut results = outcome.results;
 
     print_results(&results, args.json.as_deref(), "")?;
     if let Some(dir) = &args.out {
-        for (name, text) in [("summary.md", report::summary_md(&results)), ("junit.xml", report::junit(&results))] {
-            let path = dir.join(name);
-            std::fs::write(&path, text).with_context(|| format!("failed to write `{}`", path.display()))?;
+        // Resumed cells come back without their runs: the journal has them.
+        if results.iter().any(|r| r.runs.is_empty())
+            && let Some(path) = &args.journal
+        {
+            let mut runs: std::collections::HashMap<String, Vec<crate::run::RunRecord>> =
+                crate::journal::read(path)?.into_iter().map(|c| (c.cell, c.runs)).collect();
+            for r in results.iter_mut().filter(|r| r.runs.is_empty()) {
+                r.runs = runs.remove(&r.cell).unwrap_or_default();
+            }
         }
+        report::write_dir(dir, &results)?;
         if !args.quiet {
-            eprintln!("wrote {}: results.jsonl, verdicts.json, summary.md, junit.xml", dir.display());
+            eprintln!("wrote {}: results.jsonl, {}", dir.display(), report::OUTPUT_FILES.join(", "));
         }
     }
     if outcome.interrupted {

@@ -112,6 +112,52 @@ impl Journal {
     }
 }
 
+/// Reads a journal back: every finished cell in journal order, each with
+/// its runs (a run recorded twice, by an interrupted cell and its resume,
+/// counts once: the later record wins). A torn last line is ignored.
+pub fn read(path: &Path) -> Result<Vec<CellResult>, JournalError> {
+    let err = |what: String| JournalError { path: path.to_path_buf(), what };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let mut cells: Vec<CellResult> = Vec::new();
+    // Per cell: ((variant, trial), record).
+    type Runs = Vec<((String, u64), RunRecord)>;
+    let mut runs: HashMap<String, Runs> = HashMap::new();
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        if !line.ends_with('\n') {
+            break;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| err(format!("line {}: not JSON ({e})", number + 1)))?;
+        let id = v["cell"].as_str().unwrap_or_default().to_string();
+        match v["type"].as_str() {
+            Some("run") => {
+                let key = (v["variant"].as_str().unwrap_or_default().to_string(), v["trial"].as_u64().unwrap_or(0));
+                let record: RunRecord = serde_json::from_value(v["record"].clone())
+                    .map_err(|e| err(format!("line {}: a run that does not read back ({e})", number + 1)))?;
+                let list = runs.entry(id).or_default();
+                list.retain(|(k, _)| *k != key);
+                list.push((key, record));
+            }
+            Some("cell") => {
+                let mut r: CellResult = serde_json::from_value(v["result"].clone())
+                    .map_err(|e| err(format!("line {}: a cell that does not read back ({e})", number + 1)))?;
+                if r.cell.is_empty() {
+                    r.cell = id;
+                }
+                cells.push(r);
+            }
+            _ => return Err(err(format!("line {}: neither a run nor a cell", number + 1))),
+        }
+    }
+    for c in &mut cells {
+        let mut list = runs.remove(&c.cell).unwrap_or_default();
+        // Buggy before fixed, trials in order, as the campaign ran them.
+        list.sort_by(|(a, _), (b, _)| (a.0 != "buggy", &a.0, a.1).cmp(&(b.0 != "buggy", &b.0, b.1)));
+        c.runs = list.into_iter().map(|(_, r)| r).collect();
+    }
+    Ok(cells)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +200,48 @@ mod tests {
         let (_, done) = Journal::open(&p, false).unwrap();
         assert!(done.is_empty());
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "");
+    }
+
+    fn record(variant: &str, wall_ms: u64) -> RunRecord {
+        RunRecord {
+            scenario: format!("15-a/{variant}"),
+            backend: "native".into(),
+            args: Vec::new(),
+            env: Default::default(),
+            hello: None,
+            samples: Vec::new(),
+            done: None,
+            detectors: Vec::new(),
+            outcome: crate::process::ChildOutcome { wall_ms, ..Default::default() },
+            crash: None,
+            protocol_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn read_gives_each_cell_its_runs_once_the_resumed_ones_winning() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("results.jsonl");
+        {
+            let (mut j, _) = Journal::open(&p, false).unwrap();
+            // Cell a was interrupted after its buggy run, then resumed.
+            j.run("a", "buggy", 0, &record("buggy", 1)).unwrap();
+            j.run("b", "fixed", 0, &record("fixed", 20)).unwrap();
+            j.run("b", "buggy", 0, &record("buggy", 10)).unwrap();
+            j.cell("b", &result("15-b")).unwrap();
+            j.run("a", "buggy", 0, &record("buggy", 2)).unwrap();
+            j.run("a", "fixed", 0, &record("fixed", 3)).unwrap();
+            j.cell("a", &result("15-a")).unwrap();
+            // c never finished: not a cell.
+            j.run("c", "buggy", 0, &record("buggy", 4)).unwrap();
+        }
+        let cells = read(&p).unwrap();
+        let got: Vec<(&str, Vec<(&str, u64)>)> = cells
+            .iter()
+            .map(|c| (c.cell.as_str(), c.runs.iter().map(|r| (r.variant(), r.outcome.wall_ms)).collect()))
+            .collect();
+        assert_eq!(got, vec![("b", vec![("buggy", 10), ("fixed", 20)]), ("a", vec![("buggy", 2), ("fixed", 3)])]);
+        std::fs::write(&p, "{\"v\":1,\"type\":\"other\"}\n").unwrap();
+        assert!(read(&p).unwrap_err().to_string().contains("line 1: neither a run nor a cell"));
     }
 }

@@ -23,6 +23,9 @@ use std::collections::BTreeMap;
 pub struct SignalResult {
     /// The signal's name.
     pub name: String,
+    /// The sample metric or counter it reads (what a report plots).
+    #[serde(default)]
+    pub metric: String,
     /// Symptom or info.
     pub role: Role,
     /// The estimate and its 95% interval; `None` when it cannot be computed.
@@ -143,6 +146,7 @@ pub struct Trial<'a> {
 pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -> SignalResult {
     let mut r = SignalResult {
         name: signal.name.clone(),
+        metric: signal.metric.clone(),
         role: signal.role,
         estimate: None,
         unit: signal.unit.clone(),

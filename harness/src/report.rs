@@ -1,10 +1,37 @@
 //! Everything a person or a script reads: progress lines, the verdict
 //! table, the JSON verdicts. The only module that formats results.
 
+pub mod bench;
+pub mod html;
+
 use crate::campaign::{CellResult, Event};
 use crate::oracle::{VariantResult, fmt_num};
 use crate::template::Pattern;
 use std::fmt::Write as _;
+use std::path::Path;
+
+/// What `--out DIR` holds besides the journal (`results.jsonl`) and the
+/// `evidence/` folder.
+pub const OUTPUT_FILES: [&str; 5] = ["verdicts.json", "summary.md", "junit.xml", "report.html", "bench.txt"];
+
+/// Writes [`OUTPUT_FILES`] into `dir`. The HTML plots and the benchmark
+/// lines need the cells' runs (`CellResult::runs`, e.g. from
+/// [`crate::journal::read`]); cells without them still get their rows.
+pub fn write_dir(dir: &Path, results: &[CellResult]) -> Result<(), crate::errors::IoError> {
+    std::fs::create_dir_all(dir).map_err(crate::errors::io_err("failed to create", dir))?;
+    for name in OUTPUT_FILES {
+        let text = match name {
+            "verdicts.json" => json(results),
+            "summary.md" => summary_md(results),
+            "junit.xml" => junit(results),
+            "report.html" => html::report(results),
+            _ => bench::bench(results),
+        };
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(crate::errors::io_err("failed to write", &path))?;
+    }
+    Ok(())
+}
 
 /// A progress line for an event (stderr), or `None` for events that need none.
 pub fn event_line(e: &Event) -> Option<String> {

@@ -120,7 +120,7 @@ pub struct Crash {
 }
 
 /// What one run produced.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RunRecord {
     /// The scenario.
     pub scenario: String,
@@ -144,6 +144,13 @@ pub struct RunRecord {
     pub crash: Option<Crash>,
     /// Lines that were not protocol.
     pub protocol_errors: Vec<String>,
+}
+
+impl RunRecord {
+    /// The variant it ran: the scenario name's last part (`buggy`).
+    pub fn variant(&self) -> &str {
+        self.scenario.rsplit('/').next().unwrap_or(&self.scenario)
+    }
 }
 
 /// Something that can run a built program.

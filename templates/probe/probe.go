@@ -16,6 +16,8 @@
 //	                 the pattern's YAML and are baked into main.go
 //	-leakprofile     after the last round, write the goroutineleak profile's
 //	                 count ("detector" line; -1 where the runtime lacks it)
+//	-heapprofile F   after the last round (and a GC), write a runtime/pprof
+//	                 heap profile to F: evidence for `go tool pprof`
 //	-list            print the scenario names and exit
 //	-stress-*        stress goroutines beside the scenario (see stress.go)
 //
@@ -155,6 +157,7 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	gcPerSample := flag.Int("gc-per-sample", 1, "runtime.GC() calls before each sample")
 	list := flag.Bool("list", false, "list scenarios and exit")
 	leakProfile := flag.Bool("leakprofile", false, "report the goroutineleak profile after the last round")
+	heapProfile := flag.String("heapprofile", "", "after the last round, write a heap profile (runtime/pprof) to this file")
 	given := paramFlag{}
 	flag.Var(given, "param", "scenario parameter KEY=VALUE (repeatable)")
 	var st stress
@@ -188,10 +191,10 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	for k, v := range given {
 		params[k] = v
 	}
-	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, &st))
+	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, *heapProfile, &st))
 }
 
-func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, st *stress) int {
+func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, heapProfile string, st *stress) int {
 	start := time.Now()
 	s := newSampler()
 	w := &writer{buf: make([]byte, 0, 4096)}
@@ -237,12 +240,33 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 		// Before Close: a leaked goroutine is one still blocked now.
 		w.leaks(countLeaks())
 	}
+	if heapProfile != "" {
+		// Evidence, after the last sample so it cannot disturb one: what
+		// the scenario still holds, while it still holds it.
+		writeHeapProfile(heapProfile)
+	}
 	if sc.Close != nil {
 		sc.Close()
 	}
 	watchdog.Stop()
 	w.done(done, reason, time.Since(start))
 	return 0
+}
+
+// writeHeapProfile writes the in-use heap as of a fresh GC; `go tool pprof`
+// opens the file. A failure goes to stderr and does not fail the run.
+func writeHeapProfile(path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe: heap profile: %v\n", err)
+	}
 }
 
 func (e *Env) snapshotCounters() []*Counter {

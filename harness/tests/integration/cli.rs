@@ -310,33 +310,61 @@ fn shards_merged_equal_the_unsharded_run() {
         args.extend_from_slice(extra);
         gcfuzz(&args, &[])
     };
-    let whole = path("whole.json");
-    assert_eq!(run(&["--json", &whole]).code, Some(0));
+    let whole = path("whole");
+    assert_eq!(run(&["--out", &whole]).code, Some(0));
     let mut parts = Vec::new();
     for k in 1..=3 {
-        let p = path(&format!("shard{k}.json"));
-        let o = run(&["--shard", &format!("{k}/3"), "--json", &p]);
+        let p = path(&format!("shard{k}"));
+        let o = run(&["--shard", &format!("{k}/3"), "--out", &p]);
         assert_eq!(o.code, Some(0), "{o}");
         parts.push(p);
     }
-    let merged = path("merged.json");
+    // Shard 3 given as its --json verdict file: merge takes either.
+    parts[2] = format!("{}/verdicts.json", parts[2]);
+    let merged = path("merged");
     let mut args = vec!["merge"];
     args.extend(parts.iter().map(String::as_str));
-    args.extend(["--json", &merged]);
+    args.extend(["--out", &merged]);
     let o = gcfuzz(&args, &[]);
     assert_eq!(o.code, Some(0), "{o}");
-    assert!(o.stderr.contains("6 cells: 6 as expected") && o.stderr.contains("merged from 3 files"), "{o}");
-    let key = |f: &str| {
+    assert!(o.stderr.contains("6 cells: 6 as expected") && o.stderr.contains("merged from 3 inputs"), "{o}");
+    let key = |dir: &str| {
+        let f = format!("{dir}/verdicts.json");
         let v: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
         let mut k: Vec<String> = v
             .iter()
-            .map(|c| format!("{} {} {} {} {}", c["pattern"], c["go"], c["go_line"], c["knobs"], c["verdict"]))
+            .map(|c| {
+                format!(
+                    "{} {} {} {} {} {} {}",
+                    c["cell"], c["pattern"], c["go"], c["go_line"], c["knobs"], c["verdict"], c["fixed"]["status"]
+                )
+            })
             .collect();
         k.sort();
         k
     };
     assert_eq!(key(&merged), key(&whole));
     assert_eq!(key(&whole).len(), 6);
+    // The merged folder is a whole report: every cell in the journal, plots
+    // for the cells whose shard folder kept its journal, the JUnit counts.
+    let cells = gcfuzz::journal::read(&d.path().join("merged/results.jsonl")).unwrap();
+    assert_eq!(cells.len(), 6);
+    let html = std::fs::read_to_string(d.path().join("merged/report.html")).unwrap();
+    assert_eq!(html.matches("<section class=\"cell\"").count(), 6);
+    let no_series = html.matches("no series recorded").count();
+    let from_json = serde_json::from_str::<Vec<serde_json::Value>>(
+        &std::fs::read_to_string(d.path().join("shard3/verdicts.json")).unwrap(),
+    )
+    .unwrap()
+    .len();
+    assert_eq!(no_series, from_json, "only shard 3's cells (verdicts only) lack plots");
+    assert!(html.matches("<svg class=\"plot\"").count() >= 3 * (6 - from_json));
+    let junit = std::fs::read_to_string(d.path().join("merged/junit.xml")).unwrap();
+    assert!(junit.contains(r#"<testsuites name="gcfuzz" tests="6" failures="0" errors="0""#), "{junit}");
+    // A cell in two inputs is refused.
+    let o = gcfuzz(&["merge", &parts[0], &parts[0]], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("is in both"), "{o}");
     let o = gcfuzz(&["plan", "--shard", "4/3"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
 }

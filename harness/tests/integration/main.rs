@@ -10,6 +10,7 @@ mod patterns_finalizers;
 mod patterns_liveness;
 mod patterns_memory;
 mod patterns_pacer;
+mod reports;
 mod resume;
 mod robustness;
 mod support;

@@ -117,6 +117,7 @@ impl<'a> Run<'a> {
             mem_budget: 8 << 30,
             detectors: self.detectors,
             early_stop: false,
+            evidence: None,
             journal: None,
             done: Default::default(),
         };
@@ -174,4 +175,110 @@ pub fn gcfuzz(args: &[&str], envs: &[(&str, &Path)]) -> Output {
         stdout: String::from_utf8_lossy(&o.stdout).into(),
         stderr: String::from_utf8_lossy(&o.stderr).into(),
     }
+}
+
+/// Debian's Chromium (`make test` and `.ci/run` install it; set
+/// GCFUZZ_CHROMIUM to use another build).
+pub fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("GCFUZZ_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
+        if Path::new(p).is_file() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!("no Chromium: run `make test` (it installs Debian's chromium) or set GCFUZZ_CHROMIUM");
+}
+
+/// Runs headless Chromium on a local file with no network of its own
+/// (the flags keep it from calling Google's services), in a fresh profile.
+pub fn headless(page: &Path, extra: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium starts");
+    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+/// Validates a JUnit file against the schema CI tools read it with:
+/// Jenkins xUnit's `junit-10.xsd` (MIT), as shipped in PyPI's pytest
+/// source distribution (pytest validates its own output with it), by the
+/// `xmlschema` package. Both come from PyPI into GCFUZZ_HOME/test-tools on
+/// first use, under a lock, like the Go toolchains. `Err` holds the
+/// validator's complaint.
+pub fn validate_junit(xml: &Path) -> Result<(), String> {
+    let tools = home().join("test-tools").join("junit");
+    std::fs::create_dir_all(&tools).unwrap();
+    let lock = gcfuzz::errors::lock_file(&tools.join(".lock")).unwrap();
+    let xsd = tools.join("junit-10.xsd");
+    let py = tools.join("py");
+    if !xsd.is_file() || !py.join("xmlschema").is_dir() {
+        let pip = |args: &[&str]| {
+            let o = Command::new("python3")
+                .args(["-m", "pip", "--disable-pip-version-check"])
+                .args(args)
+                .env("PIP_NO_INPUT", "1")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "pip {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        };
+        let dl = tempfile::tempdir_in(&tools).unwrap();
+        let d = dl.path().to_str().unwrap();
+        pip(&["download", "--no-deps", "--no-binary", ":all:", "-d", d, "pytest==8.3.4"]);
+        let extract = r#"import sys, tarfile
+t = tarfile.open(sys.argv[1])
+m = t.getmember("pytest-8.3.4/testing/example_scripts/junit-10.xsd")
+open(sys.argv[2], "wb").write(t.extractfile(m).read())"#;
+        let o = Command::new("python3")
+            .args(["-c", extract])
+            .arg(dl.path().join("pytest-8.3.4.tar.gz"))
+            .arg(&xsd)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        pip(&["install", "--no-deps", "--target", py.to_str().unwrap(), "xmlschema==4.3.2", "elementpath==5.1.4"]);
+    }
+    drop(lock);
+    let check = r#"import sys, xmlschema
+schema = xmlschema.XMLSchema(sys.argv[1])
+errors = [str(e) for e in schema.iter_errors(sys.argv[2])]
+print("\n".join(errors[:5]) if errors else "valid")"#;
+    let o = Command::new("python3").args(["-c", check]).arg(&xsd).arg(xml).env("PYTHONPATH", &py).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    if o.status.success() && out == "valid" {
+        Ok(())
+    } else {
+        Err(format!("{out}\n{}", String::from_utf8_lossy(&o.stderr)))
+    }
+}
+
+/// Pixels of a PNG within `tolerance` (per channel) of an `#rrggbb` colour.
+pub fn count_colour(png_path: &Path, hex: &str, tolerance: i32) -> usize {
+    let want: Vec<i32> = (0..3).map(|i| i32::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap()).collect();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png_path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = info.color_type.samples();
+    assert!(step >= 3, "a colour screenshot");
+    buf[..info.buffer_size()]
+        .chunks(step)
+        .filter(|px| (0..3).all(|i| (px[i] as i32 - want[i]).abs() <= tolerance))
+        .count()
 }
