@@ -30,6 +30,10 @@ test: test-deps
 test-deps:
 	@scripts/test-deps
 
+## snapshots: rerun the verdict-table snapshot test and review each difference (ACCEPT=1 takes all)
+snapshots: test-deps
+	@scripts/review-snapshots
+
 build:
 	$(CARGO) build --locked --workspace
 

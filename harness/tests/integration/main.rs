@@ -13,5 +13,6 @@ mod patterns_pacer;
 mod reports;
 mod resume;
 mod robustness;
+mod snapshots;
 mod support;
 mod toolchains;
