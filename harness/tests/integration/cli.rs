@@ -368,3 +368,46 @@ fn shards_merged_equal_the_unsharded_run() {
     let o = gcfuzz(&["plan", "--shard", "4/3"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
 }
+
+#[test]
+fn the_example_github_workflow_runs_commands_gcfuzz_accepts() {
+    #[derive(serde::Deserialize)]
+    struct Workflow {
+        jobs: std::collections::BTreeMap<String, Job>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Job {
+        #[serde(default)]
+        strategy: Option<Strategy>,
+        steps: Vec<Step>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Strategy {
+        matrix: std::collections::BTreeMap<String, Vec<String>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Step {
+        run: Option<String>,
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/gcfuzz-matrix.yml");
+    let w: Workflow = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let versions = &w.jobs["suite"].strategy.as_ref().unwrap().matrix["go"];
+    // Every Go version gcfuzz knows, each one a version it resolves.
+    let tc = crate::support::toolchains();
+    let all = tc.resolve("all").unwrap();
+    assert_eq!(versions.len(), all.len(), "{versions:?}");
+    let mut commands = 0;
+    for v in versions {
+        assert_eq!(tc.resolve(v).unwrap().len(), 1, "{v}");
+        for step in w.jobs.values().flat_map(|j| &j.steps) {
+            let Some(run) = step.run.as_deref().filter(|r| r.starts_with("target/debug/gcfuzz ")) else { continue };
+            let line = run.replace("${{ matrix.go }}", v);
+            let args: Vec<&str> = line.split_whitespace().collect();
+            if let Err(e) = <gcfuzz::cli::Cli as clap::Parser>::try_parse_from(&args) {
+                panic!("`{line}` is not a gcfuzz command line: {e}");
+            }
+            commands += 1;
+        }
+    }
+    assert_eq!(commands, 2 * versions.len(), "the suite's run and the merge");
+}
