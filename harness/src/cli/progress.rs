@@ -1,6 +1,8 @@
 //! Progress on stderr: indicatif bars on a terminal (toolchain downloads
 //! with bytes, builds, the matrix with cells done and ETA), the plain
-//! lines of [`report::event_line`] otherwise, nothing with `--quiet`.
+//! lines of [`report::event_line`] otherwise, and with `--quiet` only the
+//! lines that need a reader: toolchain work, failed builds, cells whose
+//! verdict was not the expected one.
 //!
 //! On a terminal the same lines still print, above the bars, so the
 //! scroll-back reads like a log either way.
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 /// Where progress goes.
 pub enum Reporter {
-    /// Nothing (`--quiet`).
+    /// Plain lines, only what needs a reader (`--quiet`).
     Quiet,
     /// One line per event (stderr is not a terminal).
     Lines,
@@ -37,7 +39,7 @@ fn style(template: &str) -> ProgressStyle {
 
 impl Reporter {
     /// Bars when stderr is a terminal (and TERM is not `dumb`), lines
-    /// when it is not, nothing when `quiet`.
+    /// when it is not, terse lines when `quiet`.
     pub fn new(quiet: bool) -> Reporter {
         if quiet {
             Reporter::Quiet
@@ -83,10 +85,14 @@ impl Reporter {
     pub fn event(&mut self, e: &Event) {
         let Reporter::Bars(b) = self else {
             // Downloads print no line per poll; their notes say enough.
-            if !matches!(e, Event::Download { .. })
-                && let Some(l) = report::event_line(e)
-            {
-                self.line(&l);
+            let wanted = match (&*self, e) {
+                (_, Event::Download { .. }) => false,
+                (Reporter::Quiet, Event::CellDone { result, .. }) => !result.met,
+                (Reporter::Quiet, e) => matches!(e, Event::Note(_) | Event::BuildFailed { .. }),
+                _ => true,
+            };
+            if wanted && let Some(l) = report::event_line(e) {
+                eprintln!("{l}");
             }
             return;
         };

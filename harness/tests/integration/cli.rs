@@ -80,6 +80,8 @@ fn an_unmet_expectation_exits_1() {
     );
     assert_eq!(o.code, Some(1), "{o}");
     assert!(o.stderr.contains("UNEXPECTED 90-panics"), "{o}");
+    // --quiet still logs the cell that went wrong, as it ends.
+    assert!(o.stderr.contains("[1/1] 90-panics go1.27.3 line1.27 -: crash (EXPECTED reproduced)"), "{o}");
     assert!(o.stderr.contains("panic: runtime error: index out of range"), "the evidence is shown: {o}");
     // The JUnit report carries the failure and the verdict's explanation.
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
@@ -98,6 +100,7 @@ fn out_dir_holds_the_journal_verdicts_summary_and_a_well_formed_junit() {
     let out = d.path().join("out");
     let o = gcfuzz(&["run", "2", "16", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
     assert_eq!(o.code, Some(0), "{o}");
+    assert!(!o.stderr.contains("[1/2]") && !o.stderr.contains("build:"), "--quiet: no lines for expected cells\n{o}");
     for f in ["results.jsonl", "verdicts.json", "summary.md", "junit.xml"] {
         assert!(out.join(f).is_file(), "{f} missing\n{o}");
     }
