@@ -3,13 +3,11 @@
 //! Exit codes: 0 every expectation met; 1 a verdict differed from its
 //! expectation; 2 usage, setup or build error; 130 interrupted.
 
-mod progress;
-
 use crate::build::{self, Builder};
 use crate::campaign::{self, Campaign};
 use crate::journal::Journal;
 use crate::matrix::{self, MatrixSpec};
-use crate::report;
+use crate::report::{self, console};
 use crate::run::Native;
 use crate::template::{self, Pattern};
 use crate::toolchain::{self, Toolchains};
@@ -264,7 +262,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Toolchain { action: ToolchainCmd::Install { versions } } => {
             let vs = cx.toolchains.resolve(&versions.join(","))?;
-            let mut reporter = progress::Reporter::new(false);
+            let mut reporter = console::Reporter::new(false);
             for v in vs {
                 let t = cx.toolchains.ensure(v, &mut |p| reporter.toolchain(p));
                 reporter.finish();
@@ -555,11 +553,11 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
             done: Default::default(),
         };
         let t = std::time::Instant::now();
-        let mut reporter = progress::Reporter::new(args.quiet);
+        let mut reporter = console::Reporter::new(args.quiet);
         let outcome = campaign::run(&c, &mut |e| {
             // Bars for every run; as lines, only toolchain work (the
             // summary line per run follows).
-            let bars = matches!(reporter, progress::Reporter::Bars(_));
+            let bars = matches!(reporter, console::Reporter::Bars(_));
             if bars || matches!(e, campaign::Event::Note(_) | campaign::Event::Download { .. }) {
                 reporter.event(&e)
             }
@@ -642,7 +640,7 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
         journal: journal.as_ref(),
         done,
     };
-    let mut reporter = progress::Reporter::new(args.quiet);
+    let mut reporter = console::Reporter::new(args.quiet);
     for s in &campaign.plan.skipped {
         reporter.line(&format!("skipped: {s}"));
     }

@@ -1,7 +1,10 @@
-//! Everything a person or a script reads: progress lines, the verdict
-//! table, the JSON verdicts. The only module that formats results.
+//! Everything a person or a script reads: progress (lines here, bars in
+//! [`console`]), the verdict table, JSON, JUnit, Markdown, HTML
+//! ([`html`]) and benchmark lines ([`bench`]). The only module that
+//! formats results; the campaign never prints.
 
 pub mod bench;
+pub mod console;
 pub mod html;
 
 use crate::campaign::{CellResult, Event};
