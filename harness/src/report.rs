@@ -353,10 +353,11 @@ pub fn junit(results: &[CellResult]) -> String {
                 xml_escape(&case_name(r)),
                 secs(r)
             );
+            let mut body = String::new();
             if let Some(e) = &r.error {
                 let _ = writeln!(
-                    out,
-                    ">\n      <error type=\"harness-error\" message=\"{}\">{}</error>\n    </testcase>",
+                    body,
+                    "      <error type=\"harness-error\" message=\"{}\">{}</error>",
                     xml_escape(e.lines().next().unwrap_or("")),
                     xml_escape(e)
                 );
@@ -367,13 +368,24 @@ pub fn junit(results: &[CellResult]) -> String {
                     r.verdict
                 );
                 let _ = writeln!(
-                    out,
-                    ">\n      <failure type=\"unexpected-verdict\" message=\"{}\">{}</failure>\n    </testcase>",
+                    body,
+                    "      <failure type=\"unexpected-verdict\" message=\"{}\">{}</failure>",
                     xml_escape(&message),
                     xml_escape(&r.explanation)
                 );
-            } else {
+            }
+            // Test reporters show a case's output: name the evidence kept.
+            if !r.evidence.is_empty() {
+                let _ = writeln!(
+                    body,
+                    "      <system-out>evidence (relative to the output folder):\n{}</system-out>",
+                    xml_escape(&r.evidence.join("\n"))
+                );
+            }
+            if body.is_empty() {
                 out.push_str(" />\n");
+            } else {
+                let _ = write!(out, ">\n{body}    </testcase>\n");
             }
         }
         out.push_str("  </testsuite>\n");

@@ -84,6 +84,11 @@ pub fn report(results: &[CellResult]) -> String {
     for (i, r) in results.iter().enumerate() {
         cell_section(&mut out, r, i);
     }
+    let _ = writeln!(
+        out,
+        "<p><small>gcfuzz {}; plots: every sampled round of every trial, round -1 is the sample before the first round</small></p>",
+        env!("CARGO_PKG_VERSION")
+    );
     out.push_str("</body>\n</html>\n");
     out
 }
@@ -121,9 +126,14 @@ fn grid(out: &mut String, results: &[CellResult]) {
                     r.expected.map(|e| e.as_str()).unwrap_or("nothing"),
                     key_number(r)
                 );
+                let expected = if r.met || r.error.is_some() {
+                    String::new()
+                } else {
+                    format!(" <small>expected {}</small>", esc(r.expected.map(|e| e.as_str()).unwrap_or("nothing")))
+                };
                 let _ = write!(
                     out,
-                    "<a class=\"badge {}\" href=\"#{}\" title=\"{}\">{}{}</a>",
+                    "<a class=\"badge {}\" href=\"#{}\" title=\"{}\">{}{}{expected}</a>",
                     outcome_class(r),
                     anchor(r, *i),
                     esc(&title),

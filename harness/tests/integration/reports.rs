@@ -83,6 +83,7 @@ fn the_html_report_renders_in_headless_chromium_with_grid_and_plots() {
     assert!(grid.contains("<th>go1.27.3</th>"), "{grid}");
     assert_eq!(grid.matches("class=\"badge ").count(), 5, "a badge per cell");
     assert_eq!(grid.matches("class=\"badge unexpected\"").count(), 1, "93-fix-fails");
+    assert!(grid.contains("fix-fails <small>expected reproduced</small>"), "{grid}");
     assert_eq!(dom.matches("<section class=\"cell\"").count(), 5);
     // Every cell that ran has plots: pattern 15's cells plot its signal's
     // metric, heap_live, goroutines and fds; each plot has both variants.
@@ -112,6 +113,7 @@ fn junit_validates_against_the_junit_schema_ci_tools_use() {
     let junit = outputs().join("junit.xml");
     let text = read("junit.xml");
     assert!(text.contains(r#"<failure type="unexpected-verdict" message="expected reproduced, got fix-fails">"#));
+    assert!(text.contains("<system-out>evidence (relative to the output folder):\nevidence/93-fix-fails-"), "{text}");
     support::validate_junit(&junit).unwrap_or_else(|e| panic!("junit.xml does not validate:\n{e}\n{text}"));
     // A harness error (a failed build) is an <error>; it validates too.
     let mut cells = gcfuzz::journal::read(&outputs().join("results.jsonl")).unwrap();
