@@ -586,9 +586,10 @@ fn keep_evidence(out: &std::path::Path, scratch: &std::path::Path, r: &CellResul
             kept.push(rel.join(&profile));
         }
         let stderr = format!("{stem}.stderr.txt");
+        // The command line as it would replay, profile path included.
+        let args = run.args.join(" ").replace(&scratch.display().to_string(), &dir.display().to_string());
         let text = format!(
-            "# {} {}\n# exit: {}\n{}",
-            run.args.join(" "),
+            "# {args} {}\n# exit: {}\n{}",
             run.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
             run.outcome.describe(),
             run.outcome.stderr

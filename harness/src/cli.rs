@@ -594,10 +594,20 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
 }
 
 fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
-    // --out DIR: the journal goes there unless named apart.
+    // --out DIR: the journal goes there unless named apart. A fresh run
+    // (no --resume) starts the evidence over; profile scratch folders
+    // left by a killed run go either way.
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
         args.journal.get_or_insert_with(|| dir.join("results.jsonl"));
+        for e in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".scratch-") || (name == "evidence" && !args.resume) {
+                std::fs::remove_dir_all(e.path())
+                    .with_context(|| format!("failed to remove `{}`", e.path().display()))?;
+            }
+        }
     }
     let patterns = template::load_all(&cx.templates)?;
     let (selected, spec) = matrix_spec(cx, &patterns, &args)?;

@@ -98,7 +98,12 @@ fn an_unmet_expectation_exits_1() {
 fn out_dir_holds_the_journal_verdicts_summary_and_a_well_formed_junit() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
+    // Left by an earlier run: its evidence and a killed run's scratch.
+    for stale in ["evidence/old-cell", ".scratch-killed"] {
+        std::fs::create_dir_all(out.join(stale)).unwrap();
+    }
     let o = gcfuzz(&["run", "2", "16", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
+    assert!(!out.join("evidence").exists() && !out.join(".scratch-killed").exists(), "a fresh run starts over");
     assert_eq!(o.code, Some(0), "{o}");
     assert!(!o.stderr.contains("[1/2]") && !o.stderr.contains("build:"), "--quiet: no lines for expected cells\n{o}");
     for f in ["results.jsonl", "verdicts.json", "summary.md", "junit.xml"] {

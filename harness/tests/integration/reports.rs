@@ -157,6 +157,10 @@ fn a_fix_that_fails_keeps_heap_profiles_that_go_tool_pprof_opens() {
     let stderr = evidence.iter().find(|e| e.ends_with("buggy-t0.stderr.txt")).unwrap();
     let text = std::fs::read_to_string(outputs().join(stderr)).unwrap();
     assert!(text.starts_with("# -scenario 93-fix-fails/buggy") && text.contains("# exit: exit code 0"), "{text}");
+    // Its command line replays: the profile goes where the evidence is.
+    let replay_profile = text.split_whitespace().skip_while(|a| *a != "-heapprofile").nth(1).unwrap();
+    assert!(Path::new(replay_profile).is_file(), "{replay_profile}");
+    assert!(replay_profile.ends_with(&stderr.replace(".stderr.txt", ".pprof")), "{replay_profile}");
     // The report links them.
     assert!(read("report.html").contains(&format!("href=\"{profile}\"")));
 }
