@@ -179,9 +179,14 @@ struct RunArgs {
     resume: bool,
     /// Write results.jsonl (the journal), verdicts.json, summary.md, junit.xml,
     /// report.html, bench.txt and evidence/ (heap profiles and stderr of
-    /// cells whose fix failed or whose verdict was unexpected) into DIR.
-    #[arg(long, value_name = "DIR")]
+    /// cells whose fix failed or whose verdict was unexpected) into DIR
+    /// [default: ./out].
+    #[arg(long, value_name = "DIR", env = "GCFUZZ_OUT")]
     out: Option<PathBuf>,
+    /// Write no output folder (only the table, and --json / --journal if
+    /// asked); wins over --out and GCFUZZ_OUT.
+    #[arg(long)]
+    no_out: bool,
     /// Also ask go vet and the runtime's own checks about each cell.
     #[arg(long)]
     detectors: bool,
@@ -593,21 +598,30 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
     Ok(if unstable == 0 && differs == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
 }
 
-fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
-    // --out DIR: the journal goes there unless named apart. A fresh run
-    // (no --resume) starts the evidence over; profile scratch folders
-    // left by a killed run go either way.
-    if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
-        args.journal.get_or_insert_with(|| dir.join("results.jsonl"));
-        for e in std::fs::read_dir(dir)?.filter_map(Result::ok) {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(".scratch-") || (name == "evidence" && !args.resume) {
-                std::fs::remove_dir_all(e.path())
-                    .with_context(|| format!("failed to remove `{}`", e.path().display()))?;
-            }
+/// Takes `dir` for this process: a second gcfuzz writing into the same
+/// folder would interleave journals, so it is refused, not waited for.
+fn lock_out(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("failed to open `{}`", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("`{}` is in use by another gcfuzz run; pass --out DIR (or --no-out) to run beside it", dir.display())
         }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("failed to lock `{}`", path.display())),
+    }
+}
+
+fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
+    if args.no_out {
+        args.out = None;
+    } else {
+        args.out.get_or_insert_with(|| PathBuf::from("out"));
     }
     let patterns = template::load_all(&cx.templates)?;
     let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
@@ -615,10 +629,30 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
     if plan.cells.is_empty() {
         bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });
     }
+    // The output folder: the journal goes there unless named apart. A
+    // fresh run (no --resume) starts the evidence over; profile scratch
+    // folders left by a killed run go either way.
+    let _out_lock = match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
+            let lock = lock_out(dir)?;
+            args.journal.get_or_insert_with(|| dir.join("results.jsonl"));
+            for e in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(".scratch-") || (name == "evidence" && !args.resume) {
+                    std::fs::remove_dir_all(e.path())
+                        .with_context(|| format!("failed to remove `{}`", e.path().display()))?;
+                }
+            }
+            Some(lock)
+        }
+        None => None,
+    };
     let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
     let backend = Native;
     if args.resume && args.journal.is_none() {
-        bail!("--resume needs --journal FILE or --out DIR (it resumes from the journal)");
+        bail!("--resume needs a journal: drop --no-out, or pass --journal FILE");
     }
     let (journal, done) = match &args.journal {
         Some(path) => {

@@ -132,9 +132,9 @@ print("ok")"#;
     // --resume from the same folder runs nothing again.
     let o = gcfuzz(&["run", "2", "16", "--go", "latest", "--quiet", "--out", out.to_str().unwrap(), "--resume"], &[]);
     assert_eq!(o.code, Some(0), "{o}");
-    let o = gcfuzz(&["run", "2", "--resume"], &[]);
+    let o = gcfuzz(&["run", "2", "--no-out", "--resume"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
-    assert!(o.stderr.contains("--resume needs --journal"), "{o}");
+    assert!(o.stderr.contains("--resume needs a journal"), "{o}");
 }
 
 #[test]
@@ -418,4 +418,40 @@ fn the_example_github_workflow_runs_commands_gcfuzz_accepts() {
         }
     }
     assert_eq!(commands, 2 * versions.len(), "the suite's run and the merge");
+}
+
+#[test]
+fn run_writes_out_by_default_and_refuses_a_folder_in_use() {
+    let _machine = crate::support::shared();
+    let d = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+            .args(["run", "16", "--go", "latest", "--quiet"])
+            .args(extra)
+            .current_dir(d.path())
+            .env("GCFUZZ_HOME", home())
+            .env_remove("GCFUZZ_OUT")
+            .env_remove("GCFUZZ_TEMPLATES")
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    // No --out: ./out, under the working directory.
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for f in gcfuzz::report::OUTPUT_FILES {
+        assert!(d.path().join("out").join(f).is_file(), "{f}: {stderr}");
+    }
+    // --no-out: nothing.
+    let (code, stderr) = run(&["--no-out", "--out", "elsewhere"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!d.path().join("elsewhere").exists());
+    // A folder another run holds is refused at once, not shared.
+    let lock = std::fs::File::open(d.path().join("out/.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`out` is in use by another gcfuzz run"), "{stderr}");
+    drop(lock);
+    assert_eq!(run(&["--resume"]).0, Some(0), "free again");
 }

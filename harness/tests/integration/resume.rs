@@ -8,10 +8,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn gcfuzz(args: &[&str]) -> Child {
+/// Starts gcfuzz with `out` as its default output folder (GCFUZZ_OUT).
+fn gcfuzz(args: &[&str], out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
         .args(args)
         .env("GCFUZZ_HOME", home())
+        .env("GCFUZZ_OUT", out)
         .env_remove("GCFUZZ_TEMPLATES")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -47,7 +49,10 @@ fn a_run_killed_halfway_and_resumed_does_every_cell_exactly_once() {
     let j = journal.to_str().unwrap();
     let args = ["run", "2", "16", "3", "--go", "oldest,latest", "--journal", j, "--quiet"];
     // Six cells; kill gcfuzz (only gcfuzz: a power loss) once two are done.
-    let mut first = gcfuzz(&args);
+    // The output folder's lock dies with the killed process: the resume
+    // takes the same folder.
+    let out_dir = d.path().join("out");
+    let mut first = gcfuzz(&args, &out_dir);
     wait_for("two finished cells", Duration::from_secs(300), || cells(&journal).len() >= 2);
     first.kill().unwrap();
     first.wait().unwrap();
@@ -56,7 +61,7 @@ fn a_run_killed_halfway_and_resumed_does_every_cell_exactly_once() {
 
     let mut resume_args = args.to_vec();
     resume_args.push("--resume");
-    let out = gcfuzz(&resume_args).wait_with_output().unwrap();
+    let out = gcfuzz(&resume_args, &out_dir).wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let after = cells(&journal);
@@ -67,7 +72,7 @@ fn a_run_killed_halfway_and_resumed_does_every_cell_exactly_once() {
     assert_eq!(stdout.lines().filter(|l| l.contains(" reproduced ")).count(), 6, "{stdout}");
     assert!(stderr.contains("6 cells: 6 as expected"), "{stderr}");
     // Resuming a finished journal runs nothing and still reports it all.
-    let out = gcfuzz(&resume_args).wait_with_output().unwrap();
+    let out = gcfuzz(&resume_args, &out_dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(cells(&journal), after);
 }
@@ -93,7 +98,7 @@ fn ctrl_c_stops_the_children_and_keeps_finished_cells() {
     let journal = d.path().join("results.jsonl");
     // An unusual round count marks this test's children.
     let args = ["run", "15", "--go", "latest", "--rounds", "41", "--journal", journal.to_str().unwrap(), "--quiet"];
-    let child = gcfuzz(&args);
+    let child = gcfuzz(&args, &d.path().join("out"));
     // The probe's `-rounds 41` (gcfuzz's own `--rounds 41` does not match).
     let marker = "\0-rounds\0".to_string() + "41\0";
     wait_for("a child to start", Duration::from_secs(300), || !processes_with(&marker).is_empty());

@@ -160,11 +160,13 @@ impl fmt::Display for Output {
     }
 }
 
-/// Runs the gcfuzz binary.
+/// Runs the gcfuzz binary. Its default output folder (`./out`) is a
+/// fresh temporary one per call (GCFUZZ_OUT), so tests never share one.
 pub fn gcfuzz(args: &[&str], envs: &[(&str, &Path)]) -> Output {
     let _shared = shared();
+    let out = tempfile::tempdir().unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_gcfuzz"));
-    c.args(args).env("GCFUZZ_HOME", home()).env_remove("GCFUZZ_TEMPLATES");
+    c.args(args).env("GCFUZZ_HOME", home()).env("GCFUZZ_OUT", out.path().join("out")).env_remove("GCFUZZ_TEMPLATES");
     for (k, v) in envs {
         c.env(k, v);
     }
