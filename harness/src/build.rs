@@ -20,16 +20,23 @@
 //! the toolchain version and the build settings, so an unchanged program is
 //! never rebuilt and a changed template always is. Entries are built in a
 //! staging folder under a per-key lock and renamed into place.
+//!
+//! [`Builder`] is the seam: the campaign and the one-cell judge only ask a
+//! builder for toolchains, programs and the `go` command. [`GoBuilder`] is
+//! the real one; [`Prebuilt`] hands out programs a campaign built ahead.
 
 use crate::errors::io_err;
+use crate::matrix::Cell;
+use crate::process::ChildOutcome;
 use crate::template::{Pattern, Variant};
-use crate::toolchain::{Toolchain, divider};
+use crate::toolchain::{Progress, Toolchain, ToolchainError, Toolchains, divider};
 use crate::version::GoVersion;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Bumped when the rendered layout or build settings change meaning.
@@ -46,6 +53,8 @@ pub struct BuildKey {
     /// The go.mod `go` line.
     #[serde(serialize_with = "ser_line")]
     pub go_line: GoVersion,
+    /// What the program is built for (the backend's choice).
+    pub target: Target,
     /// Compile-time instrumentation (detectors).
     pub flavor: Flavor,
     /// GOEXPERIMENT at build time (a matrix dimension), if any.
@@ -53,15 +62,49 @@ pub struct BuildKey {
 }
 
 impl BuildKey {
-    /// A plain build.
+    /// A plain native build.
     pub fn new(go: GoVersion, go_line: GoVersion) -> Self {
-        BuildKey { go, go_line, flavor: Flavor::Plain, goexperiment: None }
+        BuildKey { go, go_line, target: Target::Native, flavor: Flavor::Plain, goexperiment: None }
+    }
+
+    /// The plain build a cell needs when its backend runs `target`.
+    pub fn for_cell(cell: &Cell, target: Target) -> Self {
+        BuildKey { target, goexperiment: cell.goexperiment.clone(), ..BuildKey::new(cell.go, cell.go_line) }
     }
 
     /// The GOEXPERIMENT the build runs with: the cell's and the flavor's.
     fn experiments(&self) -> Option<String> {
         let all: Vec<&str> = self.goexperiment.as_deref().into_iter().chain(self.flavor.experiment()).collect();
         (!all.is_empty()).then(|| all.join(","))
+    }
+}
+
+/// What a program is built for: a backend runs one target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The machine gcfuzz runs on: an executable.
+    #[default]
+    Native,
+    /// `GOOS=wasip1 GOARCH=wasm`: a WebAssembly module for a WASI host.
+    Wasip1,
+}
+
+impl Target {
+    /// `GOOS` and `GOARCH` for `go build`; `None` keeps the host's.
+    pub fn goos_goarch(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Target::Native => None,
+            Target::Wasip1 => Some(("wasip1", "wasm")),
+        }
+    }
+
+    /// The built file's name in a cache entry.
+    pub fn program_name(self) -> &'static str {
+        match self {
+            Target::Native => "prog",
+            Target::Wasip1 => "prog.wasm",
+        }
     }
 }
 
@@ -149,6 +192,13 @@ pub enum BuildError {
     /// `go` could not be started.
     #[error(transparent)]
     Spawn(#[from] crate::process::SpawnError),
+    /// The toolchain could not be had.
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    /// A failure known only as its message: a build that failed earlier
+    /// (reported again, not retried), or a builder that cannot do this.
+    #[error("{0}")]
+    Message(String),
 }
 
 /// A rendered program: relative path → contents.
@@ -238,19 +288,54 @@ pub fn go_env(home: &Path, toolchain: &Toolchain) -> BTreeMap<String, String> {
     env
 }
 
-/// Builds programs into the content-addressed cache under `home/builds`.
-#[derive(Clone, Debug)]
-pub struct Builder {
+/// Where programs come from: the seam between the campaign (and the
+/// one-cell judge) and the Go toolchain.
+pub trait Builder: Send + Sync {
+    /// Gets the toolchain for `go` ready before any build (finding it or
+    /// installing it); `progress` hears downloads. A builder that needs no
+    /// toolchain does nothing.
+    fn prepare(&self, go: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<(), ToolchainError>;
+
+    /// Builds (or finds in its cache) the program for `key` holding the
+    /// given scenarios.
+    fn build(&self, key: &BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError>;
+
+    /// Runs toolchain `go`'s `go` command with `args` in `dir`, in the
+    /// environment builds get (e.g. `go vet` on a built program's sources).
+    fn go_command(
+        &self,
+        go: GoVersion,
+        args: &[String],
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<ChildOutcome, BuildError>;
+}
+
+/// Builds programs with real Go toolchains into the content-addressed cache
+/// under `home/builds`; toolchains come from [`Toolchains`] (installed on
+/// first use).
+#[derive(Debug)]
+pub struct GoBuilder {
     home: PathBuf,
     probe_dir: PathBuf,
-    /// Limit for one `go build`.
+    toolchains: Toolchains,
+    /// Toolchains found or installed so far, so each is checked once.
+    ready: Mutex<BTreeMap<GoVersion, Toolchain>>,
+    /// Limit for one `go build` (default 600 s).
     pub timeout: Duration,
 }
 
-impl Builder {
-    /// A builder caching under `home`, taking the probe from `probe_dir`.
-    pub fn new(home: &Path, probe_dir: &Path) -> Self {
-        Builder { home: home.to_path_buf(), probe_dir: probe_dir.to_path_buf(), timeout: Duration::from_secs(600) }
+impl GoBuilder {
+    /// A builder caching under `home`, taking the probe from `probe_dir`
+    /// and toolchains from `toolchains`.
+    pub fn new(home: &Path, probe_dir: &Path, toolchains: Toolchains) -> Self {
+        GoBuilder {
+            home: home.to_path_buf(),
+            probe_dir: probe_dir.to_path_buf(),
+            toolchains,
+            ready: Mutex::new(BTreeMap::new()),
+            timeout: Duration::from_secs(600),
+        }
     }
 
     /// The cache folder.
@@ -258,41 +343,55 @@ impl Builder {
         &self.home
     }
 
-    /// The cache hash of a rendered program for a toolchain.
-    pub fn hash(files: &Files, toolchain: &Toolchain, key: &BuildKey) -> String {
-        let mut h = Sha256::new();
-        h.update(CACHE_FORMAT.as_bytes());
-        h.update(format!("{:?}|{:?}", key.flavor, key.goexperiment).as_bytes());
-        h.update(toolchain.version.to_string().as_bytes());
-        h.update(toolchain.goroot.display().to_string().as_bytes());
-        h.update(std::env::consts::ARCH.as_bytes());
-        for (k, v) in files {
-            h.update((k.len() as u64).to_le_bytes());
-            h.update(k.as_bytes());
-            h.update((v.len() as u64).to_le_bytes());
-            h.update(v);
+    /// The toolchain for `go`, found or installed once per builder.
+    pub fn toolchain(&self, go: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<Toolchain, ToolchainError> {
+        if let Some(t) = self.ready.lock().unwrap_or_else(|e| e.into_inner()).get(&go) {
+            return Ok(t.clone());
         }
-        h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+        let t = self.toolchains.ensure(go, progress)?;
+        self.ready.lock().unwrap_or_else(|e| e.into_inner()).insert(go, t.clone());
+        Ok(t)
+    }
+}
+
+/// The cache hash of a rendered program for a toolchain and build key.
+pub fn hash(files: &Files, toolchain: &Toolchain, key: &BuildKey) -> String {
+    let mut h = Sha256::new();
+    h.update(CACHE_FORMAT.as_bytes());
+    h.update(format!("{:?}|{:?}|{:?}", key.target, key.flavor, key.goexperiment).as_bytes());
+    h.update(toolchain.version.to_string().as_bytes());
+    h.update(toolchain.goroot.display().to_string().as_bytes());
+    h.update(std::env::consts::ARCH.as_bytes());
+    for (k, v) in files {
+        h.update((k.len() as u64).to_le_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_le_bytes());
+        h.update(v);
+    }
+    h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sorted, distinct scenario names of a build.
+fn scenario_names(scenarios: &[(&Pattern, &Variant)]) -> Vec<String> {
+    let mut n: Vec<String> = scenarios.iter().map(|(p, v)| scenario_name(p, v)).collect();
+    n.sort();
+    n.dedup();
+    n
+}
+
+impl Builder for GoBuilder {
+    fn prepare(&self, go: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<(), ToolchainError> {
+        self.toolchain(go, progress).map(|_| ())
     }
 
-    /// Renders and builds (or finds in the cache) the program for `key`.
-    pub fn build(
-        &self,
-        toolchain: &Toolchain,
-        key: BuildKey,
-        scenarios: &[(&Pattern, &Variant)],
-    ) -> Result<Artifact, BuildError> {
+    fn build(&self, key: &BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError> {
+        let toolchain = self.toolchain(key.go, &mut |_| {})?;
         let files = render(&self.probe_dir, key.go_line, scenarios)?;
-        let hash = Self::hash(&files, toolchain, &key);
+        let hash = hash(&files, &toolchain, key);
         let root = self.home.join("builds");
         let entry = root.join(&hash);
-        let program = entry.join("prog");
-        let names: Vec<String> = {
-            let mut n: Vec<String> = scenarios.iter().map(|(p, v)| scenario_name(p, v)).collect();
-            n.sort();
-            n.dedup();
-            n
-        };
+        let program = entry.join(key.target.program_name());
+        let names = scenario_names(scenarios);
         let artifact = |cached, build_ms| Artifact {
             key: key.clone(),
             program: program.clone(),
@@ -319,11 +418,15 @@ impl Builder {
         let mut spec = crate::process::ChildSpec::new(toolchain.go());
         spec.args = vec!["build".into(), "-trimpath".into()];
         spec.args.extend(key.flavor.args().iter().map(|a| a.to_string()));
-        spec.args.extend(["-o".into(), "../prog".into(), ".".into()]);
+        spec.args.extend(["-o".into(), format!("../{}", key.target.program_name()), ".".into()]);
         spec.cwd = Some(src.clone());
-        spec.env = go_env(&self.home, toolchain);
+        spec.env = go_env(&self.home, &toolchain);
         if let Some(x) = key.experiments() {
             spec.env.insert("GOEXPERIMENT".into(), x);
+        }
+        if let Some((os, arch)) = key.target.goos_goarch() {
+            spec.env.insert("GOOS".into(), os.into());
+            spec.env.insert("GOARCH".into(), arch.into());
         }
         spec.timeout = self.timeout;
         let t = Instant::now();
@@ -349,8 +452,8 @@ impl Builder {
             });
         }
         let meta = serde_json::json!({
-            "go": key.go.to_string(), "go_line": key.go_line.line_string(), "flavor": key.flavor, "goexperiment": key.goexperiment, "goroot": toolchain.goroot,
-            "scenarios": names, "build_ms": build_ms,
+            "go": key.go.to_string(), "go_line": key.go_line.line_string(), "target": key.target, "flavor": key.flavor,
+            "goexperiment": key.goexperiment, "goroot": toolchain.goroot, "scenarios": names, "build_ms": build_ms,
         });
         let meta_path = staging.path().join("build.json");
         std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default())
@@ -364,5 +467,105 @@ impl Builder {
         }
         drop(lock);
         Ok(artifact(false, build_ms))
+    }
+
+    fn go_command(
+        &self,
+        go: GoVersion,
+        args: &[String],
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<ChildOutcome, BuildError> {
+        let toolchain = self.toolchain(go, &mut |_| {})?;
+        let mut spec = crate::process::ChildSpec::new(toolchain.go());
+        spec.args = args.to_vec();
+        spec.cwd = Some(dir.to_path_buf());
+        spec.env = go_env(&self.home, &toolchain);
+        spec.timeout = timeout;
+        Ok(crate::process::run(&spec, &mut |_| {})?)
+    }
+}
+
+/// A builder that hands out a program built ahead of time (a campaign
+/// builds one program per key for many cells, then judges each cell with
+/// it) and passes every other request to the builder behind it.
+pub struct Prebuilt<'a> {
+    /// Builds what was not built ahead (detectors' instrumented builds).
+    pub inner: &'a dyn Builder,
+    /// The key built ahead.
+    pub key: &'a BuildKey,
+    /// Its program, or how its build failed (reported again, not retried).
+    pub built: &'a Result<Artifact, String>,
+}
+
+impl Builder for Prebuilt<'_> {
+    fn prepare(&self, go: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<(), ToolchainError> {
+        self.inner.prepare(go, progress)
+    }
+
+    fn build(&self, key: &BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError> {
+        if key == self.key {
+            match self.built {
+                Ok(a) if scenario_names(scenarios).iter().all(|n| a.scenarios.contains(n)) => return Ok(a.clone()),
+                Err(e) => return Err(BuildError::Message(e.clone())),
+                Ok(_) => {}
+            }
+        }
+        self.inner.build(key, scenarios)
+    }
+
+    fn go_command(
+        &self,
+        go: GoVersion,
+        args: &[String],
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<ChildOutcome, BuildError> {
+        self.inner.go_command(go, args, dir, timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::SyntheticBuilder;
+
+    #[test]
+    fn a_target_sets_goos_goarch_and_the_program_name() {
+        assert_eq!(Target::Native.goos_goarch(), None, "the host's own");
+        assert_eq!(Target::Wasip1.goos_goarch(), Some(("wasip1", "wasm")));
+        assert_eq!((Target::Native.program_name(), Target::Wasip1.program_name()), ("prog", "prog.wasm"));
+        let go = GoVersion::new(1, 27, 3);
+        let native = BuildKey::new(go, go.series());
+        let wasm = BuildKey { target: Target::Wasip1, ..native.clone() };
+        assert_ne!(native, wasm, "the target is part of the key");
+        let t = Toolchain { version: go, goroot: "/go".into(), origin: crate::toolchain::Origin::Goroot };
+        let files = Files::from([("main.go".to_string(), b"package main".to_vec())]);
+        assert_ne!(hash(&files, &t, &native), hash(&files, &t, &wasm), "and of the cache hash");
+    }
+
+    #[test]
+    fn prebuilt_hands_out_its_program_and_passes_the_rest_on() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+        let yaml = "title: t\nfamily: reachability\nsummary: s\ncommon: [c.go]\nvariants: {buggy: {about: b}, fixed: {about: f}, other: {about: o}}\nsignals: [{name: g, metric: goroutines, stat: slope, present_above: 1}]\nexpect: [{verdict: reproduced}]\n";
+        let p = crate::template::parse_pattern(yaml, Path::new("p.yaml"), "15-t", d.path()).unwrap();
+        let pair: Vec<(&Pattern, &Variant)> = p.variants[..2].iter().map(|v| (&p, v)).collect();
+        let all: Vec<(&Pattern, &Variant)> = p.variants.iter().map(|v| (&p, v)).collect();
+        let inner = SyntheticBuilder::default();
+        let key = BuildKey::new(GoVersion::new(1, 27, 3), GoVersion::new(1, 27, 0));
+        let built = inner.build(&key, &all).unwrap();
+        let ahead = Ok(built);
+        let pre = Prebuilt { inner: &inner, key: &key, built: &ahead };
+        assert_eq!(pre.build(&key, &pair).unwrap().scenarios.len(), 3, "the program built ahead holds them");
+        assert_eq!(inner.builds()[&key], 1, "not built again");
+        let checkptr = BuildKey { flavor: Flavor::Checkptr, ..key.clone() };
+        pre.build(&checkptr, &pair).unwrap();
+        assert_eq!(inner.builds()[&checkptr], 1, "another key goes to the builder behind");
+        let failed = Err("`go build` failed for Go 1.27.3".to_string());
+        let pre = Prebuilt { inner: &inner, key: &key, built: &failed };
+        let e = pre.build(&key, &pair).unwrap_err();
+        assert_eq!(e.to_string(), "`go build` failed for Go 1.27.3", "reported again as it was");
+        assert_eq!(inner.builds()[&key], 1, "and not retried");
     }
 }

@@ -9,7 +9,7 @@
 //! absent is a false "differs". The oracle must never produce one. Pure:
 //! it only aggregates results.
 
-use crate::campaign::CellResult;
+use crate::results::CellResult;
 use crate::verdict::{Presence, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;

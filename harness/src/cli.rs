@@ -1,16 +1,24 @@
-//! The command line: parse, dispatch, print, and map outcomes to exit codes.
+//! The command line: argument definitions (clap), dispatch to the
+//! library, printing, and exit codes by cause. Everything with logic of
+//! its own lives in the library: planning in [`crate::matrix`], the
+//! campaign in [`crate::campaign`], output folders and merging in
+//! [`crate::outputs`], formats in [`crate::report`].
 //!
-//! Exit codes: 0 every expectation met; 1 a verdict differed from its
-//! expectation; 2 usage, setup or build error; 130 interrupted.
+//! Exit codes: 0 every expectation met; 1 an expectation not met; 2 usage
+//! or bad input (flags, templates, matrix files, Go versions, merge
+//! inputs); 3 setup (a toolchain, a build, I/O, the journal); 130
+//! interrupted.
 
-use crate::build::{self, Builder};
+use crate::build::{self, BuildKey, GoBuilder};
 use crate::campaign::{self, Campaign};
 use crate::journal::Journal;
-use crate::matrix::{self, MatrixSpec};
+use crate::matrix::{self, MatrixFile};
+use crate::outputs::{self, OutDir};
 use crate::report::{self, console};
-use crate::run::Native;
+use crate::results::{CellResult, Event};
+use crate::run::{Backend, Native};
 use crate::template::{self, Pattern};
-use crate::toolchain::{self, Toolchains};
+use crate::toolchain::{self, ToolchainError, Toolchains};
 use crate::version::GoVersion;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -23,8 +31,10 @@ use std::sync::Mutex;
 pub const EXIT_OK: u8 = 0;
 /// Exit code: a verdict differed from its expectation.
 pub const EXIT_UNEXPECTED: u8 = 1;
-/// Exit code: usage, setup or build error.
-pub const EXIT_ERROR: u8 = 2;
+/// Exit code: usage or bad input.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: setup failed (a toolchain, a build, I/O, the journal).
+pub const EXIT_SETUP: u8 = 3;
 /// Exit code: interrupted (Ctrl-C); `--resume` finishes the run.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -209,31 +219,82 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("gcfuzz: error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(error_code(&e))
         }
     }
 }
 
-struct Context_ {
+/// The exit code of an error, by its cause: the first error in the chain
+/// whose kind is known decides; an error of the command line's own
+/// (`bail!`) is usage.
+fn error_code(e: &anyhow::Error) -> u8 {
+    use crate::build::BuildError;
+    use crate::campaign::CampaignError;
+    use crate::outputs::OutputError;
+    for cause in e.chain() {
+        let usage = cause.is::<template::TemplateError>()
+            || cause.is::<matrix::MatrixError>()
+            || cause.is::<crate::version::VersionError>()
+            || cause.is::<crate::stress::StressError>()
+            || matches!(cause.downcast_ref(), Some(ToolchainError::Unknown { .. } | ToolchainError::Version(_)))
+            || matches!(cause.downcast_ref(), Some(CampaignError::NoBackend { .. }))
+            || matches!(
+                cause.downcast_ref(),
+                Some(OutputError::InUse(_) | OutputError::Duplicate { .. } | OutputError::NotVerdicts { .. })
+            );
+        if usage {
+            return EXIT_USAGE;
+        }
+        let setup = cause.is::<ToolchainError>()
+            || cause.is::<BuildError>()
+            || cause.is::<CampaignError>()
+            || cause.is::<OutputError>()
+            || cause.is::<crate::journal::JournalError>()
+            || cause.is::<crate::errors::IoError>()
+            || cause.is::<std::io::Error>();
+        if setup {
+            return EXIT_SETUP;
+        }
+    }
+    EXIT_USAGE
+}
+
+/// The exit code of a finished run: 3 when a cell hit a harness error (a
+/// build or a run that could not happen), else 0 when every expectation is
+/// met, else 1.
+pub fn results_code(results: &[CellResult]) -> u8 {
+    if results.iter().any(|r| r.error.is_some()) {
+        EXIT_SETUP
+    } else if results.iter().all(|r| r.met) {
+        EXIT_OK
+    } else {
+        EXIT_UNEXPECTED
+    }
+}
+
+struct Setup {
     templates: PathBuf,
     home: PathBuf,
     toolchains: Toolchains,
 }
 
-fn context(cli: &Cli) -> Result<Context_> {
-    let templates = match &cli.templates {
-        Some(t) => t.clone(),
-        None => default_templates(),
-    };
-    if !templates.join("probe").is_dir() {
-        bail!(
-            "`{}` is not a gcfuzz templates folder (it has no probe/)\n(pass --templates DIR or set GCFUZZ_TEMPLATES)",
-            templates.display()
-        );
+impl Setup {
+    fn new(cli: &Cli) -> Result<Setup> {
+        let templates = cli.templates.clone().unwrap_or_else(default_templates);
+        if !templates.join("probe").is_dir() {
+            bail!(
+                "`{}` is not a gcfuzz templates folder (it has no probe/)\n(pass --templates DIR or set GCFUZZ_TEMPLATES)",
+                templates.display()
+            );
+        }
+        let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
+        let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
+        Ok(Setup { templates, home, toolchains })
     }
-    let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
-    let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
-    Ok(Context_ { templates, home, toolchains })
+
+    fn builder(&self) -> GoBuilder {
+        GoBuilder::new(&self.home, &self.templates.join("probe"), self.toolchains.clone())
+    }
 }
 
 /// `./templates` when it is a templates folder, else the source tree's.
@@ -246,7 +307,7 @@ fn default_templates() -> PathBuf {
 }
 
 fn dispatch(cli: Cli) -> Result<u8> {
-    let cx = context(&cli)?;
+    let cx = Setup::new(&cli)?;
     match cli.command {
         Command::List { verbose } => {
             let patterns = template::load_all(&cx.templates)?;
@@ -276,36 +337,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
             Ok(EXIT_OK)
         }
-        Command::Render { pattern, variant, go_line, out } => {
-            let patterns = template::load_all(&cx.templates)?;
-            let p = one_pattern(&patterns, &pattern)?;
-            let v = p.variant(&variant).with_context(|| {
-                let names: Vec<&str> = p.variants.iter().map(|v| v.name.as_str()).collect();
-                format!("pattern `{}` has no variant `{variant}` (it has {})", p.id, names.join(", "))
-            })?;
-            let line = parse_line(&go_line)?;
-            let files = build::render(&cx.templates.join("probe"), line, &[(p, v)])?;
-            build::write_files(&out, &files)?;
-            eprintln!(
-                "wrote {} ({} files, go line {}); build it with: cd {} && go build -o prog . && ./prog",
-                out.display(),
-                files.len(),
-                line.line_string(),
-                out.display()
-            );
-            if !v.env.env().is_empty() {
-                eprintln!("this variant also sets: {} (set them in the environment when running)", v.env);
-            }
-            Ok(EXIT_OK)
-        }
+        Command::Render { pattern, variant, go_line, out } => render(&cx, &pattern, &variant, &go_line, &out),
         Command::Plan(args) => {
             let patterns = template::load_all(&cx.templates)?;
-            let (selected, spec) = matrix_spec(&cx, &patterns, &args)?;
-            let plan = planned(&selected, &spec, &args)?;
+            let (_, plan) = planned(&cx, &patterns, &args)?;
             let mut keys = std::collections::BTreeSet::new();
             for c in &plan.cells {
                 println!("{}", c.label());
-                keys.insert(c.build_key());
+                keys.insert(BuildKey::for_cell(c, Native.target()));
             }
             for s in &plan.skipped {
                 println!("skipped: {s}");
@@ -315,146 +354,102 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Run(args) => run(&cx, args),
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
-        Command::Merge { inputs, json, out } => merge(&inputs, json.as_deref(), out.as_deref()),
+        Command::Merge { inputs, json, out } => {
+            let mut merged = outputs::merge(&inputs)?;
+            print_results(&merged.results, json.as_deref(), &format!(" (merged from {} inputs)", inputs.len()))?;
+            if let Some(dir) = &out {
+                merged.write(dir)?;
+                eprintln!("wrote {}: {}, {}", dir.display(), outputs::JOURNAL, report::OUTPUT_FILES.join(", "));
+            }
+            Ok(results_code(&merged.results))
+        }
     }
 }
 
-/// The memory budget in bytes: the flag, else half of MemTotal.
-fn mem_budget(args: &RunArgs) -> u64 {
-    if let Some(m) = args.mem_budget_mib {
-        return m << 20;
+fn render(cx: &Setup, pattern: &str, variant: &str, go_line: &str, out: &Path) -> Result<u8> {
+    let patterns = template::load_all(&cx.templates)?;
+    let p = template::select(&patterns, &[pattern.to_string()])?[0];
+    let v = p.variant(variant).with_context(|| {
+        let names: Vec<&str> = p.variants.iter().map(|v| v.name.as_str()).collect();
+        format!("pattern `{}` has no variant `{variant}` (it has {})", p.id, names.join(", "))
+    })?;
+    let line = GoVersion::parse_line(go_line)?;
+    let files = build::render(&cx.templates.join("probe"), line, &[(p, v)])?;
+    build::write_files(out, &files)?;
+    eprintln!(
+        "wrote {} ({} files, go line {}); build it with: cd {} && go build -o prog . && ./prog",
+        out.display(),
+        files.len(),
+        line.line_string(),
+        out.display()
+    );
+    if !v.env.env().is_empty() {
+        eprintln!("this variant also sets: {} (set them in the environment when running)", v.env);
     }
-    let total_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(4 << 20);
-    (total_kib << 10) / 2
+    Ok(EXIT_OK)
 }
 
 /// True from the second Ctrl-C on: the first stops children gracefully,
 /// a second one means "now".
-fn gcfuzz_interrupted_twice() -> bool {
+fn interrupted_twice() -> bool {
     static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1
 }
 
-fn one_pattern<'a>(patterns: &'a [Pattern], name: &str) -> Result<&'a Pattern> {
-    Ok(template::select(patterns, &[name.to_string()])?[0])
-}
-
-fn parse_line(s: &str) -> Result<GoVersion> {
-    let v: GoVersion = s.parse()?;
-    if v.patch != 0 || s.split('.').count() != 2 || v.minor < 21 {
-        bail!("go line `{s}` must be a release series such as 1.22 (1.21 or later)");
+impl RunArgs {
+    /// The matrix axes the flags give (a `--matrix` file fills the rest).
+    fn axes(&self) -> Result<MatrixFile> {
+        let file = match &self.matrix {
+            Some(path) => matrix::load_file(path)?,
+            None => MatrixFile::default(),
+        };
+        let flags = MatrixFile {
+            patterns: self.patterns.clone(),
+            go: self.go.as_ref().map(|g| vec![g.clone()]),
+            go_line: self.go_line.clone(),
+            gogc: self.gogc.clone(),
+            gomemlimit: self.gomemlimit.clone(),
+            gomaxprocs: self.gomaxprocs.clone(),
+            godebug: self.godebug.clone(),
+            stress: self.stress.clone(),
+            goexperiment: self.goexperiment.clone(),
+            params: matrix::parse_params(&self.param)?,
+            rounds: self.rounds,
+            trials: self.trials,
+        };
+        Ok(flags.or(file))
     }
-    Ok(v)
+
+    fn options(&self) -> campaign::Options {
+        campaign::Options {
+            jobs: self.jobs,
+            rss_cap: Some(self.mem_cap_mib << 20),
+            mem_budget: self.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
+            detectors: self.detectors,
+            early_stop: self.early_stop,
+        }
+    }
 }
 
-/// The plan for `args`, cut to its shard when one is asked for.
-fn planned(selected: &[&Pattern], spec: &MatrixSpec, args: &RunArgs) -> Result<matrix::Plan> {
-    let plan = matrix::plan(selected, spec)?;
-    Ok(match &args.shard {
+/// The patterns and the plan for `args`, cut to its shard when one is
+/// asked for.
+fn planned<'p>(cx: &Setup, patterns: &'p [Pattern], args: &RunArgs) -> Result<(Vec<&'p Pattern>, matrix::Plan)> {
+    let (selected, spec) = matrix::resolve(&args.axes()?, patterns, &cx.toolchains)?;
+    let plan = matrix::plan(&selected, &spec)?;
+    let plan = match &args.shard {
         Some(s) => {
             let (k, n) = matrix::parse_shard(s).map_err(anyhow::Error::msg)?;
             matrix::shard(&plan, k, n)
         }
         None => plan,
-    })
-}
-
-/// One input of `merge`: its cells (with runs when it has a journal) and
-/// the journal's text, if any.
-fn merge_input(path: &Path) -> Result<(Vec<crate::campaign::CellResult>, Option<String>)> {
-    let journal = if path.is_dir() {
-        Some(path.join("results.jsonl")).filter(|j| j.is_file())
-    } else {
-        Some(path.to_path_buf()).filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
     };
-    if let Some(j) = journal {
-        let text = std::fs::read_to_string(&j).with_context(|| format!("failed to read `{}`", j.display()))?;
-        return Ok((crate::journal::read(&j)?, Some(text)));
-    }
-    let file = if path.is_dir() { path.join("verdicts.json") } else { path.to_path_buf() };
-    let text = std::fs::read_to_string(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
-    let cells = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a gcfuzz --json verdict file", file.display()))?;
-    Ok((cells, None))
-}
-
-fn merge(inputs: &[PathBuf], json: Option<&Path>, out: Option<&Path>) -> Result<u8> {
-    let mut results: Vec<crate::campaign::CellResult> = Vec::new();
-    let mut journal = String::new();
-    let mut seen: std::collections::HashMap<String, &Path> = Default::default();
-    for input in inputs {
-        let (cells, text) = merge_input(input)?;
-        for c in &cells {
-            if c.cell.is_empty() {
-                continue;
-            }
-            if let Some(before) = seen.insert(c.cell.clone(), input) {
-                bail!(
-                    "cell `{}` is in both `{}` and `{}` (merge joins disjoint runs such as shards)",
-                    c.cell,
-                    before.display(),
-                    input.display()
-                );
-            }
-        }
-        match text {
-            Some(t) => journal.push_str(&t),
-            None => {
-                for c in &cells {
-                    let line = serde_json::json!({"v": 1, "type": "cell", "cell": c.cell, "result": c});
-                    journal.push_str(&(serde_json::to_string(&line)? + "\n"));
-                }
-            }
-        }
-        results.extend(cells);
-    }
-    results.sort_by_cached_key(|r| {
-        (
-            r.pattern.clone(),
-            r.go,
-            r.go_line,
-            r.goexperiment.clone(),
-            r.knobs.to_string(),
-            r.stress.to_string(),
-            format!("{:?}", r.overrides),
-        )
-    });
-    print_results(&results, json, &format!(" (merged from {} inputs)", inputs.len()))?;
-    if let Some(dir) = out {
-        let path = dir.join("results.jsonl");
-        std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
-        std::fs::write(&path, journal).with_context(|| format!("failed to write `{}`", path.display()))?;
-        // Evidence paths are relative to each input's folder: copy them over.
-        for input in inputs.iter().filter(|i| i.is_dir()) {
-            for r in results.iter().filter(|r| seen.get(&r.cell).is_some_and(|p| p == input)) {
-                for e in &r.evidence {
-                    let (from, to) = (input.join(e), dir.join(e));
-                    if from != to && from.is_file() {
-                        if let Some(parent) = to.parent() {
-                            std::fs::create_dir_all(parent)?;
-                        }
-                        std::fs::copy(&from, &to).with_context(|| format!("failed to copy `{}`", from.display()))?;
-                    }
-                }
-            }
-        }
-        report::write_dir(dir, &results)?;
-        eprintln!("wrote {}: results.jsonl, {}", dir.display(), report::OUTPUT_FILES.join(", "));
-    }
-    Ok(exit_code(&results))
+    Ok((selected, plan))
 }
 
 /// The table (stdout, or stderr when the JSON goes to stdout), the
 /// unexpected cells and the summary (stderr, the summary followed by
 /// `note`), and the JSON verdicts when asked for.
-fn print_results(results: &[crate::campaign::CellResult], json: Option<&Path>, note: &str) -> Result<()> {
+fn print_results(results: &[CellResult], json: Option<&Path>, note: &str) -> Result<()> {
     let to_stdout = json == Some(Path::new("-"));
     let table = report::table(results);
     if to_stdout {
@@ -475,95 +470,25 @@ fn print_results(results: &[crate::campaign::CellResult], json: Option<&Path>, n
     Ok(())
 }
 
-/// 2 when a cell hit a harness error, else 0 when every expectation is met, else 1.
-fn exit_code(results: &[crate::campaign::CellResult]) -> u8 {
-    if results.iter().any(|r| r.error.is_some()) {
-        EXIT_ERROR
-    } else if results.iter().all(|r| r.met) {
-        EXIT_OK
-    } else {
-        EXIT_UNEXPECTED
-    }
-}
-
-fn matrix_spec<'a>(cx: &Context_, patterns: &'a [Pattern], args: &RunArgs) -> Result<(Vec<&'a Pattern>, MatrixSpec)> {
-    let file = match &args.matrix {
-        Some(path) => matrix::load_file(path)?,
-        None => Default::default(),
-    };
-    // Flags win axis by axis; the file fills in the rest.
-    let names = if args.patterns.is_empty() { &file.patterns } else { &args.patterns };
-    let selected = template::select(patterns, names)?;
-    let go = match (&args.go, &file.go) {
-        (Some(g), _) => g.clone(),
-        (None, Some(g)) => g.join(","),
-        (None, None) => "default".to_string(),
-    };
-    let go = cx.toolchains.resolve(&go)?;
-    let or_file = |flag: &Option<Vec<String>>, file: &Option<Vec<String>>| flag.clone().or_else(|| file.clone());
-    let go_lines = or_file(&args.go_line, &file.go_line)
-        .map(|ls| ls.iter().map(|l| parse_line(l)).collect::<Result<Vec<_>>>())
-        .transpose()?;
-    // `KEY=V1,V2`: several values are an axis; flags replace the file's.
-    let split = |v: &str| v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>();
-    let mut params: std::collections::BTreeMap<String, Vec<String>> =
-        file.params.iter().map(|(k, v)| (k.clone(), split(v))).collect();
-    for kv in &args.param {
-        let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` must be KEY=VALUE[,VALUE…]"))?;
-        params.insert(k.trim().to_string(), split(v));
-    }
-    let stress = or_file(&args.stress, &file.stress)
-        .map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>())
-        .transpose()?;
-    let spec = MatrixSpec {
-        go,
-        go_lines,
-        gogc: or_file(&args.gogc, &file.gogc),
-        gomemlimit: or_file(&args.gomemlimit, &file.gomemlimit),
-        gomaxprocs: or_file(&args.gomaxprocs, &file.gomaxprocs),
-        godebug: or_file(&args.godebug, &file.godebug),
-        params,
-        rounds: args.rounds.or(file.rounds),
-        trials: args.trials.or(file.trials),
-        stress,
-        goexperiment: or_file(&args.goexperiment, &file.goexperiment),
-    };
-    Ok((selected, spec))
-}
-
-fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
+fn calibrate(cx: &Setup, repeat: usize, args: RunArgs) -> Result<u8> {
     if repeat < 2 {
         bail!("--repeat must be at least 2 (a single run has nothing to compare with)");
     }
     let patterns = template::load_all(&cx.templates)?;
-    let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
-    let plan = planned(&selected, &spec, &args)?;
-    let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
+    let (selected, plan) = planned(cx, &patterns, &args)?;
+    let builder = cx.builder();
     let _ = ctrlc::set_handler(crate::process::interrupt);
+    let options = campaign::Options { detectors: false, ..args.options() };
     let mut runs = Vec::new();
     for i in 0..repeat {
-        let c = Campaign {
-            patterns: selected.clone(),
-            plan: plan.clone(),
-            toolchains: &cx.toolchains,
-            builder: &builder,
-            backend: &Native,
-            jobs: args.jobs,
-            rss_cap: Some(args.mem_cap_mib << 20),
-            mem_budget: mem_budget(&args),
-            detectors: false,
-            early_stop: args.early_stop,
-            evidence: None,
-            journal: None,
-            done: Default::default(),
-        };
+        let c = Campaign::new(selected.clone(), plan.clone(), &builder, &Native, options.clone());
         let t = std::time::Instant::now();
         let mut reporter = console::Reporter::new(args.quiet);
         let outcome = campaign::run(&c, &mut |e| {
             // Bars for every run; as lines, only toolchain work (the
             // summary line per run follows).
             let bars = matches!(reporter, console::Reporter::Bars(_));
-            if bars || matches!(e, campaign::Event::Note(_) | campaign::Event::Download { .. }) {
+            if bars || matches!(e, Event::Note(_) | Event::Download { .. }) {
                 reporter.event(&e)
             }
         });
@@ -598,63 +523,23 @@ fn calibrate(cx: &Context_, repeat: usize, args: RunArgs) -> Result<u8> {
     Ok(if unstable == 0 && differs == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
 }
 
-/// Takes `dir` for this process: a second gcfuzz writing into the same
-/// folder would interleave journals, so it is refused, not waited for.
-fn lock_out(dir: &Path) -> Result<std::fs::File> {
-    let path = dir.join(".lock");
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("failed to open `{}`", path.display()))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            bail!("`{}` is in use by another gcfuzz run; pass --out DIR (or --no-out) to run beside it", dir.display())
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("failed to lock `{}`", path.display())),
-    }
-}
-
-fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
-    if args.no_out {
-        args.out = None;
-    } else {
-        args.out.get_or_insert_with(|| PathBuf::from("out"));
-    }
+fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     let patterns = template::load_all(&cx.templates)?;
-    let (selected, spec) = matrix_spec(cx, &patterns, &args)?;
-    let plan = planned(&selected, &spec, &args)?;
+    let (selected, plan) = planned(cx, &patterns, &args)?;
     if plan.cells.is_empty() {
         bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });
     }
-    // The output folder: the journal goes there unless named apart. A
-    // fresh run (no --resume) starts the evidence over; profile scratch
-    // folders left by a killed run go either way.
-    let _out_lock = match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
-            let lock = lock_out(dir)?;
-            args.journal.get_or_insert_with(|| dir.join("results.jsonl"));
-            for e in std::fs::read_dir(dir)?.filter_map(Result::ok) {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with(".scratch-") || (name == "evidence" && !args.resume) {
-                    std::fs::remove_dir_all(e.path())
-                        .with_context(|| format!("failed to remove `{}`", e.path().display()))?;
-                }
-            }
-            Some(lock)
-        }
-        None => None,
+    // The output folder (default ./out): the journal goes there unless
+    // named apart.
+    let out = match (&args.out, args.no_out) {
+        (_, true) => None,
+        (dir, false) => Some(OutDir::open(dir.as_deref().unwrap_or(Path::new("out")), args.resume)?),
     };
-    let builder = Builder::new(&cx.home, &cx.templates.join("probe"));
-    let backend = Native;
-    if args.resume && args.journal.is_none() {
+    let journal_path = args.journal.clone().or_else(|| out.as_ref().map(OutDir::journal));
+    if args.resume && journal_path.is_none() {
         bail!("--resume needs a journal: drop --no-out, or pass --journal FILE");
     }
-    let (journal, done) = match &args.journal {
+    let (journal, done) = match &journal_path {
         Some(path) => {
             let (j, done) = Journal::open(path, args.resume)?;
             (Some(Mutex::new(j)), done)
@@ -664,59 +549,79 @@ fn run(cx: &Context_, mut args: RunArgs) -> Result<u8> {
     // Ctrl-C: children are in their own process groups, so the terminal's
     // SIGINT does not reach them; stop them here, keep what finished.
     let _ = ctrlc::set_handler(|| {
-        if gcfuzz_interrupted_twice() {
+        if interrupted_twice() {
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
         crate::process::interrupt();
     });
-    let campaign = Campaign {
-        patterns: selected,
-        plan,
-        toolchains: &cx.toolchains,
-        builder: &builder,
-        backend: &backend,
-        jobs: args.jobs,
-        rss_cap: Some(args.mem_cap_mib << 20),
-        mem_budget: mem_budget(&args),
-        detectors: args.detectors,
-        early_stop: args.early_stop,
-        evidence: args.out.clone(),
-        journal: journal.as_ref(),
-        done,
-    };
+    let builder = cx.builder();
+    let mut campaign = Campaign::new(selected, plan, &builder, &Native, args.options());
+    if let Some(j) = &journal {
+        campaign = campaign.with_journal(j, done);
+    }
+    if let Some(o) = &out {
+        campaign = campaign.with_evidence(o.path());
+    }
     let mut reporter = console::Reporter::new(args.quiet);
-    for s in &campaign.plan.skipped {
+    for s in &campaign.plan().skipped {
         reporter.line(&format!("skipped: {s}"));
     }
     let outcome = campaign::run(&campaign, &mut |e| reporter.event(&e));
     reporter.finish();
-    let outcome = outcome?;
-    let mut results = outcome.results;
+    let mut outcome = outcome?;
 
-    print_results(&results, args.json.as_deref(), "")?;
-    if let Some(dir) = &args.out {
-        // Resumed cells come back without their runs: the journal has them.
-        if results.iter().any(|r| r.runs.is_empty())
-            && let Some(path) = &args.journal
-        {
-            let mut runs: std::collections::HashMap<String, Vec<crate::run::RunRecord>> =
-                crate::journal::read(path)?.into_iter().map(|c| (c.cell, c.runs)).collect();
-            for r in results.iter_mut().filter(|r| r.runs.is_empty()) {
-                r.runs = runs.remove(&r.cell).unwrap_or_default();
-            }
-        }
-        report::write_dir(dir, &results)?;
+    print_results(&outcome.results, args.json.as_deref(), "")?;
+    if let Some(o) = &out {
+        outputs::write(o.path(), &mut outcome.results, journal_path.as_deref())?;
         if !args.quiet {
-            eprintln!("wrote {}: results.jsonl, {}", dir.display(), report::OUTPUT_FILES.join(", "));
+            eprintln!("wrote {}: {}, {}", o.path().display(), outputs::JOURNAL, report::OUTPUT_FILES.join(", "));
         }
     }
     if outcome.interrupted {
-        let resume = match &args.journal {
+        let resume = match &journal_path {
             Some(j) => format!("rerun with --journal {} --resume to finish", j.display()),
             None => "rerun with --journal FILE to keep finished cells next time".into(),
         };
-        eprintln!("interrupted: {} of {} cells finished; {resume}", results.len(), campaign.plan.cells.len());
+        eprintln!("interrupted: {} of {} cells finished; {resume}", outcome.results.len(), campaign.plan().cells.len());
         return Ok(EXIT_INTERRUPTED);
     }
-    Ok(exit_code(&results))
+    Ok(results_code(&outcome.results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_exit_by_cause() {
+        let usage: Vec<anyhow::Error> = vec![
+            anyhow::anyhow!("--repeat must be at least 2"),
+            template::TemplateError::NoMatch("99".into()).into(),
+            matrix::MatrixError::ParamSyntax("x".into()).into(),
+            ToolchainError::Unknown { given: "1.19".into(), known: String::new() }.into(),
+            outputs::OutputError::InUse("out".into()).into(),
+        ];
+        for e in &usage {
+            assert_eq!(error_code(e), EXIT_USAGE, "{e:#}");
+        }
+        let io = std::io::Error::other("disk full");
+        let setup: Vec<anyhow::Error> = vec![
+            anyhow::Error::from(std::io::Error::other("disk full")).context("failed to write `x`"),
+            crate::errors::IoError { what: "failed to create", path: "x".into(), source: io }.into(),
+            crate::build::BuildError::Timeout { go: GoVersion::new(1, 27, 3), secs: 600 }.into(),
+            crate::journal::JournalError { path: "j".into(), what: "no space".into() }.into(),
+            campaign::CampaignError::from(ToolchainError::Download {
+                version: GoVersion::new(1, 27, 3),
+                stderr: String::new(),
+            })
+            .into(),
+        ];
+        for e in &setup {
+            assert_eq!(error_code(e), EXIT_SETUP, "{e:#}");
+        }
+        // A matrix error wrapping a toolchain one is still bad input.
+        let wrapped: anyhow::Error =
+            matrix::MatrixError::from(ToolchainError::Unknown { given: "x".into(), known: String::new() }).into();
+        assert_eq!(error_code(&wrapped), EXIT_USAGE);
+    }
 }

@@ -12,170 +12,32 @@
 //! Detector runs never measure memory (and gcfuzz never runs `-race`,
 //! which distorts it); they only ask whether the tool said something.
 
-use crate::build::{Artifact, BuildKey, Builder, Flavor, go_env, scenario_name};
-use crate::process::{self, ChildSpec};
+use crate::build::{Artifact, BuildKey, Builder, Flavor, scenario_name};
+use crate::detector::{Detection, Detector, DetectorResult, Finding};
 use crate::run::{Backend, CrashClass, RunSpec};
 use crate::template::{Pattern, Variant};
-use crate::toolchain::Toolchain;
 use crate::version::GoVersion;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// A detector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Detector {
-    /// `go vet`.
-    Vet,
-    /// `-d=checkptr` instrumentation.
-    Checkptr,
-    /// `GODEBUG=invalidptr=1`.
-    Invalidptr,
-    /// `GODEBUG=checkfinalizers=1`.
-    Checkfinalizers,
-    /// The goroutine leak profile.
-    Goroutineleak,
-}
-
-impl Detector {
-    /// The stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Detector::Vet => "vet",
-            Detector::Checkptr => "checkptr",
-            Detector::Invalidptr => "invalidptr",
-            Detector::Checkfinalizers => "checkfinalizers",
-            Detector::Goroutineleak => "goroutineleak",
-        }
-    }
-
-    /// Why it cannot run on `go`, if it cannot.
-    pub fn unavailable(self, go: GoVersion) -> Option<&'static str> {
-        match self {
-            Detector::Checkfinalizers if go.series() < GoVersion::new(1, 25, 0) => {
-                Some("GODEBUG=checkfinalizers needs Go 1.25")
-            }
-            Detector::Goroutineleak if go.series() < GoVersion::new(1, 26, 0) => {
-                Some("the goroutine leak profile needs Go 1.26")
-            }
-            _ => None,
-        }
-    }
-
-    fn flavor(self, go: GoVersion) -> Flavor {
-        match self {
-            Detector::Checkptr => Flavor::Checkptr,
-            Detector::Goroutineleak if go.series() == GoVersion::new(1, 26, 0) => Flavor::LeakProfile,
-            _ => Flavor::Plain,
-        }
-    }
-}
-
-impl fmt::Display for Detector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What a detector said about one variant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Finding {
-    /// It reported a problem.
-    Flagged,
-    /// It said nothing.
-    Quiet,
-    /// It does not exist on this Go version.
-    NotAvailable,
-    /// It could not run (build failure, hang, …).
-    Error,
-}
-
-/// One variant's finding and what it was based on.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Detection {
-    /// The finding.
-    pub finding: Finding,
-    /// The tool's first relevant line, or why there is none.
-    pub evidence: String,
-}
-
-impl Detection {
-    fn new(finding: Finding, evidence: impl Into<String>) -> Self {
-        Detection { finding, evidence: evidence.into() }
-    }
-}
-
-/// The summary of a detector over a cell's two variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Catch {
-    /// Flags the buggy variant and not the fixed one.
-    Caught,
-    /// Says nothing about the buggy variant.
-    Missed,
-    /// Flags the fixed variant too.
-    FalsePositive,
-    /// Not on this version.
-    NotAvailable,
-    /// Could not run.
-    Error,
-}
-
-impl Catch {
-    /// The stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Catch::Caught => "caught",
-            Catch::Missed => "missed",
-            Catch::FalsePositive => "false-positive",
-            Catch::NotAvailable => "n/a",
-            Catch::Error => "error",
-        }
-    }
-}
-
-/// A detector's result for a cell.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DetectorResult {
-    /// The detector.
-    pub detector: Detector,
-    /// Caught, missed, …
-    pub catch: Catch,
-    /// The buggy variant's finding.
-    pub buggy: Detection,
-    /// The fixed variant's finding.
-    pub fixed: Detection,
-}
-
-impl DetectorResult {
-    fn from_pair(detector: Detector, buggy: Detection, fixed: Detection) -> Self {
-        use Finding::*;
-        let catch = match (buggy.finding, fixed.finding) {
-            (NotAvailable, _) | (_, NotAvailable) => Catch::NotAvailable,
-            (Error, _) | (_, Error) => Catch::Error,
-            (_, Flagged) => Catch::FalsePositive,
-            (Flagged, Quiet) => Catch::Caught,
-            (Quiet, Quiet) => Catch::Missed,
-        };
-        DetectorResult { detector, catch, buggy, fixed }
+/// The build a detector needs on `go`: instrumented for checkptr, with the
+/// leak-profile experiment on Go 1.26, else the plain one.
+fn flavor(d: Detector, go: GoVersion) -> Flavor {
+    match d {
+        Detector::Checkptr => Flavor::Checkptr,
+        Detector::Goroutineleak if go.series() == GoVersion::new(1, 26, 0) => Flavor::LeakProfile,
+        _ => Flavor::Plain,
     }
 }
 
 /// What the detectors need to run for one cell.
 pub struct Context<'a> {
-    /// The cell's toolchain.
-    pub toolchain: &'a Toolchain,
-    /// The build cache.
-    pub builder: &'a Builder,
+    /// Builds instrumented programs and runs `go vet`.
+    pub builder: &'a dyn Builder,
     /// The plain build of the cell (its sources feed `go vet`).
     pub artifact: &'a Artifact,
     /// The backend runs go through.
     pub backend: &'a dyn Backend,
     /// The cell's run of each variant, as a template for detector runs.
     pub specs: [&'a RunSpec; 2],
-    /// Where the Go cache lives.
-    pub home: &'a std::path::Path,
 }
 
 /// Runs `detectors` (vet first) for a pattern's cell.
@@ -186,7 +48,7 @@ pub fn run_all(cx: &Context, pattern: &Pattern, detectors: &[Detector]) -> Vec<D
 }
 
 fn run_one(cx: &Context, pattern: &Pattern, d: Detector) -> DetectorResult {
-    let go = cx.toolchain.version;
+    let go = cx.artifact.key.go;
     if let Some(why) = d.unavailable(go) {
         return DetectorResult::from_pair(
             d,
@@ -200,13 +62,13 @@ fn run_one(cx: &Context, pattern: &Pattern, d: Detector) -> DetectorResult {
         return DetectorResult::from_pair(d, b, f);
     }
     // A build of the right flavor (the plain one unless instrumented).
-    let flavor = d.flavor(go);
+    let flavor = flavor(d, go);
     let program = if flavor == Flavor::Plain {
         cx.artifact.program.clone()
     } else {
         let key = BuildKey { flavor, ..cx.artifact.key.clone() };
         let scen: Vec<(&Pattern, &Variant)> = variants.iter().map(|v| (pattern, *v)).collect();
-        match cx.builder.build(cx.toolchain, key, &scen) {
+        match cx.builder.build(&key, &scen) {
             Ok(a) => a.program,
             Err(e) => {
                 let msg = format!("{flavor:?} build failed: {}", e.to_string().lines().next().unwrap_or(""));
@@ -279,13 +141,9 @@ fn runtime_detection(cx: &Context, d: Detector, spec: &RunSpec) -> Detection {
 
 /// `go vet` on one variant's package; findings in the pattern's files count.
 fn vet(cx: &Context, pattern: &Pattern, v: &Variant) -> Detection {
-    let pkg = format!("./s/{}", scenario_name(pattern, v));
-    let mut spec = ChildSpec::new(cx.toolchain.go());
-    spec.args = vec!["vet".into(), pkg];
-    spec.cwd = Some(cx.artifact.src.clone());
-    spec.env = go_env(cx.home, cx.toolchain);
-    spec.timeout = std::time::Duration::from_secs(300);
-    let out = match process::run(&spec, &mut |_| {}) {
+    let args = ["vet".to_string(), format!("./s/{}", scenario_name(pattern, v))];
+    let timeout = std::time::Duration::from_secs(300);
+    let out = match cx.builder.go_command(cx.artifact.key.go, &args, &cx.artifact.src, timeout) {
         Ok(o) => o,
         Err(e) => return Detection::new(Finding::Error, e.to_string()),
     };
@@ -304,30 +162,12 @@ fn vet(cx: &Context, pattern: &Pattern, v: &Variant) -> Detection {
 mod tests {
     use super::*;
 
-    fn det(f: Finding) -> Detection {
-        Detection::new(f, "")
-    }
-
     #[test]
-    fn catch_rule() {
-        use Finding::*;
-        let c = |b, f| DetectorResult::from_pair(Detector::Vet, det(b), det(f)).catch;
-        assert_eq!(c(Flagged, Quiet), Catch::Caught);
-        assert_eq!(c(Quiet, Quiet), Catch::Missed);
-        assert_eq!(c(Flagged, Flagged), Catch::FalsePositive);
-        assert_eq!(c(Quiet, Flagged), Catch::FalsePositive);
-        assert_eq!(c(NotAvailable, NotAvailable), Catch::NotAvailable);
-        assert_eq!(c(Flagged, Error), Catch::Error);
-    }
-
-    #[test]
-    fn availability_by_version() {
+    fn each_detector_gets_the_build_it_needs() {
         let v = |s: &str| s.parse::<GoVersion>().unwrap();
-        assert!(Detector::Checkfinalizers.unavailable(v("1.24.11")).is_some());
-        assert!(Detector::Checkfinalizers.unavailable(v("1.25.5")).is_none());
-        assert!(Detector::Goroutineleak.unavailable(v("1.25.5")).is_some());
-        assert_eq!(Detector::Goroutineleak.flavor(v("1.26.6")), Flavor::LeakProfile);
-        assert_eq!(Detector::Goroutineleak.flavor(v("1.27.3")), Flavor::Plain, "built in from 1.27");
-        assert_eq!(Detector::Checkptr.flavor(v("1.21.13")), Flavor::Checkptr);
+        assert_eq!(flavor(Detector::Goroutineleak, v("1.26.6")), Flavor::LeakProfile);
+        assert_eq!(flavor(Detector::Goroutineleak, v("1.27.3")), Flavor::Plain, "built in from 1.27");
+        assert_eq!(flavor(Detector::Checkptr, v("1.21.13")), Flavor::Checkptr);
+        assert_eq!(flavor(Detector::Vet, v("1.21.13")), Flavor::Plain);
     }
 }

@@ -21,16 +21,32 @@ pub fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Er
     move |source| IoError { what, path: path.to_path_buf(), source }
 }
 
-/// Opens (creating it) and exclusively locks `path`. The lock serialises
-/// toolchain installs and builds across gcfuzz processes; it is released
-/// when the file is dropped.
-pub fn lock_file(path: &Path) -> Result<std::fs::File, IoError> {
-    let f = std::fs::OpenOptions::new()
+/// Opens (creating it) a lock file.
+fn open_lock(path: &Path) -> Result<std::fs::File, IoError> {
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(io_err("failed to open lock", path))?;
+        .map_err(io_err("failed to open lock", path))
+}
+
+/// Opens (creating it) and exclusively locks `path`, waiting for it. The
+/// lock serialises toolchain installs and builds across gcfuzz processes;
+/// it is released when the file is dropped.
+pub fn lock_file(path: &Path) -> Result<std::fs::File, IoError> {
+    let f = open_lock(path)?;
     f.lock().map_err(io_err("failed to lock", path))?;
     Ok(f)
+}
+
+/// Like [`lock_file`], but does not wait: `None` when another process
+/// holds the lock.
+pub fn try_lock_file(path: &Path) -> Result<Option<std::fs::File>, IoError> {
+    let f = open_lock(path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err("failed to lock", path)(e)),
+    }
 }

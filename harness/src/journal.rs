@@ -15,7 +15,7 @@
 //! interrupted has run lines and no cell line; `--resume` runs it again. A line cut short by
 //! a crash mid-write is dropped (and cut off the file) on resume.
 
-use crate::campaign::CellResult;
+use crate::results::CellResult;
 use crate::run::RunRecord;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -212,7 +212,7 @@ mod tests {
             samples: Vec::new(),
             done: None,
             detectors: Vec::new(),
-            outcome: crate::process::ChildOutcome { wall_ms, ..Default::default() },
+            outcome: crate::run::RunOutcome { wall_ms, ..Default::default() },
             crash: None,
             protocol_errors: Vec::new(),
         }

@@ -5,14 +5,23 @@
 //! setting in every configuration and cross with each other, so
 //! `--gogc 50,off` doubles the cells and `--go-line 1.21,1.22` sets the go
 //! line of all of them. A go line newer than the toolchain cannot build
-//! (GOTOOLCHAIN=local) and is skipped with a reason. Pure: no I/O.
+//! (GOTOOLCHAIN=local) and is skipped with a reason. Pure: no I/O, except
+//! [`load_file`] reading a `--matrix` file.
+//!
+//! What people write (a [`MatrixFile`], the command line's flags as one
+//! too) becomes a [`MatrixSpec`] by [`resolve`]; [`plan`] turns a spec into
+//! [`Cell`]s. A cell is everything a judgement needs to know about a
+//! configuration; which program it needs is the builder's question.
 
-use crate::build::BuildKey;
 use crate::knobs::Knobs;
-use crate::template::{Config, Pattern};
-use crate::version::GoVersion;
+use crate::template::{Config, Pattern, TemplateError};
+use crate::toolchain::{ToolchainError, Toolchains};
+use crate::version::{GoVersion, VersionError};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// The backend a cell runs on unless the spec names others.
+pub const DEFAULT_BACKEND: &str = "native";
 
 /// What the user asked for beyond the patterns' defaults.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +50,8 @@ pub struct MatrixSpec {
     /// GOEXPERIMENT values (a build dimension); `None` keeps each
     /// configuration's, an empty string is none.
     pub goexperiment: Option<Vec<String>>,
+    /// Backends by name (an axis); empty means [`DEFAULT_BACKEND`].
+    pub backends: Vec<String>,
 }
 
 /// A planning error (bad user input).
@@ -69,6 +80,29 @@ pub enum MatrixError {
         /// Its warm-up.
         warmup: u32,
     },
+    /// A runtime knob that cannot be applied.
+    #[error("pattern `{pattern}`: {reason}")]
+    BadKnob {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        reason: String,
+    },
+    /// A `--param` that is not `KEY=VALUE[,VALUE…]`.
+    #[error("--param `{0}` must be KEY=VALUE[,VALUE…]")]
+    ParamSyntax(String),
+    /// A pattern name that selects nothing, or a matrix file that does not read.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A Go version gcfuzz does not know.
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    /// A malformed go line.
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    /// A malformed stress setting.
+    #[error(transparent)]
+    Stress(#[from] crate::stress::StressError),
 }
 
 /// One cell: a pattern's buggy and fixed variants on one toolchain, go line
@@ -98,14 +132,11 @@ pub struct Cell {
     pub rounds: u32,
     /// Processes per variant.
     pub trials: u32,
+    /// The backend that runs it, by name.
+    pub backend: String,
 }
 
 impl Cell {
-    /// The build this cell needs.
-    pub fn build_key(&self) -> BuildKey {
-        BuildKey { goexperiment: self.goexperiment.clone(), ..BuildKey::new(self.go, self.go_line) }
-    }
-
     /// A stable identity for the journal: everything that decides what the
     /// cell measures.
     pub fn id(&self) -> String {
@@ -121,7 +152,13 @@ impl Cell {
             self.trials,
             self.stress,
             self.goexperiment.as_deref().map(|x| format!("|GOEXPERIMENT={x}")).unwrap_or_default()
-        )
+        ) + &self.backend_suffix("|backend=")
+    }
+
+    /// `{sep}NAME` for a backend other than the default, else nothing: ids
+    /// and labels of native cells read as they always have.
+    fn backend_suffix(&self, sep: &str) -> String {
+        if self.backend == DEFAULT_BACKEND { String::new() } else { format!("{sep}{}", self.backend) }
     }
 
     /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=… [stress …]`.
@@ -130,11 +167,12 @@ impl Cell {
         let exp = self.goexperiment.as_deref().map(|x| format!(" GOEXPERIMENT={x}")).unwrap_or_default();
         let params: String = self.overrides.iter().map(|(k, v)| format!(" {k}={v}")).collect();
         format!(
-            "{} go{} line{}{exp} {}{stress}{params}",
+            "{} go{} line{}{exp} {}{stress}{params}{}",
             self.pattern_id,
             self.go,
             self.go_line.line_string(),
-            self.knobs
+            self.knobs,
+            self.backend_suffix(" backend:")
         )
     }
 }
@@ -155,6 +193,8 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             return Err(MatrixError::UnknownParam(name.clone()));
         }
     }
+    let backends = if spec.backends.is_empty() { vec![DEFAULT_BACKEND.to_string()] } else { spec.backends.clone() };
+    let backends = &backends;
     let mut out = Plan::default();
     for (pi, p) in patterns.iter().enumerate() {
         // Every combination of the overridden values this pattern has.
@@ -211,23 +251,36 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     continue;
                 }
                 seen.push(key);
-                out.cells.push(Cell {
-                    pattern: pi,
-                    pattern_id: p.id.clone(),
-                    go,
-                    go_line,
-                    knobs: config.knobs.clone(),
-                    stress: config.stress,
-                    goexperiment: config.goexperiment.clone(),
-                    params: params.clone(),
-                    overrides: params
-                        .iter()
-                        .filter(|(k, _)| spec.params.contains_key(*k))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    rounds,
-                    trials: spec.trials.unwrap_or(p.run.trials).max(1),
-                });
+                // A GOMEMLIMIT relative to the live set must resolve for
+                // both variants (each may set its own): say so now, not
+                // per cell.
+                for v in p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")) {
+                    config
+                        .knobs
+                        .overlay(&v.env)
+                        .resolve_relative(p.live_mib(params))
+                        .map_err(|reason| MatrixError::BadKnob { pattern: p.id.clone(), reason })?;
+                }
+                for backend in backends {
+                    out.cells.push(Cell {
+                        pattern: pi,
+                        pattern_id: p.id.clone(),
+                        go,
+                        go_line,
+                        knobs: config.knobs.clone(),
+                        stress: config.stress,
+                        goexperiment: config.goexperiment.clone(),
+                        params: params.clone(),
+                        overrides: params
+                            .iter()
+                            .filter(|(k, _)| spec.params.contains_key(*k))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                        rounds,
+                        trials: spec.trials.unwrap_or(p.run.trials).max(1),
+                        backend: backend.clone(),
+                    });
+                }
             }
         }
     }
@@ -326,7 +379,11 @@ expect: [{verdict: reproduced}]
         );
         assert_eq!(plan.skipped, ["15-t on Go 1.21.13: go line 1.22 needs a newer toolchain"]);
         assert_eq!(plan.cells[0].params["workers"], "10");
-        assert_eq!(plan.cells[0].build_key(), BuildKey::new(v("1.21.13"), v("1.21")));
+        assert_eq!(
+            crate::build::BuildKey::for_cell(&plan.cells[0], crate::build::Target::Native),
+            crate::build::BuildKey::new(v("1.21.13"), v("1.21"))
+        );
+        assert!(plan.cells.iter().all(|c| c.backend == DEFAULT_BACKEND && !c.id().contains("backend")));
     }
 
     #[test]
@@ -459,6 +516,78 @@ pub fn load_file(path: &std::path::Path) -> Result<MatrixFile, crate::template::
     })
 }
 
+impl MatrixFile {
+    /// These axes where they are set, `base`'s elsewhere (the command line
+    /// over a `--matrix` file, axis by axis); parameters merge by name,
+    /// these winning.
+    pub fn or(self, base: MatrixFile) -> MatrixFile {
+        let mut params = base.params;
+        params.extend(self.params);
+        MatrixFile {
+            patterns: if self.patterns.is_empty() { base.patterns } else { self.patterns },
+            go: self.go.or(base.go),
+            go_line: self.go_line.or(base.go_line),
+            gogc: self.gogc.or(base.gogc),
+            gomemlimit: self.gomemlimit.or(base.gomemlimit),
+            gomaxprocs: self.gomaxprocs.or(base.gomaxprocs),
+            godebug: self.godebug.or(base.godebug),
+            stress: self.stress.or(base.stress),
+            goexperiment: self.goexperiment.or(base.goexperiment),
+            params,
+            rounds: self.rounds.or(base.rounds),
+            trials: self.trials.or(base.trials),
+        }
+    }
+}
+
+/// `--param KEY=V1,V2` flags as a matrix file's `params` (the last one
+/// given for a key wins).
+pub fn parse_params(flags: &[String]) -> Result<BTreeMap<String, String>, MatrixError> {
+    let mut out = BTreeMap::new();
+    for kv in flags {
+        let (k, v) = kv.split_once('=').ok_or_else(|| MatrixError::ParamSyntax(kv.clone()))?;
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// Resolves what was written (patterns by name, Go versions by alias, go
+/// lines, stress settings, parameter lists) into the patterns to plan and
+/// the spec to plan them with. Go versions default to `default`.
+pub fn resolve<'p>(
+    axes: &MatrixFile,
+    patterns: &'p [Pattern],
+    toolchains: &Toolchains,
+) -> Result<(Vec<&'p Pattern>, MatrixSpec), MatrixError> {
+    let selected = crate::template::select(patterns, &axes.patterns)?;
+    let go = toolchains.resolve(&axes.go.as_ref().map(|g| g.join(",")).unwrap_or_else(|| "default".into()))?;
+    let go_lines = axes
+        .go_line
+        .as_ref()
+        .map(|ls| ls.iter().map(|l| GoVersion::parse_line(l)).collect::<Result<Vec<_>, _>>())
+        .transpose()?;
+    // `KEY: V1,V2`: several values are an axis.
+    let split = |v: &str| v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>();
+    let params = axes.params.iter().map(|(k, v)| (k.clone(), split(v))).collect();
+    let stress =
+        axes.stress.as_ref().map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let spec = MatrixSpec {
+        go,
+        go_lines,
+        gogc: axes.gogc.clone(),
+        gomemlimit: axes.gomemlimit.clone(),
+        gomaxprocs: axes.gomaxprocs.clone(),
+        godebug: axes.godebug.clone(),
+        params,
+        rounds: axes.rounds,
+        trials: axes.trials,
+        stress,
+        goexperiment: axes.goexperiment.clone(),
+        backends: Vec::new(),
+    };
+    Ok((selected, spec))
+}
+
 #[cfg(test)]
 mod file_tests {
     use super::*;
@@ -482,6 +611,45 @@ mod file_tests {
         std::fs::write(&p, "go: [1.22]\ngogcc: [50]\n").unwrap();
         let e = load_file(&p).unwrap_err().to_string();
         assert!(e.contains("m.yaml:2:1") && e.contains("gogcc"), "{e}");
+    }
+
+    #[test]
+    fn flags_override_a_file_axis_by_axis_and_resolve() {
+        let file = MatrixFile {
+            patterns: vec!["15".into()],
+            go: Some(vec!["1.22".into()]),
+            gogc: Some(vec!["50".into()]),
+            params: [("a".to_string(), "1".to_string()), ("b".to_string(), "2,3".to_string())].into(),
+            rounds: Some(8),
+            ..Default::default()
+        };
+        let flags = MatrixFile {
+            go: Some(vec!["1.27".into()]),
+            params: parse_params(&["b=4,5".into()]).unwrap(),
+            ..Default::default()
+        };
+        let m = flags.or(file);
+        assert_eq!(m.patterns, ["15"], "the file's patterns when no flag names any");
+        assert_eq!(m.go.as_deref(), Some(&["1.27".to_string()][..]));
+        assert_eq!(m.gogc.as_deref(), Some(&["50".to_string()][..]));
+        assert_eq!((m.params["a"].as_str(), m.params["b"].as_str(), m.rounds), ("1", "4,5", Some(8)));
+        assert!(matches!(parse_params(&["b".into()]), Err(MatrixError::ParamSyntax(_))));
+
+        let tc = Toolchains::discover(std::path::Path::new("/nonexistent"), &[], false).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+        let yaml = "title: t\nseed_bug: 15\nfamily: reachability\nsummary: s\ncommon: [c.go]\nvariants: {buggy: {about: b}, fixed: {about: f}}\nparams: {a: {type: int, default: 1, range: [0, 9]}, b: {type: int, default: 1, range: [0, 9]}}\nsignals: [{name: g, metric: goroutines, stat: slope, present_above: 1}]\nexpect: [{verdict: reproduced}]\n";
+        let p = crate::template::parse_pattern(yaml, std::path::Path::new("p.yaml"), "15-t", d.path()).unwrap();
+        let patterns = [p];
+        let (selected, spec) = resolve(&m, &patterns, &tc).unwrap();
+        assert_eq!(selected.len(), 1);
+        assert_eq!(spec.go, [GoVersion::new(1, 27, 3)]);
+        assert_eq!(spec.params["b"], ["4", "5"]);
+        let bad = |f: MatrixFile| resolve(&f, &patterns, &tc).unwrap_err().to_string();
+        assert!(bad(MatrixFile { go_line: Some(vec!["1.2x".into()]), ..Default::default() }).contains("1.2x"));
+        assert!(bad(MatrixFile { go: Some(vec!["1.19".into()]), ..Default::default() }).contains("unknown Go version"));
+        assert!(bad(MatrixFile { patterns: vec!["99".into()], ..Default::default() }).contains("no pattern matches"));
+        assert!(bad(MatrixFile { stress: Some(vec!["heat=1".into()]), ..Default::default() }).contains("heat"));
     }
 }
 
@@ -537,6 +705,7 @@ mod shard_tests {
             overrides: BTreeMap::new(),
             rounds,
             trials,
+            backend: DEFAULT_BACKEND.into(),
         }
     }
 

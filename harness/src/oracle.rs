@@ -10,7 +10,7 @@
 //! is, absent when all are absent. Every result carries the numbers it was
 //! decided on.
 
-use crate::probe::Sample;
+use crate::probe::{CRASH_METRIC, Sample};
 use crate::run::{CrashClass, RunRecord};
 use crate::stats::{self, Estimate};
 use crate::template::{Pattern, Role, Signal, Stat};
@@ -308,9 +308,6 @@ pub fn decisive(
         .collect();
     statuses.contains(&Presence::Present) || statuses.iter().all(|s| *s == Presence::Absent)
 }
-
-/// The pseudo-metric of a `trials` signal that counts crashed trials.
-pub const CRASH_METRIC: &str = "crash";
 
 /// Crash classes that can be a pattern's symptom (`crash_is_symptom`): the
 /// program itself died. A hang, the memory cap, a probe error or a bad exit

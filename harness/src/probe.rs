@@ -8,6 +8,31 @@ use std::collections::BTreeMap;
 /// The protocol version this harness reads.
 pub const PROTOCOL_VERSION: u64 = 1;
 
+/// The metrics a probe sample may carry (`templates/probe`); a runtime
+/// that lacks one leaves it out of the sample.
+pub const SAMPLE_METRICS: &[&str] = &[
+    "heap_live",
+    "heap_objects",
+    "heap_object_bytes",
+    "total_mem",
+    "goroutines",
+    "gc_cycles",
+    "gc_cpu_s",
+    "total_cpu_s",
+    "alloc_bytes",
+    "alloc_objects",
+    "fds",
+    "rss",
+    "proc_cpu_s",
+    "t_ns",
+    "round_ns",
+];
+
+/// The pseudo-metric a `trials` signal reads to count the trials that
+/// crashed: not a sample field, but a name the signal language shares
+/// with the sample metrics.
+pub const CRASH_METRIC: &str = "crash";
+
 /// The first line: what is running.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Hello {

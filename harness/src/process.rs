@@ -67,7 +67,7 @@ impl ChildSpec {
 }
 
 /// How the child ended.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChildOutcome {
     /// Exit code, if it exited.
     pub code: Option<i32>,
@@ -90,28 +90,6 @@ pub struct ChildOutcome {
 }
 
 impl ChildOutcome {
-    /// `exit code 2`, `killed by signal 9 (timed out)`, … for people.
-    pub fn describe(&self) -> String {
-        let mut s = match (self.code, self.signal) {
-            (Some(c), _) => format!("exit code {c}"),
-            (None, Some(sig)) => format!("killed by signal {sig}"),
-            (None, None) => "no exit status".to_string(),
-        };
-        let why = [
-            (self.timed_out, "timed out"),
-            (self.over_memory.is_some(), "over its memory cap"),
-            (self.interrupted, "interrupted"),
-            (self.stopped_early, "stopped early"),
-        ];
-        for (on, what) in why {
-            if on {
-                s.push_str(&format!(" ({what})"));
-            }
-        }
-        s.push_str(&format!(", {} ms, peak RSS {} MiB", self.wall_ms, self.peak_rss >> 20));
-        s
-    }
-
     /// Exited with code 0, on its own.
     pub fn success(&self) -> bool {
         self.code == Some(0) && !self.timed_out && self.over_memory.is_none() && !self.interrupted

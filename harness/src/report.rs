@@ -7,8 +7,8 @@ pub mod bench;
 pub mod console;
 pub mod html;
 
-use crate::campaign::{CellResult, Event};
 use crate::oracle::{VariantResult, fmt_num};
+use crate::results::{CellResult, Event};
 use crate::template::Pattern;
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,13 +1,19 @@
 //! Running one variant of one cell: a [`RunSpec`] goes through a
-//! [`Backend`] and comes back as a [`RunRecord`] — the probe's series, how
-//! the program ended and, if it died, a [`Crash`] class.
+//! [`Backend`] and comes back as a [`RunRecord`]: the probe's series, how
+//! the program ended ([`RunOutcome`], backend-neutral) and, if it died, a
+//! [`Crash`] class. Only a run that could not happen at all is a
+//! [`RunError`].
 //!
-//! [`Native`] runs the built executable as a child process. The wasm
-//! backend (wasip1 under wasmtime) will implement the same trait.
+//! [`Native`] runs the built executable as a child process; the wasm
+//! backend (wasip1 under wasmtime) implements the same trait, and
+//! the `synthetic` module serves made-up series for tests. Every backend feeds
+//! the probe's stdout lines to a [`Collector`], so the protocol is read in
+//! one place.
 
+use crate::build::Target;
 use crate::knobs::Knobs;
 use crate::probe::{self, DetectorLine, Done, Hello, Line, Sample};
-use crate::process::{self, ChildOutcome, ChildSpec, SpawnError};
+use crate::process::{self, ChildOutcome, ChildSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -119,6 +125,108 @@ pub struct Crash {
     pub message: String,
 }
 
+/// How a run ended, whatever ran it. Field names are a stable interface
+/// (the journal's `outcome`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunOutcome {
+    /// Exit code, if it exited.
+    pub code: Option<i32>,
+    /// The signal that ended it, if one did (native processes).
+    pub signal: Option<i32>,
+    /// Stopped for running past its time (or instruction) budget.
+    pub timed_out: bool,
+    /// Stopped for exceeding its memory cap (the bytes it had).
+    pub over_memory: Option<u64>,
+    /// Stopped because the harness was interrupted (Ctrl-C).
+    pub interrupted: bool,
+    /// Stopped by the harness once it had what it needed (early stopping).
+    pub stopped_early: bool,
+    /// The highest memory use seen (resident set for a process; bytes, 0
+    /// if unknown).
+    pub peak_rss: u64,
+    /// What it wrote to stderr (capped).
+    pub stderr: String,
+    /// Wall time, in milliseconds.
+    pub wall_ms: u64,
+    /// An exact cost where the backend counts one (wasm fuel:
+    /// instructions); `None` where it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+}
+
+impl RunOutcome {
+    /// `exit code 2`, `killed by signal 9 (timed out)`, … for people.
+    pub fn describe(&self) -> String {
+        let mut s = match (self.code, self.signal) {
+            (Some(c), _) => format!("exit code {c}"),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            (None, None) => "no exit status".to_string(),
+        };
+        let why = [
+            (self.timed_out, "timed out"),
+            (self.over_memory.is_some(), "over its memory cap"),
+            (self.interrupted, "interrupted"),
+            (self.stopped_early, "stopped early"),
+        ];
+        for (on, what) in why {
+            if on {
+                s.push_str(&format!(" ({what})"));
+            }
+        }
+        s.push_str(&format!(", {} ms, peak RSS {} MiB", self.wall_ms, self.peak_rss >> 20));
+        if let Some(f) = self.fuel {
+            s.push_str(&format!(", {f} fuel"));
+        }
+        s
+    }
+}
+
+impl From<ChildOutcome> for RunOutcome {
+    fn from(c: ChildOutcome) -> Self {
+        RunOutcome {
+            code: c.code,
+            signal: c.signal,
+            timed_out: c.timed_out,
+            over_memory: c.over_memory,
+            interrupted: c.interrupted,
+            stopped_early: c.stopped_early,
+            peak_rss: c.peak_rss,
+            stderr: c.stderr,
+            wall_ms: c.wall_ms,
+            fuel: None,
+        }
+    }
+}
+
+/// A run that could not happen at all (a crash or a hang is a
+/// [`RunRecord`], not this).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The program could not be started.
+    #[error("failed to start `{program}`")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backend itself failed (not the program it ran).
+    #[error("the {backend} backend failed: {message}")]
+    Backend {
+        /// Its name.
+        backend: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl From<process::SpawnError> for RunError {
+    fn from(e: process::SpawnError) -> Self {
+        RunError::Spawn { program: e.program, source: e.source }
+    }
+}
+
 /// What one run produced.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RunRecord {
@@ -138,8 +246,8 @@ pub struct RunRecord {
     pub done: Option<Done>,
     /// Reports of in-program detectors.
     pub detectors: Vec<DetectorLine>,
-    /// How the process ended.
-    pub outcome: ChildOutcome,
+    /// How the program ended.
+    pub outcome: RunOutcome,
     /// Set when it died or hung.
     pub crash: Option<Crash>,
     /// Lines that were not protocol.
@@ -155,10 +263,81 @@ impl RunRecord {
 
 /// Something that can run a built program.
 pub trait Backend: Send + Sync {
-    /// A short name for reports (`native`, `wasm`).
+    /// A short name for reports and cells (`native`, `wasm`).
     fn name(&self) -> &'static str;
+    /// What its programs are built for.
+    fn target(&self) -> Target;
     /// Runs it. `Err` only when the run could not happen at all.
-    fn run(&self, spec: &RunSpec) -> Result<RunRecord, SpawnError>;
+    fn run(&self, spec: &RunSpec) -> Result<RunRecord, RunError>;
+}
+
+/// Reads the probe's stdout, line by line, into the parts of a
+/// [`RunRecord`], asking the spec's stop rule after each sample. Every
+/// backend uses it, so the protocol has one reader.
+pub struct Collector {
+    stop: Option<StopRule>,
+    hello: Option<Hello>,
+    samples: Vec<Sample>,
+    done: Option<Done>,
+    detectors: Vec<DetectorLine>,
+    protocol_errors: Vec<String>,
+}
+
+impl Collector {
+    /// A collector for a run of `spec`.
+    pub fn new(spec: &RunSpec) -> Self {
+        Collector {
+            stop: spec.stop_when.clone(),
+            hello: None,
+            samples: Vec::new(),
+            done: None,
+            detectors: Vec::new(),
+            protocol_errors: Vec::new(),
+        }
+    }
+
+    /// Takes one line; true when the stop rule says the run has shown
+    /// enough (the backend then ends it and says `stopped_early`).
+    pub fn line(&mut self, line: &str) -> bool {
+        match probe::parse_line(line) {
+            Ok(Line::Hello(h)) => self.hello = Some(h),
+            Ok(Line::Sample(s)) => {
+                self.samples.push(s);
+                return self.stop.as_ref().is_some_and(|StopRule(f)| f(&self.samples));
+            }
+            Ok(Line::Done(d)) => self.done = Some(d),
+            Ok(Line::Detector(d)) => self.detectors.push(d),
+            Err(e) => {
+                if self.protocol_errors.len() < 20 {
+                    self.protocol_errors.push(e.to_string());
+                }
+            }
+        }
+        false
+    }
+
+    /// The record of a run of `spec` on `backend` that ended with
+    /// `outcome`, its crash classified.
+    pub fn finish(self, spec: &RunSpec, backend: &str, mut outcome: RunOutcome) -> RunRecord {
+        // A backend that polls memory can miss the peak of a short run;
+        // the probe's own samples catch it.
+        let sampled = self.samples.iter().filter_map(|s| s.get("rss")).fold(0.0, f64::max) as u64;
+        outcome.peak_rss = outcome.peak_rss.max(sampled);
+        let crash = classify(&outcome, self.done.as_ref());
+        RunRecord {
+            scenario: spec.scenario.clone(),
+            backend: backend.to_string(),
+            args: spec.args(),
+            env: spec.env(),
+            hello: self.hello,
+            samples: self.samples,
+            done: self.done,
+            detectors: self.detectors,
+            outcome,
+            crash,
+            protocol_errors: self.protocol_errors,
+        }
+    }
 }
 
 /// Runs programs as native child processes.
@@ -170,59 +349,24 @@ impl Backend for Native {
         "native"
     }
 
-    fn run(&self, spec: &RunSpec) -> Result<RunRecord, SpawnError> {
+    fn target(&self) -> Target {
+        Target::Native
+    }
+
+    fn run(&self, spec: &RunSpec) -> Result<RunRecord, RunError> {
         let mut child = ChildSpec::new(&spec.program);
         child.args = spec.args();
         child.env = spec.env();
         child.timeout = spec.timeout;
         child.rss_cap = spec.rss_cap;
-        let mut hello = None;
-        let mut samples = Vec::new();
-        let mut done = None;
-        let mut detectors = Vec::new();
-        let mut protocol_errors = Vec::new();
-        let stop = spec.stop_when.clone();
-        let outcome = process::run_until(&child, &mut |line| {
-            match probe::parse_line(line) {
-                Ok(Line::Hello(h)) => hello = Some(h),
-                Ok(Line::Sample(s)) => {
-                    samples.push(s);
-                    return stop.as_ref().is_some_and(|StopRule(f)| f(&samples));
-                }
-                Ok(Line::Done(d)) => done = Some(d),
-                Ok(Line::Detector(d)) => detectors.push(d),
-                Err(e) => {
-                    if protocol_errors.len() < 20 {
-                        protocol_errors.push(e.to_string());
-                    }
-                }
-            }
-            false
-        })?;
-        let mut outcome = outcome;
-        // The harness polls every 50 ms; the probe's own samples catch the
-        // peaks of runs shorter than that.
-        let sampled = samples.iter().filter_map(|s| s.get("rss")).fold(0.0, f64::max) as u64;
-        outcome.peak_rss = outcome.peak_rss.max(sampled);
-        let crash = classify(&outcome, done.as_ref());
-        Ok(RunRecord {
-            scenario: spec.scenario.clone(),
-            backend: self.name().to_string(),
-            args: child.args,
-            env: child.env,
-            hello,
-            samples,
-            done,
-            detectors,
-            outcome,
-            crash,
-            protocol_errors,
-        })
+        let mut collector = Collector::new(spec);
+        let outcome = process::run_until(&child, &mut |line| collector.line(line))?;
+        Ok(collector.finish(spec, self.name(), outcome.into()))
     }
 }
 
 /// Classifies how a run ended; `None` for a clean, complete run.
-pub fn classify(o: &ChildOutcome, done: Option<&Done>) -> Option<Crash> {
+pub fn classify(o: &RunOutcome, done: Option<&Done>) -> Option<Crash> {
     let first = |prefix: &str| o.stderr.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
     if o.interrupted {
         return Some(Crash { class: CrashClass::Interrupted, message: "stopped: gcfuzz was interrupted".into() });
@@ -274,8 +418,8 @@ pub fn classify(o: &ChildOutcome, done: Option<&Done>) -> Option<Crash> {
 mod tests {
     use super::*;
 
-    fn out(code: Option<i32>, signal: Option<i32>, stderr: &str) -> ChildOutcome {
-        ChildOutcome { code, signal, stderr: stderr.into(), ..Default::default() }
+    fn out(code: Option<i32>, signal: Option<i32>, stderr: &str) -> RunOutcome {
+        RunOutcome { code, signal, stderr: stderr.into(), ..Default::default() }
     }
 
     fn done() -> Done {
@@ -284,7 +428,7 @@ mod tests {
 
     #[test]
     fn classifies_crashes() {
-        let c = |o: ChildOutcome, d: Option<Done>| classify(&o, d.as_ref()).map(|c| (c.class, c.message));
+        let c = |o: RunOutcome, d: Option<Done>| classify(&o, d.as_ref()).map(|c| (c.class, c.message));
         assert_eq!(c(out(Some(0), None, ""), Some(done())), None);
         assert_eq!(c(out(Some(0), None, ""), None).unwrap().0, CrashClass::Truncated);
         assert_eq!(

@@ -45,6 +45,19 @@ impl GoVersion {
     pub fn line_string(self) -> String {
         format!("{}.{}", self.major, self.minor)
     }
+
+    /// Parses a go.mod `go` line: a release series such as `1.22`, no
+    /// older than 1.21 (gcfuzz's oldest toolchain).
+    pub fn parse_line(s: &str) -> Result<GoVersion, VersionError> {
+        let v: GoVersion = s.parse()?;
+        if v.patch != 0 || s.trim().split('.').count() != 2 || v.minor < 21 {
+            return Err(VersionError {
+                input: s.to_string(),
+                reason: "a go line is a release series such as 1.22 (1.21 or later)",
+            });
+        }
+        Ok(v)
+    }
 }
 
 impl fmt::Display for GoVersion {
@@ -196,6 +209,15 @@ mod tests {
         assert!(v("1.9.1") < v("1.10.0"), "numeric, not lexical, order");
         for bad in ["", "1", "1.x", "2.0", "1.22.10.1", "1..2", "-1.2"] {
             assert!(bad.parse::<GoVersion>().is_err(), "{bad:?} must not parse");
+        }
+    }
+
+    #[test]
+    fn go_lines_are_series_from_1_21() {
+        assert_eq!(GoVersion::parse_line("1.22"), Ok(v("1.22")));
+        for bad in ["1.22.10", "1.20", "1.2x", "go1.22.1"] {
+            let e = GoVersion::parse_line(bad).unwrap_err().to_string();
+            assert!(e.contains(bad) && (e.contains("release series") || e.contains("number")), "{bad}: {e}");
         }
     }
 

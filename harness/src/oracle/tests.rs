@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::probe::Sample;
-use crate::process::ChildOutcome;
 use crate::run::{Crash, RunRecord};
 use crate::template::parse_pattern;
 use crate::verdict::Verdict;
@@ -60,7 +59,7 @@ fn record(rounds: i64, per_op: f64, noise: impl Fn(i64) -> f64, bad_per_round: i
         samples,
         done: None,
         detectors: vec![],
-        outcome: ChildOutcome { code: Some(0), wall_ms: 10, ..Default::default() },
+        outcome: crate::run::RunOutcome { code: Some(0), wall_ms: 10, ..Default::default() },
         crash: None,
         protocol_errors: vec![],
     }

@@ -17,7 +17,7 @@
 //! the variant's signal estimates (pooled over trials by the oracle), so
 //! they count once and never as a spread of identical values.
 
-use crate::campaign::CellResult;
+use crate::results::CellResult;
 use crate::run::RunRecord;
 use std::fmt::Write as _;
 

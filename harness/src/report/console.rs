@@ -7,8 +7,8 @@
 //! On a terminal the same lines still print, above the bars, so the
 //! scroll-back reads like a log either way.
 
-use crate::campaign::Event;
 use crate::report;
+use crate::results::Event;
 use crate::version::GoVersion;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -189,7 +189,7 @@ mod tests {
         let screen = term.contents();
         assert!(screen.contains("toolchain: unpacking Go 1.22.10") && !screen.contains("downloaded"), "{screen}");
 
-        let result: crate::campaign::CellResult = serde_json::from_value(serde_json::json!({
+        let result: crate::results::CellResult = serde_json::from_value(serde_json::json!({
             "pattern": "15-ticker", "seed_bug": 15, "go": "1.22.10", "go_line": "1.22", "knobs": {},
             "params": {}, "backend": "native", "buggy": null, "fixed": null, "verdict": "reproduced",
             "expected": "reproduced", "met": true, "why": "", "explanation": ""

@@ -9,8 +9,8 @@
 //! compile time out of the build.
 
 use super::{case_name, key_number};
-use crate::campaign::CellResult;
 use crate::oracle::{VariantResult, fmt_num};
+use crate::results::CellResult;
 use crate::run::RunRecord;
 use crate::version::GoVersion;
 use std::fmt::Write as _;
@@ -31,7 +31,7 @@ fn esc(s: &str) -> String {
 
 /// The anchor of a cell's section.
 fn anchor(r: &CellResult, i: usize) -> String {
-    if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", crate::campaign::evidence_slug(&r.cell)) }
+    if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", crate::results::evidence_slug(&r.cell)) }
 }
 
 /// `ok`, `unexpected` or `error`: the class (and colour) of a cell.

@@ -1,4 +1,7 @@
 use super::*;
+use crate::knobs::Knobs;
+use crate::verdict::Verdict;
+use crate::version::GoVersion;
 use std::path::Path;
 
 const GOOD: &str = r#"

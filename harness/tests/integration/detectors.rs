@@ -2,9 +2,9 @@
 //! own checks say about the buggy and the fixed variants.
 
 use crate::support::Run;
-use gcfuzz::detect::{Catch, Detector, Finding};
+use gcfuzz::detector::{Catch, Detector, Finding};
 
-fn catches(r: &gcfuzz::campaign::CellResult) -> Vec<(Detector, Catch)> {
+fn catches(r: &gcfuzz::results::CellResult) -> Vec<(Detector, Catch)> {
     r.detectors.iter().map(|d| (d.detector, d.catch)).collect()
 }
 

@@ -1,8 +1,8 @@
 //! Seed Bugs 4, 9 and 14 on the oldest and newest Go: verdicts and the numbers behind them.
 
 use crate::support::{Run, cell, estimate};
-use gcfuzz::campaign::CellResult;
-use gcfuzz::detect::{Catch, Detector, Finding};
+use gcfuzz::detector::{Catch, Detector, Finding};
+use gcfuzz::results::CellResult;
 use gcfuzz::verdict::Verdict;
 
 /// Go 1.25+'s `GODEBUG=checkfinalizers=1` kills the buggy variant at its

@@ -5,7 +5,7 @@ use crate::support::{Run, estimate};
 use gcfuzz::run::CrashClass;
 use gcfuzz::verdict::{Presence, Verdict};
 
-fn interval(r: &gcfuzz::campaign::CellResult, variant: &str, signal: &str) -> gcfuzz::stats::Estimate {
+fn interval(r: &gcfuzz::results::CellResult, variant: &str, signal: &str) -> gcfuzz::stats::Estimate {
     let v = if variant == "buggy" { &r.buggy } else { &r.fixed };
     v.as_ref().unwrap().signals.iter().find(|s| s.name == signal).unwrap().estimate.unwrap()
 }

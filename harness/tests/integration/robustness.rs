@@ -3,7 +3,7 @@
 //! results. The build cache is content-addressed.
 
 use crate::support::{Run, fixture_templates, home};
-use gcfuzz::build::{BuildKey, Builder};
+use gcfuzz::build::{BuildKey, Builder, GoBuilder};
 use gcfuzz::run::CrashClass;
 use gcfuzz::template;
 use gcfuzz::verdict::{Presence, Verdict};
@@ -60,32 +60,33 @@ fn builds_are_cached_by_content() {
     let p = &ps[0];
     let tc = crate::support::toolchains();
     let t = tc.ensure("1.27.3".parse().unwrap(), &mut |_| {}).unwrap();
+    let go = t.version;
     let _machine = crate::support::shared();
     // A private cache, so the first build is really a build.
     let cache = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(cache.path()).unwrap();
     let shared_gocache = home().join("gocache");
     std::os::unix::fs::symlink(&shared_gocache, cache.path().join("gocache")).unwrap();
-    let b = Builder::new(cache.path(), &d.path().join("probe"));
-    let key = BuildKey::new(t.version, "1.22".parse().unwrap());
+    let b = GoBuilder::new(cache.path(), &d.path().join("probe"), tc);
+    let key = BuildKey::new(go, "1.22".parse().unwrap());
     let scen: Vec<_> = p.variants.iter().map(|v| (p, v)).collect();
-    let first = b.build(&t, key.clone(), &scen).unwrap();
+    let first = b.build(&key, &scen).unwrap();
     assert!(!first.cached && first.program.is_file());
-    let again = b.build(&t, key.clone(), &scen).unwrap();
+    let again = b.build(&key, &scen).unwrap();
     assert!(again.cached, "an unchanged program is not rebuilt");
     assert_eq!(again.hash, first.hash);
     // Another go line is another program.
-    let other = b.build(&t, BuildKey { go_line: "1.23".parse().unwrap(), ..key.clone() }, &scen).unwrap();
+    let other = b.build(&BuildKey { go_line: "1.23".parse().unwrap(), ..key.clone() }, &scen).unwrap();
     assert_ne!(other.hash, first.hash);
     // So is another GOEXPERIMENT.
     let exp = BuildKey { goexperiment: Some("heapminimum512kib".into()), ..key.clone() };
-    let other = b.build(&t, exp, &scen).unwrap();
+    let other = b.build(&exp, &scen).unwrap();
     assert_ne!(other.hash, first.hash);
     // Editing a template file changes the hash.
     let f = d.path().join("90-panics/fixed.go");
     let src = std::fs::read_to_string(&f).unwrap();
     std::fs::write(&f, src.replace("100", "101")).unwrap();
-    let edited = b.build(&t, key, &scen).unwrap();
+    let edited = b.build(&key, &scen).unwrap();
     assert!(!edited.cached);
     assert_ne!(edited.hash, first.hash);
     // No staging folders are left behind.

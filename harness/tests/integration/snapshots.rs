@@ -7,7 +7,7 @@
 //! `make snapshots` records new ones and walks through the differences.
 
 use crate::support::{self, exclusive, home};
-use gcfuzz::campaign::CellResult;
+use gcfuzz::results::CellResult;
 use std::fmt::Write as _;
 use std::path::Path;
 

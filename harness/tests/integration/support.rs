@@ -1,8 +1,9 @@
 //! Shared helpers: the real templates, toolchains, and a campaign runner.
 
-use gcfuzz::build::Builder;
-use gcfuzz::campaign::{self, Campaign, CellResult};
+use gcfuzz::build::GoBuilder;
+use gcfuzz::campaign::{self, Campaign};
 use gcfuzz::matrix::{self, MatrixSpec};
+use gcfuzz::results::CellResult;
 use gcfuzz::run::Native;
 use gcfuzz::template::{self, Pattern};
 use gcfuzz::toolchain::{self, Toolchains};
@@ -105,22 +106,15 @@ impl<'a> Run<'a> {
             ..Default::default()
         };
         let plan = matrix::plan(&selected, &spec).unwrap();
-        let builder = Builder::new(&home(), &self.templates.join("probe"));
-        let c = Campaign {
-            patterns: selected,
-            plan,
-            toolchains: &tc,
-            builder: &builder,
-            backend: &Native,
+        let builder = GoBuilder::new(&home(), &self.templates.join("probe"), tc);
+        let options = campaign::Options {
             jobs: 1,
             rss_cap: self.rss_cap,
             mem_budget: 8 << 30,
             detectors: self.detectors,
             early_stop: false,
-            evidence: None,
-            journal: None,
-            done: Default::default(),
         };
+        let c = Campaign::new(selected, plan, &builder, &Native, options);
         campaign::run(&c, &mut |e| {
             if let Some(l) = gcfuzz::report::event_line(&e) {
                 eprintln!("{l}");

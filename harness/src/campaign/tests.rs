@@ -1,0 +1,308 @@
+//! Campaigns driven through the synthetic backend and builder: no Go, no
+//! toolchain, exact series. Scheduling, early stopping, the journal and
+//! resume, verdicts and build counts, on the same code path `gcfuzz run`
+//! takes (the end-to-end tests in harness/tests/ do it with real Go).
+
+use super::*;
+use crate::build::Target;
+use crate::detector::{Catch, Detector};
+use crate::judge;
+use crate::matrix::{MatrixSpec, plan};
+use crate::probe::Sample;
+use crate::run::{CrashClass, RunSpec};
+use crate::synthetic::{Exit, Series, SyntheticBackend, SyntheticBuilder};
+use crate::template::parse_pattern;
+use crate::verdict::{Presence, Verdict};
+use std::time::Duration;
+
+/// A pattern whose symptom is goroutines growing by more than 0.5 per
+/// round; expected reproduced before Go 1.27, not reproduced from it.
+fn pattern(id: &str, extra: &str) -> (tempfile::TempDir, Pattern) {
+    let yaml = format!(
+        r#"
+title: t
+family: reachability
+summary: s
+common: [c.go]
+variants: {{buggy: {{about: b}}, fixed: {{about: f}}}}
+params: {{leak: {{type: float, default: 1, range: [0, 10]}}}}
+signals:
+  - {{name: goroutines_per_round, metric: goroutines, stat: slope, present_above: 0.5, unit: goroutines/round}}
+run: {{rounds: 10, warmup: 2{extra}}}
+expect:
+  - when: {{go: "<1.27"}}
+    verdict: reproduced
+  - verdict: not-reproduced
+"#
+    );
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(&yaml, Path::new("p.yaml"), id, d.path()).unwrap();
+    (d, p)
+}
+
+fn v(s: &str) -> GoVersion {
+    s.parse().unwrap()
+}
+
+/// The buggy variant leaks `leak` goroutines per round on toolchains
+/// before 1.27 (the synthetic program's path names its key); the fixed
+/// one never does.
+fn leaky(spec: &RunSpec) -> Series {
+    let leaks = spec.scenario.ends_with("/buggy") && !spec.program.to_string_lossy().contains("go1.27");
+    let per_round: f64 = if leaks { spec.params["leak"].parse().unwrap() } else { 0.0 };
+    Series::rounds(spec.rounds, move |r| vec![("goroutines", 3.0 + per_round * (r + 1) as f64)])
+}
+
+fn spec(go: &[&str]) -> MatrixSpec {
+    MatrixSpec { go: go.iter().map(|g| v(g)).collect(), backends: vec!["synthetic".into()], ..Default::default() }
+}
+
+fn options() -> Options {
+    Options { jobs: 1, rss_cap: None, mem_budget: 1 << 40, detectors: false, early_stop: false }
+}
+
+fn estimate(r: &CellResult, variant: &str) -> f64 {
+    let v = if variant == "buggy" { &r.buggy } else { &r.fixed };
+    v.as_ref().unwrap().signals[0].estimate.unwrap().value
+}
+
+fn run_quietly(c: &Campaign) -> Outcome {
+    run(c, &mut |_| {}).unwrap()
+}
+
+#[test]
+fn a_campaign_needs_no_toolchain_and_judges_by_the_series() {
+    let (_d, p) = pattern("15-synthetic", "");
+    let plan = plan(&[&p], &spec(&["1.21.13", "1.22.10", "1.27.3"])).unwrap();
+    let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
+    let c = Campaign::new(vec![&p], plan, &builder, &backend, options());
+    let mut events = Vec::new();
+    let out = run(&c, &mut |e| events.push(crate::report::event_line(&e).unwrap_or_default())).unwrap();
+    let got: Vec<(String, Verdict, bool)> = out.results.iter().map(|r| (r.go.to_string(), r.verdict, r.met)).collect();
+    assert_eq!(
+        got,
+        [
+            ("1.21.13".into(), Verdict::Reproduced, true),
+            ("1.22.10".into(), Verdict::Reproduced, true),
+            ("1.27.3".into(), Verdict::NotReproduced, true)
+        ]
+    );
+    // The numbers behind the verdicts: an exact slope of 1 against 0.
+    let r = &out.results[0];
+    assert_eq!((estimate(r, "buggy"), estimate(r, "fixed")), (1.0, 0.0));
+    assert_eq!(r.buggy.as_ref().unwrap().status, Presence::Present);
+    assert_eq!(r.fixed.as_ref().unwrap().status, Presence::Absent);
+    assert_eq!(r.buggy.as_ref().unwrap().rounds, 10);
+    assert_eq!(r.backend, "synthetic");
+    assert!(r.cell.ends_with("|backend=synthetic"), "{}", r.cell);
+    assert!(
+        r.explanation.contains("goroutines_per_round 1.00 goroutines/round [1.00, 1.00] > 0.5"),
+        "{}",
+        r.explanation
+    );
+    assert_eq!(out.results[2].buggy.as_ref().unwrap().status, Presence::Absent);
+    // One build per key, each toolchain prepared once, two runs per cell.
+    assert_eq!(builder.prepared(), [v("1.21.13"), v("1.22.10"), v("1.27.3")]);
+    let builds = builder.builds();
+    assert_eq!(builds.len(), 3);
+    assert!(builds.values().all(|&n| n == 1), "the judge reused the campaign's builds: {builds:?}");
+    assert_eq!(backend.runs(), 6);
+    assert_eq!(events.iter().filter(|e| e.starts_with('[')).count(), 3, "{events:?}");
+    assert!(events.iter().any(|e| e.starts_with("[3/3] 15-synthetic go1.27.3")), "{events:?}");
+}
+
+#[test]
+fn crashes_hangs_fixes_that_fail_and_failed_builds_are_recorded_verdicts() {
+    let (_d, p) = pattern("16-synthetic", "");
+    let script = |spec: &RunSpec| {
+        let leak = spec.params["leak"].parse::<f64>().unwrap();
+        let base = Series::rounds(spec.rounds, move |r| vec![("goroutines", 3.0 + leak * r.max(0) as f64)]);
+        match (spec.scenario.rsplit('/').next(), leak) {
+            (Some("buggy"), 2.0) => base.ending(Exit::Panic("runtime error: index out of range [2]".into())),
+            (Some("buggy"), 3.0) => base.ending(Exit::Hang),
+            _ => base, // both variants leak: the fix fails
+        }
+    };
+    let mut s = spec(&["1.22.10", "1.26.6"]);
+    s.params.insert("leak".into(), vec!["1".into(), "2".into(), "3".into()]);
+    let plan = plan(&[&p], &s).unwrap();
+    let builder = SyntheticBuilder::failing(v("1.26.6"));
+    let backend = SyntheticBackend::new(script);
+    let c = Campaign::new(vec![&p], plan, &builder, &backend, Options { detectors: true, ..options() });
+    let out = run_quietly(&c);
+    assert_eq!(out.results.len(), 6);
+    let by =
+        |go: &str, leak: &str| out.results.iter().find(|r| r.go.to_string() == go && r.params["leak"] == leak).unwrap();
+    let fix_fails = by("1.22.10", "1");
+    assert_eq!(fix_fails.verdict, Verdict::FixFails);
+    assert_eq!((estimate(fix_fails, "buggy"), estimate(fix_fails, "fixed")), (1.0, 1.0));
+    assert!(!fix_fails.met);
+    let crashed = by("1.22.10", "2");
+    assert_eq!(crashed.verdict, Verdict::Crash);
+    let buggy = crashed.buggy.as_ref().unwrap();
+    assert_eq!(buggy.status, Presence::Crash);
+    let crash = buggy.crash.as_ref().unwrap();
+    assert_eq!(
+        (crash.class, crash.message.as_str()),
+        (CrashClass::GoPanic, "panic: runtime error: index out of range [2]")
+    );
+    let hung = by("1.22.10", "3");
+    assert_eq!(hung.buggy.as_ref().unwrap().status, Presence::Timeout);
+    assert_eq!(hung.verdict, Verdict::Crash);
+    // Detectors ask the builder for `go vet`: a builder without Go says so.
+    let vet = &fix_fails.detectors[0];
+    assert_eq!((vet.detector, vet.catch), (Detector::Vet, Catch::Error));
+    assert!(vet.buggy.evidence.contains("no Go toolchain"), "{:?}", vet.buggy);
+    // A failed build is each of its cells' error, and the others still ran.
+    for leak in ["1", "2", "3"] {
+        let r = by("1.26.6", leak);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert_eq!(r.error.as_deref(), Some("build failed: `go build` failed for Go 1.26.6 (go line 1.26)"));
+        assert!(r.runs.is_empty());
+    }
+    assert_eq!(backend.runs(), 6, "three cells of two runs; the failed build ran nothing");
+    assert_eq!(builder.builds().values().sum::<usize>(), 2, "a failed build is not retried per cell");
+    assert_eq!(crate::cli::results_code(&out.results), crate::cli::EXIT_SETUP);
+}
+
+#[test]
+fn early_stopping_ends_a_decided_run_at_its_minimum_and_lets_an_undecided_one_run_on() {
+    let (_d, p) = pattern("15-synthetic", "");
+    // leak 1 decides at once; leak 0.5 sits on the threshold: never decided.
+    let mut s = spec(&["1.22.10"]);
+    s.params.insert("leak".into(), vec!["1".into(), "0.5".into()]);
+    let plan = plan(&[&p], &s).unwrap();
+    let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
+    let c = Campaign::new(vec![&p], plan, &builder, &backend, Options { early_stop: true, ..options() });
+    let out = run_quietly(&c);
+    let decided = &out.results[0];
+    assert!(decided.early_stop && decided.nominal_rounds == 10);
+    assert_eq!(decided.verdict, Verdict::Reproduced);
+    // 10 rounds, 2 warm-up: at least half the 8 post-warm-up samples and
+    // never fewer than 5. The buggy variant is present at 5 (rounds
+    // 0..=6); the fixed one needs a sixth sample, since Sen's interval over
+    // 5 points has no finite upper end, so absent can wait a round.
+    assert_eq!(decided.buggy.as_ref().unwrap().rounds, 7);
+    assert_eq!(decided.fixed.as_ref().unwrap().rounds, 8);
+    assert!(decided.runs.iter().all(|r| r.outcome.stopped_early && r.crash.is_none()));
+    let undecided = &out.results[1];
+    assert_eq!(undecided.buggy.as_ref().unwrap().status, Presence::Inconclusive);
+    assert_eq!(undecided.buggy.as_ref().unwrap().rounds, 20, "up to twice its rounds");
+    assert!(!undecided.runs[0].outcome.stopped_early);
+    assert!(crate::report::summary(&out.results).contains("early stopping ran 43 of 40 nominal rounds (7% more)"));
+}
+
+#[test]
+fn the_scheduler_keeps_exclusive_cells_alone_and_the_memory_budget() {
+    let (_d1, shared) = pattern("15-shared", ", peak_mib: 64");
+    let (_d2, alone) = pattern("16-alone", ", exclusive: true");
+    let mut s = spec(&["1.21.13", "1.22.10", "1.23.9", "1.24.11"]);
+    s.params.insert("leak".into(), vec!["1".into(), "2".into()]);
+    let both = || plan(&[&shared, &alone], &s).unwrap();
+    let scenarios_of = |id: &str| [format!("{id}/buggy"), format!("{id}/fixed")];
+    let mut backend = SyntheticBackend::new(leaky);
+    backend.hold = Duration::from_millis(40);
+    let builder = SyntheticBuilder::default();
+    let two = Options { jobs: 2, ..options() };
+    let c = Campaign::new(vec![&shared, &alone], both(), &builder, &backend, two.clone());
+    let out = run_quietly(&c);
+    assert_eq!(out.results.len(), 16);
+    let ids: Vec<String> = out.results.iter().map(|r| r.cell.clone()).collect();
+    assert_eq!(ids, both().cells.iter().map(Cell::id).collect::<Vec<_>>(), "results in plan order");
+    let overlaps = backend.overlaps();
+    let exclusive = scenarios_of("16-alone");
+    assert!(!overlaps.is_empty(), "two jobs ran side by side");
+    assert!(
+        overlaps.iter().all(|(a, b)| !exclusive.contains(a) && !exclusive.contains(b)),
+        "an exclusive cell ran beside another: {overlaps:?}"
+    );
+    // A budget below two declared peaks: nothing overlaps at all.
+    let mut backend = SyntheticBackend::new(leaky);
+    backend.hold = Duration::from_millis(10);
+    let tight = Options { mem_budget: 100 << 20, ..two };
+    let c = Campaign::new(vec![&shared], plan(&[&shared], &s).unwrap(), &builder, &backend, tight);
+    assert_eq!(run_quietly(&c).results.len(), 8);
+    assert_eq!(backend.overlaps(), [], "64 MiB cells within a 100 MiB budget run one at a time");
+}
+
+#[test]
+fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
+    let (_d, p) = pattern("15-synthetic", "");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.jsonl");
+    let full = plan(&[&p], &spec(&["1.21.13", "1.22.10", "1.23.9", "1.27.3"])).unwrap();
+    let builder = SyntheticBuilder::default();
+    // The first run gets through two cells (as if killed after them).
+    let half = Plan { cells: full.cells[..2].to_vec(), skipped: Vec::new() };
+    let backend = SyntheticBackend::new(leaky);
+    let (j, done) = Journal::open(&path, false).unwrap();
+    let j = Mutex::new(j);
+    let c = Campaign::new(vec![&p], half, &builder, &backend, options()).with_journal(&j, done);
+    assert_eq!(run_quietly(&c).results.len(), 2);
+    drop(c);
+    drop(j);
+    // The resume runs only the other two and reports all four.
+    let backend = SyntheticBackend::new(leaky);
+    let (j, done) = Journal::open(&path, true).unwrap();
+    assert_eq!(done.len(), 2);
+    let j = Mutex::new(j);
+    let c = Campaign::new(vec![&p], full.clone(), &builder, &backend, options()).with_journal(&j, done);
+    let out = run_quietly(&c);
+    assert_eq!((out.results.len(), out.resumed, out.interrupted), (4, 2, false));
+    assert_eq!(backend.runs(), 4, "two cells, two runs each");
+    let verdicts: Vec<Verdict> = out.results.iter().map(|r| r.verdict).collect();
+    assert_eq!(verdicts, [Verdict::Reproduced, Verdict::Reproduced, Verdict::Reproduced, Verdict::NotReproduced]);
+    drop(c);
+    drop(j);
+    // Each cell once in the journal, with both its runs and their series.
+    let cells = crate::journal::read(&path).unwrap();
+    let ids: Vec<&str> = cells.iter().map(|c| c.cell.as_str()).collect();
+    assert_eq!(ids, full.cells.iter().map(Cell::id).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    for c in &cells {
+        let variants: Vec<&str> = c.runs.iter().map(|r| r.variant()).collect();
+        assert_eq!(variants, ["buggy", "fixed"], "{}", c.cell);
+        assert_eq!(c.runs[0].samples.len(), 11, "baseline and ten rounds");
+    }
+    let oldest: &Sample = cells[0].runs[0].samples.last().unwrap();
+    assert_eq!(oldest.get("goroutines"), Some(13.0));
+    // A finished journal resumes to nothing run.
+    let backend = SyntheticBackend::new(leaky);
+    let (j, done) = Journal::open(&path, true).unwrap();
+    let j = Mutex::new(j);
+    let c = Campaign::new(vec![&p], full, &builder, &backend, options()).with_journal(&j, done);
+    assert_eq!(run_quietly(&c).resumed, 4);
+    assert_eq!(backend.runs(), 0);
+}
+
+#[test]
+fn a_cell_for_a_backend_the_campaign_lacks_stops_it_before_any_work() {
+    let (_d, p) = pattern("15-synthetic", "");
+    let mut s = spec(&["1.22.10"]);
+    s.backends = vec!["synthetic".into(), "wasm".into()];
+    let plan = plan(&[&p], &s).unwrap();
+    assert_eq!(plan.cells.len(), 2);
+    let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
+    let c = Campaign::new(vec![&p], plan, &builder, &backend, options());
+    let e = run(&c, &mut |_| {}).unwrap_err();
+    assert!(matches!(&e, CampaignError::NoBackend { backend, .. } if backend == "wasm"), "{e}");
+    assert!(builder.builds().is_empty() && backend.runs() == 0);
+}
+
+#[test]
+fn the_judge_alone_needs_only_a_pattern_a_cell_a_builder_and_a_backend() {
+    let (_d, p) = pattern("15-synthetic", "");
+    let plan = plan(&[&p], &spec(&["1.22.10"])).unwrap();
+    let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
+    let seen = Mutex::new(Vec::new());
+    let hook = |variant: &str, trial: u32, run: &RunRecord| {
+        seen.lock().unwrap().push((variant.to_string(), trial, run.samples.len()));
+    };
+    let opts = judge::Options { on_run: Some(&hook), ..Default::default() };
+    let r = judge::judge(&p, &plan.cells[0], &builder, &backend, &opts);
+    assert_eq!((r.verdict, r.met, r.expected), (Verdict::Reproduced, true, Some(Verdict::Reproduced)));
+    assert_eq!((estimate(&r, "buggy"), estimate(&r, "fixed")), (1.0, 0.0));
+    assert_eq!(*seen.lock().unwrap(), [("buggy".to_string(), 0, 11), ("fixed".to_string(), 0, 11)]);
+    let key = BuildKey::for_cell(&plan.cells[0], Target::Native);
+    assert_eq!(builder.builds().get(&key), Some(&1));
+}

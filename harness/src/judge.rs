@@ -1,0 +1,252 @@
+//! Judging one cell: a pattern's buggy and fixed variants built for the
+//! cell's configuration, run through a backend, measured by the oracle,
+//! compared (the differential verdict) and held against the pattern's
+//! expectation. [`judge`] is the one way a cell is judged: the campaign
+//! calls it for every cell of a plan, a fuzzer's executor for every
+//! configuration it tries. It needs no journal, no output folder and no
+//! progress channel; [`Options`] has optional hooks for those.
+//!
+//! A build or a run that cannot happen is recorded in the result
+//! (`error`), never returned as an `Err`: one bad cell does not stop a run.
+
+use crate::build::{BuildKey, Builder, scenario_name};
+use crate::matrix::Cell;
+use crate::oracle::{self, VariantResult};
+use crate::results::{CellResult, evidence_slug};
+use crate::run::{Backend, RunRecord, RunSpec, StopRule};
+use crate::template::{Pattern, Role, Variant};
+use crate::verdict::{Presence, Verdict};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Called as each run ends: (variant, trial, the run). The campaign
+/// journals runs through it.
+pub type RunHook<'a> = dyn Fn(&str, u32, &RunRecord) + Sync + 'a;
+
+/// How to judge, beyond the cell itself. The default judges plainly: no
+/// memory cap beyond the pattern's, no early stopping, no detectors, no
+/// evidence, no hook.
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Memory cap per run, bytes (the lower of this and the pattern's
+    /// `max_rss_mib` applies).
+    pub rss_cap: Option<u64>,
+    /// Stop a run once its streamed samples decide it, and let an undecided
+    /// one go on up to twice its rounds (single-trial patterns whose
+    /// symptom is not a crash).
+    pub early_stop: bool,
+    /// Also ask the detectors (go vet, the runtime's checks).
+    pub detectors: bool,
+    /// An output folder: every run writes a heap profile, and a cell whose
+    /// fix fails or whose verdict is unexpected keeps its profiles and
+    /// stderr under `evidence/` there.
+    pub evidence: Option<&'a Path>,
+    /// Called as each run ends (not for a run cut short by an interrupt).
+    pub on_run: Option<&'a RunHook<'a>>,
+}
+
+/// Judges `cell` of `pattern`: builds its program with `builder` (for
+/// `backend`'s target), runs both variants on `backend`, and returns the
+/// result with both variants' records, signals, verdict and expectation.
+pub fn judge(
+    pattern: &Pattern,
+    cell: &Cell,
+    builder: &dyn Builder,
+    backend: &dyn Backend,
+    opts: &Options,
+) -> CellResult {
+    let mut result = skeleton(pattern, cell, backend);
+    let scenarios: Vec<(&Pattern, &Variant)> = ["buggy", "fixed"]
+        .iter()
+        .map(|n| (pattern, pattern.variant(n).expect("patterns always have buggy and fixed")))
+        .collect();
+    let artifact = match builder.build(&BuildKey::for_cell(cell, backend.target()), &scenarios) {
+        Ok(a) => a,
+        Err(e) => {
+            let e = e.to_string();
+            result.error = Some(format!("build failed: {}", e.lines().next().unwrap_or(&e)));
+            result.explanation = "not run: the build failed".into();
+            return result;
+        }
+    };
+    // Heap profiles land here; only a cell that needs them keeps them.
+    let scratch = opts.evidence.and_then(|dir| {
+        std::fs::create_dir_all(dir).ok()?;
+        tempfile::Builder::new().prefix(".scratch-").tempdir_in(dir).ok()
+    });
+    let early = opts.early_stop && cell.trials == 1 && !pattern.crash_is_symptom;
+    result.early_stop = early;
+    let stop_when = early.then(|| {
+        let (p, params) = (pattern.clone(), cell.params.clone());
+        let nominal_post = cell.rounds.saturating_sub(pattern.run.warmup) as usize;
+        let min_post = 5.max(nominal_post / 2);
+        StopRule(std::sync::Arc::new(move |samples: &[crate::probe::Sample]| {
+            oracle::decisive(&p, &params, samples, min_post, nominal_post)
+        }))
+    });
+    let mut variants = Vec::new();
+    let mut specs = Vec::new();
+    for (_, v) in &scenarios {
+        let name = v.name.as_str();
+        let knobs = match cell.knobs.overlay(&v.env).resolve_relative(pattern.live_mib(&cell.params)) {
+            Ok(k) => k,
+            Err(e) => {
+                result.explanation = format!("not run: {e}");
+                result.error = Some(e);
+                return result;
+            }
+        };
+        let spec = RunSpec {
+            program: artifact.program.clone(),
+            scenario: scenario_name(pattern, v),
+            params: cell.params.clone(),
+            knobs,
+            rounds: if early { cell.rounds * 2 } else { cell.rounds },
+            gc_per_sample: pattern.run.gc_per_sample,
+            max_wall: Duration::from_secs_f64(pattern.run.max_wall_s),
+            timeout: Duration::from_secs_f64(pattern.run.timeout_s),
+            rss_cap: match (opts.rss_cap, pattern.run.max_rss_mib) {
+                (Some(a), Some(b)) => Some(a.min(b << 20)),
+                (a, b) => a.or(b.map(|b| b << 20)),
+            },
+            extra_args: cell.stress.args(),
+            stop_when: stop_when.clone(),
+        };
+        let mut records = Vec::new();
+        for trial in 0..cell.trials {
+            let mut spec = spec.clone();
+            if let Some(scratch) = &scratch {
+                spec.extra_args.push("-heapprofile".into());
+                spec.extra_args.push(scratch.path().join(format!("{name}-t{trial}.pprof")).display().to_string());
+            }
+            match backend.run(&spec) {
+                Ok(rec) => {
+                    if !rec.outcome.interrupted
+                        && let Some(hook) = opts.on_run
+                    {
+                        hook(name, trial, &rec);
+                    }
+                    records.push(rec);
+                }
+                Err(e) => {
+                    result.error = Some(format!(
+                        "{e}: {}",
+                        std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()
+                    ));
+                    result.explanation = format!("not run: {e}");
+                    return result;
+                }
+            }
+        }
+        variants.push(oracle::evaluate(pattern, &cell.params, name, &records));
+        result.runs.extend(records);
+        specs.push(spec);
+    }
+    if opts.detectors {
+        let cx = crate::detect::Context { builder, artifact: &artifact, backend, specs: [&specs[0], &specs[1]] };
+        result.detectors = crate::detect::run_all(&cx, pattern, &pattern.detectors);
+    }
+    let fixed = variants.pop().expect("two variants");
+    let buggy = variants.pop().expect("two variants");
+    result.verdict = Verdict::from_pair(buggy.status, fixed.status);
+    result.met = result.expected == Some(result.verdict);
+    result.explanation = explain(&buggy, &fixed);
+    // The fix fails when its variant shows the symptom, crashes or hangs.
+    let fix_fails = matches!(fixed.status, Presence::Present | Presence::Crash | Presence::Timeout);
+    result.buggy = Some(buggy);
+    result.fixed = Some(fixed);
+    if let (Some(dir), Some(scratch)) = (opts.evidence, &scratch)
+        && (fix_fails || !result.met)
+    {
+        result.evidence = keep_evidence(dir, scratch.path(), &result);
+    }
+    result
+}
+
+/// A cell's result before anything ran: its identity and expectation.
+fn skeleton(p: &Pattern, cell: &Cell, backend: &dyn Backend) -> CellResult {
+    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref());
+    CellResult {
+        cell: cell.id(),
+        pattern: p.id.clone(),
+        seed_bug: p.seed_bug,
+        go: cell.go,
+        go_line: cell.go_line,
+        knobs: cell.knobs.clone(),
+        stress: cell.stress,
+        goexperiment: cell.goexperiment.clone(),
+        params: cell.params.clone(),
+        overrides: cell.overrides.clone(),
+        nominal_rounds: cell.rounds,
+        early_stop: false,
+        backend: backend.name().to_string(),
+        buggy: None,
+        fixed: None,
+        verdict: Verdict::Inconclusive,
+        expected: expectation.map(|e| e.verdict),
+        met: false,
+        why: expectation.map(|e| e.why.clone()).unwrap_or_default(),
+        explanation: String::new(),
+        detectors: Vec::new(),
+        error: None,
+        evidence: Vec::new(),
+        runs: Vec::new(),
+    }
+}
+
+/// Moves a cell's heap profiles out of `scratch` and writes each run's
+/// stderr beside them, in `evidence/<cell>/` under the output folder;
+/// returns the files' paths relative to that folder.
+fn keep_evidence(out: &Path, scratch: &Path, r: &CellResult) -> Vec<String> {
+    let rel = Path::new("evidence").join(evidence_slug(&r.cell));
+    let dir = out.join(&rel);
+    if std::fs::create_dir_all(&dir).is_err() {
+        return Vec::new();
+    }
+    let mut kept = Vec::new();
+    let mut trials: HashMap<String, u32> = HashMap::new();
+    for run in &r.runs {
+        let variant = run.variant().to_string();
+        let n = trials.entry(variant.clone()).or_default();
+        let stem = format!("{variant}-t{n}");
+        *n += 1;
+        let profile = format!("{stem}.pprof");
+        if std::fs::rename(scratch.join(&profile), dir.join(&profile)).is_ok() {
+            kept.push(rel.join(&profile));
+        }
+        let stderr = format!("{stem}.stderr.txt");
+        // The command line as it would replay, profile path included.
+        let args = run.args.join(" ").replace(&scratch.display().to_string(), &dir.display().to_string());
+        let text = format!(
+            "# {args} {}\n# exit: {}\n{}",
+            run.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+            run.outcome.describe(),
+            run.outcome.stderr
+        );
+        if std::fs::write(dir.join(&stderr), text).is_ok() {
+            kept.push(rel.join(&stderr));
+        }
+    }
+    kept.into_iter().map(|p| p.display().to_string()).collect()
+}
+
+/// One line: each variant's status and its deciding numbers.
+fn explain(buggy: &VariantResult, fixed: &VariantResult) -> String {
+    let one = |v: &VariantResult| -> String {
+        match (&v.crash, v.status) {
+            (Some(c), Presence::Crash | Presence::Timeout) => format!("{}: {} ({})", v.variant, v.status, c.message),
+            _ => {
+                let decisive: Vec<String> = v
+                    .signals
+                    .iter()
+                    .filter(|s| s.role == Role::Symptom)
+                    .filter(|s| v.status != Presence::Present || s.status == Presence::Present)
+                    .map(|s| s.describe())
+                    .collect();
+                format!("{}: {} ({})", v.variant, v.status, decisive.join("; "))
+            }
+        }
+    };
+    format!("{}; {}", one(buggy), one(fixed))
+}

@@ -1,0 +1,312 @@
+//! Checking a raw spec into a [`Pattern`]: every rule a template must
+//! follow, each failure with the file, line and column it is about.
+
+use super::error::TemplateError;
+use super::model::*;
+use super::spec::*;
+use crate::knobs::Knobs;
+use crate::probe::{CRASH_METRIC, SAMPLE_METRICS};
+use crate::version::{GoVersion, VersionReq};
+use serde_saphyr::Spanned;
+use std::path::Path;
+
+pub(super) struct Checker<'a> {
+    pub(super) path: &'a Path,
+    pub(super) dir: &'a Path,
+}
+
+impl Checker<'_> {
+    fn err<T>(&self, at: Option<&serde_saphyr::Location>, message: impl Into<String>) -> Result<T, TemplateError> {
+        let (line, column) = at.map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        Err(TemplateError::Invalid { path: self.path.to_path_buf(), line, column, message: message.into() })
+    }
+
+    pub(super) fn check(&self, spec: PatternSpec, id: &str) -> Result<Pattern, TemplateError> {
+        let (num, slug) = id.split_once('-').unwrap_or(("", ""));
+        if num.len() != 2 || !num.bytes().all(|b| b.is_ascii_digit()) || !is_slug(slug) {
+            return self.err(None, format!("pattern folder `{id}` must be named NN-slug, e.g. 15-ticker-not-stopped"));
+        }
+        if let Some(bug) = spec.seed_bug
+            && num.parse::<u32>().ok() != Some(bug)
+        {
+            return self.err(None, format!("seed_bug is {bug} but the folder `{id}` is numbered {num}"));
+        }
+
+        let mut params = Vec::new();
+        for (name, p) in spec.params {
+            if !is_ident(&name) {
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter name `{name}` must be a lowercase identifier"),
+                );
+            }
+            let [lo, hi] = p.range.value;
+            if lo > hi {
+                return self.err(Some(&p.range.referenced), format!("parameter `{name}`: range [{lo}, {hi}] is empty"));
+            }
+            let d = p.default.value;
+            if d < lo || d > hi {
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter `{name}`: default {d} is outside its range [{lo}, {hi}]"),
+                );
+            }
+            if p.kind == ParamType::Int && (d.fract() != 0.0 || lo.fract() != 0.0 || hi.fract() != 0.0) {
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter `{name}` is an int but its default or range is not"),
+                );
+            }
+            params.push(Param { name, kind: p.kind, default: d, range: (lo, hi), about: p.about });
+        }
+
+        let common = self.check_files(&spec.common)?;
+        if !spec.variants.contains_key("buggy") || !spec.variants.contains_key("fixed") {
+            return self.err(None, "`variants` must have at least `buggy` and `fixed`");
+        }
+        let mut variants = Vec::new();
+        for (name, v) in spec.variants {
+            if !is_slug(&name) {
+                return self.err(None, format!("variant name `{name}` must be lowercase letters, digits and dashes"));
+            }
+            let files = self.check_files(&v.files)?;
+            if files.is_empty() && common.is_empty() {
+                return self.err(None, format!("variant `{name}` has no Go files (give `files` or `common`)"));
+            }
+            variants.push(Variant { name, about: v.about, files, env: knobs(&v.env) });
+        }
+        variants.sort_by_key(|v| match v.name.as_str() {
+            "buggy" => (0, String::new()),
+            "fixed" => (1, String::new()),
+            n => (2, n.to_string()),
+        });
+
+        let r = spec.run;
+        if r.rounds < 3 || r.warmup + 3 > r.rounds {
+            return self.err(
+                None,
+                format!("run: rounds ({}) must leave at least 3 rounds after warmup ({})", r.rounds, r.warmup),
+            );
+        }
+        if !(r.max_wall_s > 0.0 && r.timeout_s > r.max_wall_s) {
+            return self.err(None, "run: timeout_s must be greater than max_wall_s, both positive");
+        }
+        if r.trials == 0 || r.trials > 1000 {
+            return self.err(None, format!("run: trials must be 1 to 1000, not {}", r.trials));
+        }
+        let run = RunSettings {
+            rounds: r.rounds,
+            warmup: r.warmup,
+            gc_per_sample: r.gc_per_sample,
+            max_wall_s: r.max_wall_s,
+            timeout_s: r.timeout_s,
+            trials: r.trials,
+            max_rss_mib: r.max_rss_mib,
+            peak_mib: r.peak_mib,
+            exclusive: r.exclusive,
+        };
+
+        let mut signals = Vec::new();
+        for s in spec.signals {
+            let known = |m: &str| SAMPLE_METRICS.contains(&m) || spec.counters.contains_key(m);
+            let crash_metric = s.metric.value == CRASH_METRIC;
+            if crash_metric && s.stat != Stat::Trials {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: metric `crash` needs `stat: trials`", s.name),
+                );
+            }
+            if crash_metric && !spec.crash_is_symptom {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: metric `crash` needs `crash_is_symptom: true`", s.name),
+                );
+            }
+            if !known(&s.metric.value) && !crash_metric {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!(
+                        "signal `{}`: unknown metric `{}` (a probe metric or a declared counter)",
+                        s.name, s.metric.value
+                    ),
+                );
+            }
+            if s.per.value != "round" && !known(&s.per.value) {
+                return self.err(
+                    Some(&s.per.referenced),
+                    format!(
+                        "signal `{}`: `per` must be `round`, a probe metric or a declared counter, not `{}`",
+                        s.name, s.per.value
+                    ),
+                );
+            }
+            if s.per_allocated && (s.proportion || s.stat == Stat::Trials) {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: `per_allocated` applies to slopes and plain rates", s.name),
+                );
+            }
+            if s.proportion && s.stat != Stat::Rate {
+                return self
+                    .err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
+            }
+            let threshold = match &s.present_above.value {
+                ThresholdSpec::Number(v) => Threshold::Number(*v),
+                ThresholdSpec::Expr(e) => match parse_scaled(e) {
+                    Some((param, factor)) if params.iter().any(|p| p.name == param) => {
+                        Threshold::Scaled { param, factor }
+                    }
+                    Some((param, _)) => {
+                        return self.err(
+                            Some(&s.present_above.referenced),
+                            format!("signal `{}`: unknown parameter `{param}` in threshold", s.name),
+                        );
+                    }
+                    None => {
+                        return self.err(
+                            Some(&s.present_above.referenced),
+                            format!("signal `{}`: threshold `{e}` must be a number or `PARAM * NUMBER`", s.name),
+                        );
+                    }
+                },
+            };
+            signals.push(Signal {
+                name: s.name,
+                metric: s.metric.value,
+                per: s.per.value,
+                stat: s.stat,
+                threshold,
+                unit: s.unit,
+                role: s.role,
+                proportion: s.proportion,
+                per_allocated: s.per_allocated,
+                about: s.about,
+            });
+        }
+        if !signals.iter().any(|s| s.role == Role::Symptom) {
+            return self.err(None, "`signals` must have at least one with role `symptom`");
+        }
+
+        let mut configs = Vec::new();
+        for c in spec.configs {
+            let go_req = c.go.as_ref().map(|g| self.req(g)).transpose()?;
+            let go_line = c.go_line.as_ref().map(|l| self.line(l)).transpose()?;
+            let knobs = Knobs { gogc: c.gogc, gomemlimit: c.gomemlimit, gomaxprocs: c.gomaxprocs, godebug: c.godebug };
+            let stress = match &c.stress {
+                Some(s) => s
+                    .value
+                    .parse()
+                    .or_else(|e: crate::stress::StressError| self.err(Some(&s.referenced), e.to_string()))?,
+                None => Default::default(),
+            };
+            let goexperiment = c.goexperiment.filter(|x| !x.is_empty());
+            configs.push(Config { go: c.go.map(|g| g.value), go_req, go_line, knobs, stress, goexperiment });
+        }
+        if configs.is_empty() {
+            configs.push(Config::default());
+        }
+
+        let mut expect = Vec::new();
+        for e in spec.expect {
+            let when = match e.when {
+                None => Condition::default(),
+                Some(w) => Condition {
+                    go: w.go.as_ref().map(|g| self.req(g)).transpose()?,
+                    go_line: w.go_line.as_ref().map(|g| self.req(g)).transpose()?,
+                    knobs: Knobs {
+                        gogc: w.gogc,
+                        gomemlimit: w.gomemlimit,
+                        gomaxprocs: w.gomaxprocs,
+                        godebug: w.godebug,
+                    },
+                    goexperiment: w.goexperiment,
+                },
+            };
+            expect.push(Expectation { when, verdict: e.verdict, why: e.why });
+        }
+        if !expect
+            .last()
+            .is_some_and(|e| e.when.go.is_none() && e.when.go_line.is_none() && e.when.knobs == Knobs::default())
+        {
+            return self.err(None, "`expect` must end with an entry without `when` (the default expectation)");
+        }
+
+        Ok(Pattern {
+            id: id.to_string(),
+            seed_bug: spec.seed_bug,
+            title: spec.title,
+            family: spec.family,
+            summary: spec.summary.trim().to_string(),
+            notes: spec.notes.into_iter().map(|n| n.trim().to_string()).collect(),
+            dir: self.dir.to_path_buf(),
+            common,
+            variants,
+            params,
+            counters: spec.counters,
+            run,
+            crash_is_symptom: spec.crash_is_symptom,
+            detectors: spec.detectors,
+            signals,
+            configs,
+            expect,
+        })
+    }
+
+    fn check_files(&self, files: &[Spanned<String>]) -> Result<Vec<String>, TemplateError> {
+        let mut out = Vec::new();
+        for f in files {
+            let name = &f.value;
+            if !name.ends_with(".go") || name.contains('/') || name.contains('\\') || name.starts_with('.') {
+                return self.err(Some(&f.referenced), format!("`{name}` must be a .go file in the pattern's folder"));
+            }
+            if !self.dir.join(name).is_file() {
+                return self.err(Some(&f.referenced), format!("`{name}` does not exist in {}", self.dir.display()));
+            }
+            out.push(name.clone());
+        }
+        Ok(out)
+    }
+
+    fn req(&self, s: &Spanned<String>) -> Result<VersionReq, TemplateError> {
+        s.value.parse().or_else(|e: crate::version::VersionError| self.err(Some(&s.referenced), e.to_string()))
+    }
+
+    fn line(&self, s: &Spanned<String>) -> Result<GoVersion, TemplateError> {
+        GoVersion::parse_line(&s.value).or_else(|e| self.err(Some(&s.referenced), e.to_string()))
+    }
+}
+
+fn knobs(k: &KnobsSpec) -> Knobs {
+    Knobs {
+        gogc: k.gogc.clone(),
+        gomemlimit: k.gomemlimit.clone(),
+        gomaxprocs: k.gomaxprocs.clone(),
+        godebug: k.godebug.clone(),
+    }
+}
+
+fn parse_scaled(e: &str) -> Option<(String, f64)> {
+    let parts: Vec<&str> = e.split('*').map(str::trim).collect();
+    match parts.as_slice() {
+        [p] if is_ident(p) => Some((p.to_string(), 1.0)),
+        [a, b] => match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Err(_), Ok(f)) if is_ident(a) => Some((a.to_string(), f)),
+            (Ok(f), Err(_)) if is_ident(b) => Some((b.to_string(), f)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_ascii_lowercase())
+        && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}

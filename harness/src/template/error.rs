@@ -1,0 +1,43 @@
+//! What goes wrong with a template.
+
+use std::path::PathBuf;
+
+/// A template that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The file could not be read.
+    #[error("failed to read `{path}`")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML does not parse or does not fit the schema.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, 0 if unknown.
+        line: u64,
+        /// 1-based column, 0 if unknown.
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// No pattern matches a name given on the command line.
+    #[error("no pattern matches `{0}`\n(run `gcfuzz list` to see the patterns)")]
+    NoMatch(String),
+    /// A name given on the command line matches several patterns.
+    #[error("`{name}` matches several patterns: {matches}\n(give more of the id)")]
+    Ambiguous {
+        /// The name.
+        name: String,
+        /// The ids it matches.
+        matches: String,
+    },
+    /// Several templates failed to load.
+    #[error("{} template(s) are invalid:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<TemplateError>),
+}

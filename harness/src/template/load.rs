@@ -1,0 +1,89 @@
+//! Loading patterns from folders and picking them by name.
+
+use super::check::Checker;
+use super::error::TemplateError;
+use super::model::Pattern;
+use super::spec::PatternSpec;
+use std::path::{Path, PathBuf};
+
+/// Loads one pattern from its folder.
+pub fn load_pattern(dir: &Path) -> Result<Pattern, TemplateError> {
+    let path = dir.join("pattern.yaml");
+    let text = std::fs::read_to_string(&path).map_err(|source| TemplateError::Io { path: path.clone(), source })?;
+    let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    parse_pattern(&text, &path, &id, dir)
+}
+
+/// Parses and validates a pattern's YAML. `path` is for messages, `id` is
+/// the folder name and `dir` holds the Go files.
+pub fn parse_pattern(text: &str, path: &Path, id: &str, dir: &Path) -> Result<Pattern, TemplateError> {
+    let spec: PatternSpec = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        TemplateError::Invalid { path: path.to_path_buf(), line, column, message: first_line(&e.to_string()) }
+    })?;
+    Checker { path, dir }.check(spec, id)
+}
+
+/// serde-saphyr renders a snippet under its message; the first line is the
+/// message itself (the location is printed separately).
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or(s).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    // Drop its own "line N column M: " prefix: the location is ours to print.
+    match line.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((pos, rest)) if pos.contains(" column ") => rest.to_string(),
+        _ => line.to_string(),
+    }
+}
+
+/// Loads every pattern under `templates` (folders holding a pattern.yaml),
+/// sorted by id. All invalid ones are reported together.
+pub fn load_all(templates: &Path) -> Result<Vec<Pattern>, TemplateError> {
+    let entries =
+        std::fs::read_dir(templates).map_err(|source| TemplateError::Io { path: templates.to_path_buf(), source })?;
+    let mut dirs: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("pattern.yaml").is_file()).collect();
+    dirs.sort();
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    for d in dirs {
+        match load_pattern(&d) {
+            Ok(p) => ok.push(p),
+            Err(e) => bad.push(e),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(if bad.len() == 1 { bad.remove(0) } else { TemplateError::Many(bad) });
+    }
+    Ok(ok)
+}
+
+/// Picks patterns by id (`15-ticker-not-stopped`), number (`15`) or id
+/// prefix (`15-tick`). No names selects all.
+pub fn select<'a>(patterns: &'a [Pattern], names: &[String]) -> Result<Vec<&'a Pattern>, TemplateError> {
+    if names.is_empty() {
+        return Ok(patterns.iter().collect());
+    }
+    let mut out: Vec<&Pattern> = Vec::new();
+    for name in names {
+        // A number names the seed bug (`1` is 01-…, never 12-…); anything
+        // else is an id or an id prefix.
+        let found: Vec<&Pattern> = match name.parse::<u32>() {
+            Ok(n) => patterns.iter().filter(|p| p.id.starts_with(&format!("{n:02}-"))).collect(),
+            Err(_) if patterns.iter().any(|p| p.id == *name) => patterns.iter().filter(|p| p.id == *name).collect(),
+            Err(_) => patterns.iter().filter(|p| p.id.starts_with(name.as_str())).collect(),
+        };
+        match found.len() {
+            0 => return Err(TemplateError::NoMatch(name.clone())),
+            1 => {
+                if !out.iter().any(|p| p.id == found[0].id) {
+                    out.push(found[0]);
+                }
+            }
+            _ => {
+                let matches = found.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");
+                return Err(TemplateError::Ambiguous { name: name.clone(), matches });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,352 @@
+//! The validated model: what a pattern is once it has been checked.
+
+use crate::knobs::Knobs;
+use crate::verdict::Verdict;
+use crate::version::{GoVersion, VersionReq};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The seed's families of GC bugs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// Reachability leaks the GC cannot fix (Bugs 1, 2, 3, 15, 16).
+    Reachability,
+    /// Finalizers used incorrectly (Bugs 4, 5, 9, 14).
+    Finalizers,
+    /// Fighting the pacer (Bugs 6, 7, 8, 10, 11).
+    Pacer,
+    /// Allocation pressure (Bugs 7, 12).
+    Allocation,
+    /// Write-barrier corruption (Bug 13).
+    WriteBarrier,
+}
+
+/// A parameter's type; every parameter reaches the Go program as a string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParamType {
+    /// An integer.
+    Int,
+    /// A floating-point number.
+    Float,
+    /// A duration in milliseconds (fractions allowed).
+    Millis,
+}
+
+/// How a signal turns a series into one number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stat {
+    /// Theil–Sen slope of the metric against `per`, with Sen's interval.
+    Slope,
+    /// (last − first) of the metric over (last − first) of `per`. With
+    /// `proportion: true` the metric counts events out of `per` trials and
+    /// gets a Wilson interval.
+    Rate,
+    /// The share of trials (processes) in which the event happened: the
+    /// metric `crash` (the trial crashed) or a counter that grew. Wilson
+    /// interval.
+    Trials,
+}
+
+/// Whether a signal decides presence or is only reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Above its threshold, the variant shows the bug.
+    #[default]
+    Symptom,
+    /// Measured and reported; never decides a verdict.
+    Info,
+}
+
+/// A loaded, validated bug pattern.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pattern {
+    /// `NN-slug`, the folder name: `15-ticker-not-stopped`.
+    pub id: String,
+    /// The seed's bug number, if the pattern comes from the seed.
+    pub seed_bug: Option<u32>,
+    /// One line.
+    pub title: String,
+    /// The seed's family.
+    pub family: Family,
+    /// What the bug is.
+    pub summary: String,
+    /// Where the runtime disagrees with the seed, and other findings.
+    pub notes: Vec<String>,
+    /// The pattern's folder.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// Go files every variant gets.
+    pub common: Vec<String>,
+    /// The variants, `buggy` and `fixed` first.
+    pub variants: Vec<Variant>,
+    /// The scenario's parameters.
+    pub params: Vec<Param>,
+    /// The scenario counters the probe reports, with what they count.
+    pub counters: BTreeMap<String, String>,
+    /// How the probe runs the scenario.
+    pub run: RunSettings,
+    /// A crash of the program (panic, `fatal error:`, signal) is the bug's
+    /// symptom, counted per trial, not a failure of the run.
+    pub crash_is_symptom: bool,
+    /// Detectors to ask beyond `go vet` (which every pattern gets).
+    pub detectors: Vec<crate::detector::Detector>,
+    /// What is measured.
+    pub signals: Vec<Signal>,
+    /// The pattern's default configurations (at least one).
+    pub configs: Vec<Config>,
+    /// What each configuration is expected to give; the first match wins.
+    pub expect: Vec<Expectation>,
+}
+
+/// One variant of a pattern.
+#[derive(Clone, Debug, Serialize)]
+pub struct Variant {
+    /// `buggy`, `fixed`, or another name.
+    pub name: String,
+    /// What it is.
+    pub about: String,
+    /// Its own Go files (beside the pattern's common ones).
+    pub files: Vec<String>,
+    /// Runtime knobs this variant sets (a variant may be a configuration).
+    pub env: Knobs,
+}
+
+/// A scenario parameter.
+#[derive(Clone, Debug, Serialize)]
+pub struct Param {
+    /// The name the Go code asks for.
+    pub name: String,
+    /// Its type.
+    pub kind: ParamType,
+    /// The default.
+    pub default: f64,
+    /// The range fuzzing may use, inclusive.
+    pub range: (f64, f64),
+    /// What it is.
+    pub about: String,
+}
+
+impl Param {
+    /// Checks a value given on the command line and formats it for the probe.
+    pub fn check(&self, raw: &str) -> Result<String, String> {
+        let v: f64 = raw.trim().parse().map_err(|_| format!("`{raw}` is not a number"))?;
+        if self.kind == ParamType::Int && v.fract() != 0.0 {
+            return Err(format!("`{raw}` is not an integer"));
+        }
+        if v < self.range.0 || v > self.range.1 {
+            return Err(format!("{v} is outside the range [{}, {}]", self.range.0, self.range.1));
+        }
+        Ok(format_number(v))
+    }
+}
+
+/// Formats a number as the probe reads it: integers without a fraction.
+pub fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+}
+
+/// How the probe runs a scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSettings {
+    /// Rounds per run.
+    pub rounds: u32,
+    /// Leading rounds left out of the statistics (start-up effects).
+    pub warmup: u32,
+    /// `runtime.GC()` calls before each sample.
+    pub gc_per_sample: u32,
+    /// The probe stops itself after this many seconds.
+    pub max_wall_s: f64,
+    /// The harness kills the run after this many seconds.
+    pub timeout_s: f64,
+    /// Processes per variant (stochastic bugs need several).
+    pub trials: u32,
+    /// The harness kills a run whose resident set exceeds this (MiB).
+    pub max_rss_mib: Option<u64>,
+    /// The resident memory a run is expected to reach (MiB), for the
+    /// scheduler's memory budget.
+    pub peak_mib: u64,
+    /// Timing-sensitive: run with no other cell beside it.
+    pub exclusive: bool,
+}
+
+/// A measured signal.
+#[derive(Clone, Debug, Serialize)]
+pub struct Signal {
+    /// Its name.
+    pub name: String,
+    /// A sample metric or a scenario counter.
+    pub metric: String,
+    /// `round` or a counter: what the metric is normalised by.
+    pub per: String,
+    /// How the series becomes a number.
+    pub stat: Stat,
+    /// Above this, the signal is present.
+    pub threshold: Threshold,
+    /// Unit of the estimate, for people.
+    pub unit: String,
+    /// Symptom or info.
+    pub role: Role,
+    /// For `rate`: events out of trials (Wilson interval).
+    pub proportion: bool,
+    /// Divide the estimate by the heap bytes allocated per unit of `per`
+    /// over the same samples: "what share of what was allocated stays",
+    /// a threshold that means the same whatever the sizes.
+    pub per_allocated: bool,
+    /// What it shows.
+    pub about: String,
+}
+
+/// A signal's threshold: a number, or a parameter times a factor.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Threshold {
+    /// A fixed number.
+    Number(f64),
+    /// `param × factor`.
+    Scaled {
+        /// The parameter.
+        param: String,
+        /// The factor.
+        factor: f64,
+    },
+}
+
+impl Threshold {
+    /// The threshold's value for the given parameter values.
+    pub fn resolve(&self, params: &BTreeMap<String, String>) -> f64 {
+        match self {
+            Threshold::Number(v) => *v,
+            Threshold::Scaled { param, factor } => {
+                params.get(param).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN) * factor
+            }
+        }
+    }
+}
+
+/// One default configuration of a pattern.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Config {
+    /// The toolchains it applies to (all when `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub go: Option<String>,
+    #[serde(skip)]
+    pub(super) go_req: Option<VersionReq>,
+    /// The go.mod `go` line; `None` uses the toolchain's own series.
+    pub go_line: Option<GoVersion>,
+    /// Runtime knobs.
+    pub knobs: Knobs,
+    /// Stress goroutines.
+    pub stress: crate::stress::Stress,
+    /// GOEXPERIMENT at build time.
+    pub goexperiment: Option<String>,
+}
+
+impl Config {
+    /// A configuration with only these settings.
+    pub fn new(go_line: Option<GoVersion>, knobs: Knobs) -> Self {
+        Config { go: None, go_req: None, go_line, knobs, stress: Default::default(), goexperiment: None }
+    }
+
+    /// Whether it applies to a toolchain.
+    pub fn applies_to(&self, go: GoVersion) -> bool {
+        self.go_req.as_ref().is_none_or(|r| r.matches(go))
+    }
+}
+
+/// An expected verdict and when it applies.
+#[derive(Clone, Debug, Serialize)]
+pub struct Expectation {
+    /// Conditions; all must hold. Empty matches everything.
+    pub when: Condition,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why (measured behaviour, seed disagreements).
+    pub why: String,
+}
+
+/// The conditions of an [`Expectation`].
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Condition {
+    /// Toolchain version requirement.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_req")]
+    pub go: Option<VersionReq>,
+    /// go.mod `go` line requirement.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_req")]
+    pub go_line: Option<VersionReq>,
+    /// Knobs that must be set to exactly these values (GODEBUG: settings
+    /// that must be among the run's).
+    pub knobs: Knobs,
+    /// The GOEXPERIMENT the cell must be built with (empty: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goexperiment: Option<String>,
+}
+
+fn ser_req<S: serde::Serializer>(r: &Option<VersionReq>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_str(&r.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+impl Condition {
+    /// Whether a cell's toolchain, go line, knobs and GOEXPERIMENT satisfy it.
+    pub fn matches(&self, go: GoVersion, go_line: GoVersion, knobs: &Knobs, goexperiment: Option<&str>) -> bool {
+        if let Some(want) = &self.goexperiment
+            && goexperiment.unwrap_or("") != want
+        {
+            return false;
+        }
+        let req = |r: &Option<VersionReq>, v| r.as_ref().is_none_or(|r| r.matches(v));
+        let eq = |want: &Option<String>, have: &Option<String>| want.is_none() || want == have;
+        req(&self.go, go)
+            && req(&self.go_line, go_line)
+            && eq(&self.knobs.gogc, &knobs.gogc)
+            && eq(&self.knobs.gomemlimit, &knobs.gomemlimit)
+            && eq(&self.knobs.gomaxprocs, &knobs.gomaxprocs)
+            && self
+                .knobs
+                .godebug
+                .as_deref()
+                .is_none_or(|g| g.split(',').filter(|s| !s.trim().is_empty()).all(|kv| knobs.has_godebug(kv)))
+    }
+}
+
+impl Pattern {
+    /// The variant called `name`.
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+
+    /// The live set a relative GOMEMLIMIT (`0.5x`) refers to, in MiB: the
+    /// `live_mib` parameter where the pattern has one, else its declared
+    /// peak.
+    pub fn live_mib(&self, params: &BTreeMap<String, String>) -> f64 {
+        params.get("live_mib").and_then(|v| v.parse().ok()).unwrap_or(self.run.peak_mib as f64)
+    }
+
+    /// The parameter defaults, formatted for the probe.
+    pub fn default_params(&self) -> BTreeMap<String, String> {
+        self.params.iter().map(|p| (p.name.clone(), format_number(p.default))).collect()
+    }
+
+    /// The expectation for a cell: the first whose conditions hold.
+    pub fn expectation(
+        &self,
+        go: GoVersion,
+        go_line: GoVersion,
+        knobs: &Knobs,
+        goexperiment: Option<&str>,
+    ) -> Option<&Expectation> {
+        self.expect.iter().find(|e| e.when.matches(go, go_line, knobs, goexperiment))
+    }
+
+    /// The Go files of a variant: common ones first.
+    pub fn files_of(&self, variant: &Variant) -> Vec<String> {
+        self.common.iter().chain(variant.files.iter()).cloned().collect()
+    }
+}
