@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate test test-deps snapshots lint fmt build
+.PHONY: run matrix calibrate test test-deps snapshots lint modules fmt build
 
 ## run: the pattern suite on the default toolchains (oldest and newest Go), with detectors
 run:
@@ -37,8 +37,13 @@ snapshots: test-deps
 build:
 	$(CARGO) build --locked --workspace
 
+## lint: clippy on every target, warnings as errors
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+## modules: the crate's module graph; fails on an import cycle (data flows one way)
+modules:
+	@scripts/module-graph harness/src
 
 fmt:
 	$(CARGO) fmt --all

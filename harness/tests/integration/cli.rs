@@ -95,6 +95,26 @@ fn an_unmet_expectation_exits_1() {
 }
 
 #[test]
+fn a_failed_build_is_a_setup_error_exit_3_and_recorded_per_cell() {
+    let d = crate::support::fixture_templates(&["90-panics"]);
+    let f = d.path().join("90-panics/buggy.go");
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap().replace("ops.Add(100)", "ops.Add(\"x\")")).unwrap();
+    let out = d.path().join("out");
+    let templates = d.path().to_str().unwrap();
+    let o = gcfuzz(&["--templates", templates, "run", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(o.code, Some(3), "{o}");
+    assert!(o.stderr.contains("build failed: `go build` failed for Go 1.27.3"), "{o}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"<testsuites name="gcfuzz" tests="1" failures="0" errors="1""#), "{junit}");
+    // A merge input that is not gcfuzz's is bad input: exit 2.
+    let bogus = d.path().join("bogus.json");
+    std::fs::write(&bogus, "{\"not\": \"verdicts\"}").unwrap();
+    let o = gcfuzz(&["merge", bogus.to_str().unwrap()], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("is not a gcfuzz --json verdict file"), "{o}");
+}
+
+#[test]
 fn out_dir_holds_the_journal_verdicts_summary_and_a_well_formed_junit() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");

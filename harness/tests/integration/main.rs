@@ -5,6 +5,8 @@
 
 mod cli;
 mod detectors;
+mod judge;
+mod layout;
 mod patterns;
 mod patterns_finalizers;
 mod patterns_liveness;
