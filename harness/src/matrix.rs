@@ -442,6 +442,34 @@ expect: [{verdict: reproduced}]
     }
 
     #[test]
+    fn backends_are_an_axis_and_name_themselves_in_ids_and_labels() {
+        let p = pattern();
+        let spec = MatrixSpec {
+            go: vec![v("1.21.13")],
+            backends: vec![DEFAULT_BACKEND.into(), "wasm".into()],
+            ..Default::default()
+        };
+        let plan = plan(&[&p], &spec).unwrap();
+        assert_eq!(labels(&plan), ["15-t go1.21.13 line1.21 -", "15-t go1.21.13 line1.21 - backend:wasm"]);
+        assert!(!plan.cells[0].id().contains("backend"), "native ids read as they always have");
+        assert!(plan.cells[1].id().ends_with("|backend=wasm"));
+    }
+
+    #[test]
+    fn a_relative_gomemlimit_that_cannot_resolve_is_a_planning_error() {
+        let p = pattern();
+        let spec = |limit: &str| MatrixSpec {
+            go: vec![v("1.27.3")],
+            gomemlimit: Some(vec![limit.to_string()]),
+            ..Default::default()
+        };
+        let e = plan(&[&p], &spec("ax")).unwrap_err();
+        assert!(matches!(&e, MatrixError::BadKnob { pattern, .. } if pattern == "15-t"), "{e}");
+        assert!(e.to_string().contains("GOMEMLIMIT `ax`"), "{e}");
+        assert!(plan(&[&p], &spec("0.5x")).is_ok());
+    }
+
+    #[test]
     fn bad_overrides_are_errors() {
         let p = pattern();
         let spec = |k: &str, val: &str| MatrixSpec {

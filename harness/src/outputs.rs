@@ -183,3 +183,87 @@ impl Merged {
         Ok(crate::report::write_dir(dir, &self.results)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(id: &str, pattern: &str, evidence: &[&str]) -> CellResult {
+        let mut r: CellResult = serde_json::from_value(serde_json::json!({
+            "pattern": pattern, "seed_bug": null, "go": "1.27.3", "go_line": "1.27", "knobs": {},
+            "params": {}, "backend": "native", "buggy": null, "fixed": null, "verdict": "reproduced",
+            "expected": "reproduced", "met": true, "why": "", "explanation": ""
+        }))
+        .unwrap();
+        r.cell = id.into();
+        r.evidence = evidence.iter().map(|e| e.to_string()).collect();
+        r
+    }
+
+    fn run(variant: &str, wall_ms: u64) -> RunRecord {
+        RunRecord {
+            scenario: format!("15-a/{variant}"),
+            backend: "native".into(),
+            args: Vec::new(),
+            env: Default::default(),
+            hello: None,
+            samples: Vec::new(),
+            done: None,
+            detectors: Vec::new(),
+            outcome: crate::run::RunOutcome { wall_ms, ..Default::default() },
+            crash: None,
+            protocol_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_out_dir_is_taken_once_and_a_fresh_run_clears_old_evidence() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out");
+        for stale in ["evidence/old", ".scratch-killed"] {
+            std::fs::create_dir_all(dir.join(stale)).unwrap();
+        }
+        let resumed = OutDir::open(&dir, true).unwrap();
+        assert!(dir.join("evidence/old").is_dir(), "a resume keeps the evidence");
+        assert!(!dir.join(".scratch-killed").exists(), "a killed run's scratch goes either way");
+        assert_eq!(resumed.journal(), dir.join(JOURNAL));
+        assert!(matches!(OutDir::open(&dir, false), Err(OutputError::InUse(_))), "held by the first");
+        drop(resumed);
+        let _fresh = OutDir::open(&dir, false).unwrap();
+        assert!(!dir.join("evidence").exists(), "a fresh run starts the evidence over");
+    }
+
+    #[test]
+    fn merge_joins_folders_journals_and_verdict_files_and_refuses_a_cell_twice() {
+        let d = tempfile::tempdir().unwrap();
+        // A shard's folder: a journal with cell b (two runs) and its evidence.
+        let shard = d.path().join("shard1");
+        let (mut j, _) = Journal::open(&shard.join(JOURNAL), false).unwrap();
+        j.run("b", "buggy", 0, &run("buggy", 1)).unwrap();
+        j.run("b", "fixed", 0, &run("fixed", 2)).unwrap();
+        j.cell("b", &cell("b", "16-b", &["evidence/b/buggy-t0.stderr.txt"])).unwrap();
+        drop(j);
+        std::fs::create_dir_all(shard.join("evidence/b")).unwrap();
+        std::fs::write(shard.join("evidence/b/buggy-t0.stderr.txt"), "stderr").unwrap();
+        // Another shard as a bare verdict file.
+        let verdicts = d.path().join("shard2.json");
+        std::fs::write(&verdicts, crate::report::json(&[cell("a", "15-a", &[])])).unwrap();
+        let mut m = merge(&[shard.clone(), verdicts.clone()]).unwrap();
+        let ids: Vec<&str> = m.results.iter().map(|r| r.cell.as_str()).collect();
+        assert_eq!(ids, ["a", "b"], "sorted by pattern");
+        assert_eq!(m.results[1].runs.len(), 2, "a journal keeps the runs");
+        let out = d.path().join("merged");
+        m.write(&out).unwrap();
+        let back = journal::read(&out.join(JOURNAL)).unwrap();
+        let runs: Vec<(&str, usize)> = back.iter().map(|c| (c.cell.as_str(), c.runs.len())).collect();
+        assert_eq!(runs, [("a", 0), ("b", 2)]);
+        assert_eq!(std::fs::read_to_string(out.join("evidence/b/buggy-t0.stderr.txt")).unwrap(), "stderr");
+        for f in crate::report::OUTPUT_FILES {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        let e = merge(&[shard.clone(), out.clone()]).unwrap_err();
+        assert!(matches!(&e, OutputError::Duplicate { cell, .. } if cell == "b"), "{e}");
+        std::fs::write(&verdicts, "{\"not\": \"cells\"}").unwrap();
+        assert!(matches!(merge(&[verdicts]), Err(OutputError::NotVerdicts { .. })));
+    }
+}

@@ -101,7 +101,8 @@ fn a_failed_build_is_a_setup_error_exit_3_and_recorded_per_cell() {
     std::fs::write(&f, std::fs::read_to_string(&f).unwrap().replace("ops.Add(100)", "ops.Add(\"x\")")).unwrap();
     let out = d.path().join("out");
     let templates = d.path().to_str().unwrap();
-    let o = gcfuzz(&["--templates", templates, "run", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
+    let o =
+        gcfuzz(&["--templates", templates, "run", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
     assert_eq!(o.code, Some(3), "{o}");
     assert!(o.stderr.contains("build failed: `go build` failed for Go 1.27.3"), "{o}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
