@@ -67,7 +67,7 @@ pub struct Campaign<'a> {
     patterns: Vec<&'a Pattern>,
     plan: Plan,
     builder: &'a dyn Builder,
-    backends: Vec<&'a dyn Backend>,
+    backend: &'a dyn Backend,
     options: Options,
     evidence: Option<PathBuf>,
     journal: Option<&'a Mutex<Journal>>,
@@ -84,22 +84,7 @@ impl<'a> Campaign<'a> {
         backend: &'a dyn Backend,
         options: Options,
     ) -> Self {
-        Campaign {
-            patterns,
-            plan,
-            builder,
-            backends: vec![backend],
-            options,
-            evidence: None,
-            journal: None,
-            done: HashMap::new(),
-        }
-    }
-
-    /// Also runs cells that name this backend.
-    pub fn with_backend(mut self, backend: &'a dyn Backend) -> Self {
-        self.backends.push(backend);
-        self
+        Campaign { patterns, plan, builder, backend, options, evidence: None, journal: None, done: HashMap::new() }
     }
 
     /// Appends every finished run and cell to `journal`; `done` holds the
@@ -123,8 +108,10 @@ impl<'a> Campaign<'a> {
         &self.plan
     }
 
+    /// The backend for cells that name `name`: the campaign's, if that is
+    /// its name (one backend per campaign today).
     fn backend(&self, name: &str) -> Option<&'a dyn Backend> {
-        self.backends.iter().copied().find(|b| b.name() == name)
+        (self.backend.name() == name).then_some(self.backend)
     }
 }
 
