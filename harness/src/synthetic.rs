@@ -20,6 +20,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Where the programs of a [`SyntheticBuilder`] seem to live.
+const PROGRAM_ROOT: &str = "synthetic";
+
 /// How a made-up program ends after its last sample.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Exit {
@@ -128,6 +131,15 @@ impl Backend for SyntheticBackend {
     }
 
     fn run(&self, spec: &RunSpec) -> Result<RunRecord, RunError> {
+        // Only a synthetic build names a program this backend can "run":
+        // paired with a real builder it refuses, as a backend given the
+        // wrong target must.
+        if !spec.program.starts_with(PROGRAM_ROOT) {
+            return Err(RunError::Backend {
+                backend: self.name(),
+                message: format!("`{}` is not a synthetic build", spec.program.display()),
+            });
+        }
         let start = Instant::now();
         self.runs.fetch_add(1, Ordering::SeqCst);
         {
@@ -228,7 +240,7 @@ impl Builder for SyntheticBuilder {
         Ok(Artifact {
             key: key.clone(),
             // The key, for scripts that behave by toolchain or go line.
-            program: PathBuf::from(format!("synthetic/go{}/line{}", key.go, key.go_line.line_string())),
+            program: PathBuf::from(format!("{PROGRAM_ROOT}/go{}/line{}", key.go, key.go_line.line_string())),
             src: PathBuf::new(),
             hash: "synthetic".into(),
             cached: false,

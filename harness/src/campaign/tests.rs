@@ -305,4 +305,20 @@ fn the_judge_alone_needs_only_a_pattern_a_cell_a_builder_and_a_backend() {
     assert_eq!(*seen.lock().unwrap(), [("buggy".to_string(), 0, 11), ("fixed".to_string(), 0, 11)]);
     let key = BuildKey::for_cell(&plan.cells[0], Target::Native);
     assert_eq!(builder.builds().get(&key), Some(&1));
+    // A program the backend cannot run is the cell's error, not a panic.
+    let real = RunSpec {
+        program: "/usr/bin/true".into(),
+        scenario: "15-synthetic/buggy".into(),
+        params: Default::default(),
+        knobs: Default::default(),
+        rounds: 10,
+        gc_per_sample: 1,
+        max_wall: Duration::from_secs(1),
+        timeout: Duration::from_secs(2),
+        rss_cap: None,
+        extra_args: Vec::new(),
+        stop_when: None,
+    };
+    let e = backend.run(&real).unwrap_err().to_string();
+    assert_eq!(e, "the synthetic backend failed: `/usr/bin/true` is not a synthetic build");
 }
