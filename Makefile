@@ -4,7 +4,10 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate test test-deps snapshots lint modules fmt build
+.PHONY: run matrix calibrate fuzz replay test test-deps snapshots lint modules fmt build
+
+# fuzz: wall time of `make fuzz` over all patterns (shared out evenly).
+FUZZ_TIME ?= 16m
 
 ## run: the pattern suite on the default toolchains (oldest and newest Go), with detectors
 run:
@@ -20,6 +23,14 @@ matrix:
 calibrate:
 	@mkdir -p $(OUT)
 	$(GCFUZZ) calibrate --go latest --repeat 20 --json $(OUT)/calibration.json
+
+## fuzz: a short LibAFL campaign over all patterns and Go versions; findings in corpus/<pattern>/findings/
+fuzz:
+	$(GCFUZZ) fuzz --go all --time $(FUZZ_TIME) --jobs 2 --corpus corpus
+
+## replay: judge every committed finding again; fails when one no longer behaves as saved
+replay:
+	$(GCFUZZ) replay corpus
 
 ## test: unit tests, then end-to-end tests on real Go toolchains
 test: test-deps

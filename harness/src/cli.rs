@@ -104,6 +104,19 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Search run configurations with LibAFL for where a fix fails or a
+    /// bug hides; findings go to corpus/<pattern>/findings/.
+    Fuzz(FuzzArgs),
+    /// Judge every saved finding again; exit 1 when one no longer behaves
+    /// as saved.
+    Replay {
+        /// A corpus folder, a pattern's folder under it, or a findings folder.
+        #[arg(default_value = "corpus")]
+        dir: PathBuf,
+        /// Kill a run whose resident memory exceeds this many MiB.
+        #[arg(long, default_value_t = 2048)]
+        mem_cap_mib: u64,
+    },
     /// Run the same plan N times: are the verdicts identical, and does any
     /// A/A pair (fixed vs fixed, buggy vs buggy) read as a difference?
     Calibrate {
@@ -212,6 +225,59 @@ struct RunArgs {
     quiet: bool,
 }
 
+#[derive(Args, Debug)]
+struct FuzzArgs {
+    /// Patterns by id, number or id prefix (none: all).
+    patterns: Vec<String>,
+    /// Toolchains the configurations may use, comma-separated [default: all].
+    #[arg(long, default_value = "all")]
+    go: String,
+    /// Backends the configurations may use, comma-separated.
+    #[arg(long, default_value = "native", value_delimiter = ',')]
+    backend: Vec<String>,
+    /// Wall time over all patterns, e.g. 90s, 10m, 1h.
+    #[arg(long, conflicts_with = "iters", value_parser = parse_duration)]
+    time: Option<std::time::Duration>,
+    /// Executions per pattern [default: 40 when --time is not given].
+    #[arg(long)]
+    iters: Option<u64>,
+    /// Judgements at a time.
+    #[arg(long, short, default_value_t = 2)]
+    jobs: usize,
+    /// The corpus folder: seeds, queue and findings per pattern.
+    #[arg(long, default_value = "corpus", value_name = "DIR")]
+    corpus: PathBuf,
+    /// Kill a run whose resident memory exceeds this many MiB.
+    #[arg(long, default_value_t = 2048)]
+    mem_cap_mib: u64,
+    /// Memory budget for judgements at once, MiB [default: half the machine's memory].
+    #[arg(long)]
+    mem_budget_mib: Option<u64>,
+    /// LibAFL's random seed [default: from the clock].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `90s`, `10m`, `1h`, or seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (e.g. 90s, 10m, 1h)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use s, m or h)")),
+    };
+    if !(secs > 0.0 && secs < 1e7) {
+        return Err(format!("`{s}` must be a positive duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -238,6 +304,7 @@ fn error_code(e: &anyhow::Error) -> u8 {
             || cause.is::<crate::stress::StressError>()
             || matches!(cause.downcast_ref(), Some(ToolchainError::Unknown { .. } | ToolchainError::Version(_)))
             || matches!(cause.downcast_ref(), Some(CampaignError::NoBackend { .. }))
+            || matches!(cause.downcast_ref(), Some(crate::fuzz::FuzzError::Nothing(_)))
             || matches!(
                 cause.downcast_ref(),
                 Some(OutputError::InUse(_) | OutputError::Duplicate { .. } | OutputError::NotVerdicts { .. })
@@ -248,6 +315,7 @@ fn error_code(e: &anyhow::Error) -> u8 {
         let setup = cause.is::<ToolchainError>()
             || cause.is::<BuildError>()
             || cause.is::<CampaignError>()
+            || cause.is::<crate::fuzz::FuzzError>()
             || cause.is::<OutputError>()
             || cause.is::<crate::journal::JournalError>()
             || cause.is::<crate::errors::IoError>()
@@ -353,6 +421,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Run(args) => run(&cx, args),
+        Command::Fuzz(args) => fuzz(&cx, args),
+        Command::Replay { dir, mem_cap_mib } => replay(&cx, &dir, mem_cap_mib),
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
         Command::Merge { inputs, json, out } => {
             let mut merged = outputs::merge(&inputs)?;
@@ -416,6 +486,7 @@ impl RunArgs {
             params: matrix::parse_params(&self.param)?,
             rounds: self.rounds,
             trials: self.trials,
+            backend: None,
         };
         Ok(flags.or(file))
     }
@@ -523,6 +594,108 @@ fn calibrate(cx: &Setup, repeat: usize, args: RunArgs) -> Result<u8> {
     Ok(if unstable == 0 && differs == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
 }
 
+fn on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        if interrupted_twice() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        crate::process::interrupt();
+    });
+}
+
+fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
+    use crate::fuzz::{self, Budget, FuzzEvent};
+    let patterns = template::load_all(&cx.templates)?;
+    let selected = template::select(&patterns, &args.patterns)?;
+    let toolchains = cx.toolchains.resolve(&args.go)?;
+    let seed_toolchains = cx.toolchains.resolve(toolchain::DEFAULT_SPEC)?;
+    for b in &args.backend {
+        if b != Native.name() {
+            bail!("unknown backend `{b}` (this build has: {})", Native.name());
+        }
+    }
+    let budget = match (args.time, args.iters) {
+        (Some(t), _) => Budget::Time(t),
+        (None, Some(n)) => Budget::Iters(n),
+        (None, None) => Budget::Iters(40),
+    };
+    let opts = fuzz::Options {
+        toolchains,
+        seed_toolchains,
+        backends: args.backend.clone(),
+        budget,
+        jobs: args.jobs.max(1),
+        corpus: args.corpus.clone(),
+        rss_cap: Some(args.mem_cap_mib << 20),
+        mem_budget: args.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
+        confirm: true,
+        seed: args.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+        }),
+    };
+    on_interrupt();
+    let builder = cx.builder();
+    let bar = (!args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("valid"));
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    });
+    let say = |line: &str| match &bar {
+        Some(b) => b.println(line),
+        None if !args.quiet => eprintln!("{line}"),
+        None => {}
+    };
+    let mut last_line = std::time::Instant::now();
+    eprintln!("fuzzing {} pattern(s), seed {} (--seed to repeat the mutations)", selected.len(), opts.seed);
+    let summaries = fuzz::fuzz(&selected, &patterns, &builder, &Native, &opts, &mut |e| match e {
+        FuzzEvent::Note(m) => say(&m),
+        FuzzEvent::Pattern { id, seeds, queue, unreadable } => {
+            say(&format!("{id}: {seeds} seeds, {queue} queue entries from earlier runs"));
+            for (p, why) in unreadable {
+                say(&format!("skipped {}: {why}", p.display()));
+            }
+        }
+        FuzzEvent::Progress(s) => match &bar {
+            Some(b) => b.set_message(report::fuzz::progress_line(s)),
+            None if last_line.elapsed().as_secs() >= 10 => {
+                last_line = std::time::Instant::now();
+                say(&report::fuzz::progress_line(s))
+            }
+            None => {}
+        },
+        FuzzEvent::Finding(f) => say(&report::fuzz::finding_line(f)),
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let summaries = summaries?;
+    print!("{}", report::fuzz::summary_table(&summaries));
+    eprintln!("corpus: {} (replay the findings: gcfuzz replay {})", args.corpus.display(), args.corpus.display());
+    if summaries.iter().any(|s| s.interrupted) || crate::process::interrupted() {
+        eprintln!("interrupted: the queue and the findings so far are on disk; rerun to continue");
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(EXIT_OK)
+}
+
+fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
+    let patterns = template::load_all(&cx.templates)?;
+    if !dir.is_dir() {
+        bail!("`{}` is not a folder (want a corpus folder, e.g. corpus/)", dir.display());
+    }
+    on_interrupt();
+    let builder = cx.builder();
+    let results = crate::fuzz::replay(dir, &patterns, &builder, &Native, Some(mem_cap_mib << 20), true, &mut |r| {
+        eprintln!("{} {}", if r.holds { "holds" } else { "FAILS" }, r.path.display())
+    });
+    print!("{}", report::fuzz::replay_table(&results));
+    if crate::process::interrupted() {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(if results.iter().all(|r| r.holds) { EXIT_OK } else { EXIT_UNEXPECTED })
+}
+
 fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     let patterns = template::load_all(&cx.templates)?;
     let (selected, plan) = planned(cx, &patterns, &args)?;
@@ -548,12 +721,7 @@ fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     };
     // Ctrl-C: children are in their own process groups, so the terminal's
     // SIGINT does not reach them; stop them here, keep what finished.
-    let _ = ctrlc::set_handler(|| {
-        if interrupted_twice() {
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-        crate::process::interrupt();
-    });
+    on_interrupt();
     let builder = cx.builder();
     let mut campaign = Campaign::new(selected, plan, &builder, &Native, args.options());
     if let Some(j) = &journal {

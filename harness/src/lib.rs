@@ -5,7 +5,8 @@
 //! before it in this chain, plus the shared vocabulary:
 //!
 //! ```text
-//! template → matrix → build → run → oracle → judge → campaign → report → outputs → cli
+//! template → matrix → build → run → oracle → judge → campaign ┐
+//!                                                    judge → fuzz ┴→ report → outputs → cli
 //! ```
 //!
 //! [`template`] loads patterns, [`matrix`] plans cells, [`build`] renders
@@ -14,7 +15,9 @@
 //! children, [`synthetic`] makes series up for tests), [`oracle`] turns
 //! series into per-variant signals, [`judge`] decides one cell (the one
 //! path every judgement takes; [`detect`] asks the detectors), [`campaign`]
-//! drives a plan (with the [`journal`]), emitting events that [`report`]
+//! drives a plan (with the [`journal`]), [`fuzz`] searches run
+//! configurations with LibAFL (its generics stay inside), both emitting
+//! events that [`report`]
 //! alone turns into terminal output and files; [`outputs`] owns output
 //! folders and merging; [`calibrate`] aggregates repeated runs.
 //!
@@ -31,6 +34,7 @@ pub mod cli;
 pub mod detect;
 pub mod detector;
 pub mod errors;
+pub mod fuzz;
 pub mod journal;
 pub mod judge;
 pub mod knobs;

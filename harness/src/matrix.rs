@@ -293,14 +293,17 @@ fn expand(configs: &[Config], spec: &MatrixSpec) -> Vec<Config> {
     if let Some(lines) = &spec.go_lines {
         out = cross(&out, lines, |c, l| c.go_line = Some(*l));
     }
+    // An empty value is the runtime's default (the variable unset), so a
+    // file can pin every axis and still leave a knob alone.
+    let set = |x: &String| Some(x.trim().to_string()).filter(|s| !s.is_empty());
     if let Some(v) = &spec.gogc {
-        out = cross(&out, v, |c, x| c.knobs.gogc = Some(x.clone()));
+        out = cross(&out, v, |c, x| c.knobs.gogc = set(x));
     }
     if let Some(v) = &spec.gomemlimit {
-        out = cross(&out, v, |c, x| c.knobs.gomemlimit = Some(x.clone()));
+        out = cross(&out, v, |c, x| c.knobs.gomemlimit = set(x));
     }
     if let Some(v) = &spec.gomaxprocs {
-        out = cross(&out, v, |c, x| c.knobs.gomaxprocs = Some(x.clone()));
+        out = cross(&out, v, |c, x| c.knobs.gomaxprocs = set(x));
     }
     if let Some(v) = &spec.godebug {
         out = cross(&out, v, |c, x| c.knobs.godebug = Some(x.clone()).filter(|s| !s.is_empty()));
@@ -500,7 +503,12 @@ expect: [{verdict: reproduced}]
 /// params: {workers: 500}
 /// rounds: 12
 /// trials: 3
+/// backend: [native]
 /// ```
+///
+/// An empty string for a knob (`gogc: [""]`) leaves it unset: the
+/// runtime's default. A file that gives one value for every axis plans
+/// exactly one cell per pattern; that is how the fuzzer writes its corpus.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatrixFile {
@@ -530,6 +538,8 @@ pub struct MatrixFile {
     pub rounds: Option<u32>,
     /// Trials per variant.
     pub trials: Option<u32>,
+    /// Backends, by name (`native`, the default).
+    pub backend: Option<Vec<String>>,
 }
 
 /// Reads a matrix spec file; errors name the file, line and column.
@@ -564,6 +574,7 @@ impl MatrixFile {
             params,
             rounds: self.rounds.or(base.rounds),
             trials: self.trials.or(base.trials),
+            backend: self.backend.or(base.backend),
         }
     }
 }
@@ -611,7 +622,7 @@ pub fn resolve<'p>(
         trials: axes.trials,
         stress,
         goexperiment: axes.goexperiment.clone(),
-        backends: Vec::new(),
+        backends: axes.backend.clone().unwrap_or_default(),
     };
     Ok((selected, spec))
 }

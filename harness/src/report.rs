@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod console;
+pub mod fuzz;
 pub mod html;
 
 use crate::oracle::{VariantResult, fmt_num};

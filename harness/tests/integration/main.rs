@@ -5,6 +5,7 @@
 
 mod cli;
 mod detectors;
+mod fuzz;
 mod judge;
 mod layout;
 mod patterns;

@@ -1,0 +1,656 @@
+//! `gcfuzz fuzz`: LibAFL searches the configuration space of a pattern for
+//! where its fix fails or its bug hides; `gcfuzz replay` re-judges the
+//! findings it saved.
+//!
+//! - [`config`]: the input, a [`RunConfig`], written as a one-cell
+//!   `--matrix` file.
+//! - [`space`]: the values each axis may take and the structure-aware
+//!   mutations.
+//! - [`behaviour`]: the bucketed behaviour map.
+//! - [`objective`]: what counts as a finding, and its confirmation.
+//! - [`target`]: judging one configuration through [`crate::judge`].
+//! - `engine`: LibAFL's input, mutators, executor, observers, feedbacks
+//!   and stage; its generics stay there.
+//!
+//! This module drives them: the corpus folders, the loop over patterns
+//! within a budget, minimisation, findings on disk, replay.
+//!
+//! ```text
+//! corpus/<pattern>/seeds/     the pattern's default configurations (committed)
+//! corpus/<pattern>/queue/     what LibAFL kept: configurations with new behaviour
+//! corpus/<pattern>/findings/  minimised findings: <objective>-<hash>.yaml + .json
+//! ```
+
+pub mod behaviour;
+pub mod config;
+mod engine;
+pub mod objective;
+pub mod space;
+pub mod target;
+
+pub use config::{Field, RunConfig};
+pub use objective::Objective;
+pub use target::{Judged, Target};
+
+use crate::build::Builder;
+use crate::results::CellResult;
+use crate::run::Backend;
+use crate::template::Pattern;
+use crate::toolchain::Progress;
+use crate::version::GoVersion;
+use serde::{Deserialize, Serialize};
+use space::Space;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long to fuzz.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    /// Wall time over all patterns, shared out evenly.
+    Time(Duration),
+    /// Executions per pattern.
+    Iters(u64),
+}
+
+/// How to fuzz.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Toolchains the configurations may use.
+    pub toolchains: Vec<GoVersion>,
+    /// Toolchains the seeds (default configurations) are written for.
+    pub seed_toolchains: Vec<GoVersion>,
+    /// Backends the configurations may use.
+    pub backends: Vec<String>,
+    /// How long.
+    pub budget: Budget,
+    /// Judgements at a time.
+    pub jobs: usize,
+    /// The corpus folder (`corpus/`).
+    pub corpus: PathBuf,
+    /// Memory cap per run, bytes.
+    pub rss_cap: Option<u64>,
+    /// Memory the runs at once may use, bytes (limits `jobs` by the
+    /// pattern's declared peak).
+    pub mem_budget: u64,
+    /// Confirm candidates by a second judgement (native: yes).
+    pub confirm: bool,
+    /// LibAFL's random seed.
+    pub seed: u64,
+}
+
+/// What a fuzzing campaign tells its reporter.
+#[derive(Debug)]
+pub enum FuzzEvent<'a> {
+    /// Toolchain work.
+    Note(String),
+    /// A pattern's fuzzing starts.
+    Pattern {
+        /// Its id.
+        id: &'a str,
+        /// Seeds.
+        seeds: usize,
+        /// Queue entries from an earlier run.
+        queue: usize,
+        /// Queue files that did not read (skipped), with why.
+        unreadable: &'a [(PathBuf, String)],
+    },
+    /// After each batch.
+    Progress(&'a Stats),
+    /// A finding was saved.
+    Finding(&'a Finding),
+}
+
+/// One pattern's numbers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// The pattern.
+    pub pattern: String,
+    /// LibAFL executions (configurations evaluated).
+    pub executions: u64,
+    /// Judgements (first runs, confirming reruns and minimisation).
+    pub judgements: u64,
+    /// Builds (one per build key).
+    pub builds: u64,
+    /// Seconds spent compiling them (0 for a build found in the cache).
+    pub build_s: f64,
+    /// Wall time so far.
+    pub elapsed_s: f64,
+    /// Queue entries at the start.
+    pub corpus_start: usize,
+    /// Queue entries now.
+    pub corpus: usize,
+    /// Findings saved (new this run).
+    pub findings: usize,
+    /// Findings seen again (already saved).
+    pub known: usize,
+    /// Executions whose build or run could not happen.
+    pub errors: u64,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Executions too slow to judge (both variants past the run cap).
+    pub slow: u64,
+    /// The last finding, for people.
+    pub last_finding: Option<String>,
+    /// The wall-time cap of first judgements' runs, s (see
+    /// [`Target::cap_runs`]).
+    pub run_cap_s: Option<f64>,
+}
+
+/// First judgements stop a run at this many times the slowest seed's.
+pub const RUN_CAP_FACTOR: f64 = 4.0;
+
+impl Stats {
+    /// Executions per second.
+    pub fn execs_per_s(&self) -> f64 {
+        if self.elapsed_s > 0.0 { self.executions as f64 / self.elapsed_s } else { 0.0 }
+    }
+}
+
+/// A minimised, confirmed finding as saved.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Finding {
+    /// What it shows.
+    pub objective: Objective,
+    /// The pattern.
+    pub pattern: String,
+    /// The minimised configuration.
+    pub config: RunConfig,
+    /// Its changes from the nearest default configuration.
+    pub changes: Vec<String>,
+    /// The changes, for people (`GOGC=off size_mib=64`).
+    pub described: String,
+    /// The configuration as first found (before minimisation).
+    pub found: RunConfig,
+    /// Executions of the pattern's campaign when it was found.
+    pub found_after: u64,
+    /// The judgement of the minimised configuration: verdict, expectation
+    /// and every number behind them.
+    pub result: CellResult,
+    /// The YAML file.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// What went wrong outside any one execution.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    /// The corpus folder.
+    #[error(transparent)]
+    Io(#[from] crate::errors::IoError),
+    /// A toolchain could not be made ready.
+    #[error(transparent)]
+    Toolchain(#[from] crate::toolchain::ToolchainError),
+    /// LibAFL refused.
+    #[error("fuzzing `{pattern}`: {message}")]
+    Engine {
+        /// The pattern.
+        pattern: String,
+        /// LibAFL's error.
+        message: String,
+    },
+    /// Nothing to fuzz.
+    #[error("{0}")]
+    Nothing(String),
+}
+
+/// One pattern's campaign, as it ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// The numbers.
+    pub stats: Stats,
+    /// Findings saved this run.
+    pub findings: Vec<Finding>,
+    /// Whether it was cut short by an interrupt.
+    pub interrupted: bool,
+}
+
+/// The folders of one pattern's corpus.
+pub struct Dirs {
+    /// `seeds/`.
+    pub seeds: PathBuf,
+    /// `queue/`.
+    pub queue: PathBuf,
+    /// `findings/`.
+    pub findings: PathBuf,
+}
+
+impl Dirs {
+    /// The folders of `pattern` under `corpus`, created.
+    pub fn create(corpus: &Path, pattern: &str) -> Result<Dirs, crate::errors::IoError> {
+        let base = corpus.join(pattern);
+        let d = Dirs { seeds: base.join("seeds"), queue: base.join("queue"), findings: base.join("findings") };
+        for p in [&d.seeds, &d.queue, &d.findings] {
+            std::fs::create_dir_all(p).map_err(|source| crate::errors::IoError {
+                what: "failed to create",
+                path: p.clone(),
+                source,
+            })?;
+        }
+        Ok(d)
+    }
+}
+
+fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> crate::errors::IoError + 'p {
+    move |source| crate::errors::IoError { what, path: path.to_path_buf(), source }
+}
+
+/// Writes a file atomically (a temporary beside it, then a rename): a kill
+/// leaves the old file or the new one.
+fn write_atomic(path: &Path, text: &str) -> Result<(), crate::errors::IoError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(io("failed to write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io("failed to rename", path))
+}
+
+/// The seed files' header.
+fn seed_header(p: &Pattern) -> Vec<String> {
+    vec![
+        format!("gcfuzz seed: a default configuration of {} ({})", p.id, p.title),
+        "written by gcfuzz fuzz from the pattern's configs; replay: gcfuzz run --matrix THIS_FILE".into(),
+    ]
+}
+
+/// Writes the pattern's default configurations into `seeds/` where they
+/// are missing; returns the seeds (those in the folder, which a user may
+/// have added to).
+pub fn write_seeds(
+    p: &Pattern,
+    dir: &Path,
+    toolchains: &[GoVersion],
+) -> Result<Vec<RunConfig>, crate::errors::IoError> {
+    for s in RunConfig::seeds(p, toolchains) {
+        let path = dir.join(format!("go{}-{}.yaml", s.go, s.digest()));
+        if !path.exists() {
+            write_atomic(&path, &s.to_yaml(&seed_header(p)))?;
+        }
+    }
+    Ok(read_configs(dir, std::slice::from_ref(p)).into_iter().filter_map(|(_, c)| c.ok()).collect())
+}
+
+/// Every `*.yaml` in `dir`, read as a configuration, by file name.
+fn read_configs(dir: &Path, patterns: &[Pattern]) -> Vec<(PathBuf, Result<RunConfig, config::ConfigError>)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths.into_iter().map(|p| (p.clone(), RunConfig::load(&p, patterns))).collect()
+}
+
+/// Fuzzes each of `selected` in turn within the budget; `all` are the
+/// loaded patterns (corpus files name theirs by id).
+pub fn fuzz(
+    selected: &[&Pattern],
+    all: &[Pattern],
+    builder: &dyn Builder,
+    backend: &dyn Backend,
+    opts: &Options,
+    on_event: &mut dyn FnMut(FuzzEvent),
+) -> Result<Vec<Summary>, FuzzError> {
+    if selected.is_empty() {
+        return Err(FuzzError::Nothing("no pattern selected".into()));
+    }
+    // Every toolchain ready first: downloads are not execution time.
+    for &go in &opts.toolchains {
+        builder.prepare(go, &mut |p| {
+            if let Progress::Note(m) = p {
+                on_event(FuzzEvent::Note(m))
+            }
+        })?;
+    }
+    let start = Instant::now();
+    let mut out = Vec::new();
+    for (i, p) in selected.iter().enumerate() {
+        if crate::process::interrupted() {
+            break;
+        }
+        let deadline = match opts.budget {
+            Budget::Time(total) => {
+                let left = total.saturating_sub(start.elapsed());
+                Some(Instant::now() + left / (selected.len() - i) as u32)
+            }
+            Budget::Iters(_) => None,
+        };
+        out.push(fuzz_one(p, all, builder, backend, opts, deadline, on_event)?);
+    }
+    Ok(out)
+}
+
+fn fuzz_one(
+    p: &Pattern,
+    all: &[Pattern],
+    builder: &dyn Builder,
+    backend: &dyn Backend,
+    opts: &Options,
+    deadline: Option<Instant>,
+    on_event: &mut dyn FnMut(FuzzEvent),
+) -> Result<Summary, FuzzError> {
+    let engine_err = |e: libafl::Error| FuzzError::Engine { pattern: p.id.clone(), message: e.to_string() };
+    let dirs = Dirs::create(&opts.corpus, &p.id)?;
+    let space = Space::new(p, &opts.toolchains, &opts.backends);
+    if space.toolchains.is_empty() {
+        return Err(FuzzError::Nothing(format!("{}: none of the toolchains asked for has a configuration", p.id)));
+    }
+    // Seeds on toolchains outside the space move to the nearest inside.
+    let mut seeds: Vec<RunConfig> = Vec::new();
+    for mut s in write_seeds(p, &dirs.seeds, &opts.seed_toolchains)? {
+        if !space.toolchains.contains(&s.go) {
+            s.go = *space.toolchains.iter().min_by_key(|g| g.minor.abs_diff(s.go.minor)).expect("not empty");
+        }
+        space.normalize(&mut s);
+        if s.backend.is_empty() || !opts.backends.contains(&s.backend) {
+            s.backend = opts.backends.first().cloned().unwrap_or_else(|| crate::matrix::DEFAULT_BACKEND.into());
+        }
+        if !seeds.contains(&s) {
+            seeds.push(s);
+        }
+    }
+    let mut target = Target::new(p, builder, backend);
+    target.rss_cap = opts.rss_cap;
+    target.confirm = opts.confirm;
+    let peak = (p.run.peak_mib.max(1) << 20).max(1);
+    let jobs = if p.run.exclusive { 1 } else { opts.jobs.clamp(1, (opts.mem_budget / peak).max(1) as usize) };
+    let (mut engine, unreadable) =
+        engine::Engine::new(&target, space.clone(), &dirs.queue, jobs, opts.seed, all).map_err(engine_err)?;
+    let mut stats = Stats { pattern: p.id.clone(), corpus_start: engine.corpus_len(), ..Default::default() };
+    on_event(FuzzEvent::Pattern { id: &p.id, seeds: seeds.len(), queue: stats.corpus_start, unreadable: &unreadable });
+    let start = Instant::now();
+    let mut findings = Vec::new();
+    let mut interrupted = false;
+    let mut first = true;
+    loop {
+        let r = if first { engine.seed(&seeds) } else { engine.step() };
+        if first {
+            stats.run_cap_s = target.cap_runs(RUN_CAP_FACTOR);
+        }
+        first = false;
+        let more = match r {
+            Ok(()) => !crate::process::interrupted(),
+            Err(libafl::Error::ShuttingDown) => false,
+            Err(e) => return Err(engine_err(e)),
+        };
+        let taken = {
+            let mut inbox = engine.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            stats.errors = inbox.errors;
+            stats.slow = inbox.slow;
+            stats.last_error = inbox.last_error.clone();
+            std::mem::take(&mut inbox.findings)
+        };
+        for j in taken {
+            if crate::process::interrupted() {
+                break;
+            }
+            for &o in &j.objectives {
+                let f = minimise(&target, &space, &seeds, &j, o, engine.executions());
+                match save(&f, &dirs.findings)? {
+                    Some(path) => {
+                        let f = Finding { path, ..f };
+                        stats.findings += 1;
+                        stats.last_finding = Some(format!("{} {}", f.objective, f.described));
+                        on_event(FuzzEvent::Finding(&f));
+                        findings.push(f);
+                    }
+                    None => stats.known += 1,
+                }
+            }
+        }
+        stats.executions = engine.executions();
+        stats.judgements = target.judgements.load(std::sync::atomic::Ordering::Relaxed);
+        stats.builds = target.builder.builds.load(std::sync::atomic::Ordering::Relaxed);
+        stats.build_s = target.builder.build_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0;
+        stats.elapsed_s = start.elapsed().as_secs_f64();
+        stats.corpus = engine.corpus_len();
+        on_event(FuzzEvent::Progress(&stats));
+        if !more || crate::process::interrupted() {
+            interrupted = crate::process::interrupted();
+            break;
+        }
+        let done = match (opts.budget, deadline) {
+            (Budget::Iters(n), _) => stats.executions >= n,
+            (_, Some(d)) => Instant::now() >= d,
+            _ => true,
+        };
+        if done {
+            break;
+        }
+    }
+    Ok(Summary { stats, findings, interrupted })
+}
+
+/// Reduces a finding to the fewest changes from its nearest default
+/// configuration that still show `objective`: each change is reverted in
+/// turn and kept reverted when the objective still holds (judged, and
+/// confirmed, like any execution); then each parameter left changed is
+/// moved as near its default as the objective allows (the boundary).
+pub fn minimise(
+    target: &Target,
+    space: &Space,
+    seeds: &[RunConfig],
+    found: &Judged,
+    objective: Objective,
+    found_after: u64,
+) -> Finding {
+    let mut best = found.clone();
+    if let Some((seed, changes)) = found.config.nearest(seeds) {
+        // Version axes last: a toolchain change often matters through the
+        // settings it allows.
+        let mut order = changes.clone();
+        order.sort_by_key(|f| matches!(f, Field::Go | Field::GoLine));
+        for f in order {
+            if crate::process::interrupted() {
+                break;
+            }
+            let mut c = best.config.with_field_of(&f, seed);
+            space.normalize(&mut c);
+            if c == best.config {
+                continue;
+            }
+            let j = target.judge(&c);
+            if j.objectives.contains(&objective) {
+                best = j;
+            }
+        }
+    }
+    // A parameter that still differs is narrowed towards its default: the
+    // value nearest the default that still shows the objective (a
+    // bisection, log-scaled while the values are far apart; at most 12
+    // judgements).
+    if let Some((seed, changes)) = best.config.nearest(seeds) {
+        let seed = seed.clone();
+        for f in changes {
+            let Field::Param(name) = &f else { continue };
+            let Some(param) = target.pattern.params.iter().find(|q| &q.name == name) else { continue };
+            let num = |c: &RunConfig| c.params.get(name).and_then(|v| v.parse::<f64>().ok());
+            let (Some(mut bad), Some(mut good)) = (num(&best.config), num(&seed)) else { continue };
+            for _ in 0..12 {
+                if crate::process::interrupted() {
+                    break;
+                }
+                let far = bad > 0.0 && good > 0.0 && (bad / good > 2.0 || good / bad > 2.0);
+                let mid = if far { (bad * good).sqrt() } else { (bad + good) / 2.0 };
+                let mid = match param.kind {
+                    crate::template::ParamType::Int if bad > good => mid.floor().max(good + 1.0),
+                    crate::template::ParamType::Int => mid.ceil().min(good - 1.0),
+                    _ => space::round_sig(mid, 3),
+                };
+                if mid == bad || mid == good || !(mid - good).is_finite() {
+                    break;
+                }
+                let mut c = best.config.clone();
+                c.params.insert(name.clone(), crate::template::format_number(mid));
+                let j = target.judge(&c);
+                if j.objectives.contains(&objective) {
+                    bad = mid;
+                    best = j;
+                } else {
+                    good = mid;
+                }
+            }
+        }
+    }
+    let (base, changes) = match best.config.nearest(seeds) {
+        Some((s, ch)) => (s.clone(), ch),
+        None => (best.config.clone(), Vec::new()),
+    };
+    Finding {
+        objective,
+        pattern: best.config.pattern.clone(),
+        described: best.config.describe_changes(&base),
+        changes: changes.iter().map(ToString::to_string).collect(),
+        config: best.config.clone(),
+        found: found.config.clone(),
+        found_after,
+        result: best.rerun.clone().unwrap_or(best.first),
+        path: PathBuf::new(),
+    }
+}
+
+/// The finding's file names: `<objective>-<hash>` (the hash of the
+/// minimised configuration, so the same finding is saved once).
+fn finding_stem(f: &Finding) -> String {
+    format!("{}-{}", f.objective, f.config.digest())
+}
+
+/// Saves a finding as `findings/<objective>-<hash>.yaml` (a valid
+/// `--matrix` file with the verdict, the numbers and the replay command in
+/// its header) and a `.json` beside it (the judgement in full, for
+/// `replay`). Returns `None` when that finding is already saved.
+pub fn save(f: &Finding, dir: &Path) -> Result<Option<PathBuf>, crate::errors::IoError> {
+    let stem = finding_stem(f);
+    let yaml = dir.join(format!("{stem}.yaml"));
+    let json = dir.join(format!("{stem}.json"));
+    if yaml.exists() && json.exists() {
+        return Ok(None);
+    }
+    let r = &f.result;
+    let header = vec![
+        format!("gcfuzz finding: {} ({})", f.objective, f.objective.about()),
+        format!("pattern {}: {} change(s) from its default configuration: {}", f.pattern, f.changes.len(), f.described),
+        format!(
+            "verdict {} (the pattern expects {}) on go{} line {} {}",
+            r.verdict,
+            r.expected.map_or("nothing".to_string(), |v| v.to_string()),
+            r.go,
+            r.go_line.line_string(),
+            r.knobs
+        ),
+        format!("numbers: {}", r.explanation),
+        format!("found after {} executions; confirmed by a second judgement where the backend is noisy", f.found_after),
+        format!("replay: gcfuzz run --matrix {}   (or: gcfuzz replay {})", yaml.display(), dir.display()),
+    ];
+    write_atomic(&json, &(serde_json::to_string_pretty(f).expect("a finding serializes") + "\n"))?;
+    write_atomic(&yaml, &f.config.to_yaml(&header))?;
+    Ok(Some(yaml))
+}
+
+/// One saved finding, judged again.
+#[derive(Clone, Debug, Serialize)]
+pub struct Replayed {
+    /// The finding's YAML file.
+    pub path: PathBuf,
+    /// The objective it was saved with.
+    pub objective: Option<Objective>,
+    /// The verdict it was saved with.
+    pub saved_verdict: Option<crate::verdict::Verdict>,
+    /// The verdict now.
+    pub verdict: Option<crate::verdict::Verdict>,
+    /// Whether it still shows its objective.
+    pub holds: bool,
+    /// Why not, or the numbers.
+    pub detail: String,
+}
+
+/// Every finding under `dir` (any depth: `corpus/`, one pattern's folder,
+/// or a `findings/` folder), in path order.
+pub fn finding_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") && p.parent().is_some_and(|d| d.ends_with("findings"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Re-judges every saved finding under `dir`: a finding holds when its
+/// objective is confirmed again. A file that does not read is a finding
+/// that does not hold, with why.
+pub fn replay(
+    dir: &Path,
+    all: &[Pattern],
+    builder: &dyn Builder,
+    backend: &dyn Backend,
+    rss_cap: Option<u64>,
+    confirm: bool,
+    on_done: &mut dyn FnMut(&Replayed),
+) -> Vec<Replayed> {
+    let mut out = Vec::new();
+    for path in finding_files(dir) {
+        if crate::process::interrupted() {
+            break;
+        }
+        let saved: Option<Finding> =
+            std::fs::read_to_string(path.with_extension("json")).ok().and_then(|t| serde_json::from_str(&t).ok());
+        let r = match (RunConfig::load(&path, all), &saved) {
+            (Err(e), _) => Replayed {
+                path: path.clone(),
+                objective: None,
+                saved_verdict: None,
+                verdict: None,
+                holds: false,
+                detail: e.to_string(),
+            },
+            (Ok(_), None) => Replayed {
+                path: path.clone(),
+                objective: None,
+                saved_verdict: None,
+                verdict: None,
+                holds: false,
+                detail: format!("no readable {} beside it", path.with_extension("json").display()),
+            },
+            (Ok(c), Some(f)) => match all.iter().find(|p| p.id == c.pattern) {
+                None => Replayed {
+                    path: path.clone(),
+                    objective: Some(f.objective),
+                    saved_verdict: Some(f.result.verdict),
+                    verdict: None,
+                    holds: false,
+                    detail: format!("no pattern `{}`", c.pattern),
+                },
+                Some(p) => {
+                    let mut t = Target::new(p, builder, backend);
+                    t.rss_cap = rss_cap;
+                    t.confirm = confirm;
+                    let j = t.judge(&c);
+                    let holds = j.objectives.contains(&f.objective);
+                    let now = j.rerun.as_ref().unwrap_or(&j.first);
+                    Replayed {
+                        path: path.clone(),
+                        objective: Some(f.objective),
+                        saved_verdict: Some(f.result.verdict),
+                        verdict: Some(now.verdict),
+                        holds,
+                        detail: now.error.clone().unwrap_or_else(|| now.explanation.clone()),
+                    }
+                }
+            },
+        };
+        on_done(&r);
+        out.push(r);
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,297 @@
+//! Judging one configuration for the fuzzer: plan its one cell, judge it
+//! with [`crate::judge::judge`] (the one path every judgement takes), and,
+//! on a backend whose runs are noisy, judge again before a candidate
+//! counts. Builds are memoised per build key, so an execution never
+//! renders or hashes sources again. No LibAFL here.
+
+use super::behaviour;
+use super::config::RunConfig;
+use super::objective::{self, Objective};
+use crate::build::{Artifact, BuildError, BuildKey, Builder};
+use crate::judge;
+use crate::process::ChildOutcome;
+use crate::results::CellResult;
+use crate::run::Backend;
+use crate::template::{Pattern, Variant};
+use crate::toolchain::{Progress, ToolchainError};
+use crate::version::GoVersion;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// One key's build, once it is done (errors as text: they are reported,
+/// not matched on).
+type Slot = OnceLock<Result<Artifact, String>>;
+
+/// A builder that remembers each key's program (or its error): one build
+/// per build key for a whole fuzzing campaign.
+pub struct Memo<'a> {
+    inner: &'a dyn Builder,
+    built: Mutex<HashMap<BuildKey, Arc<Slot>>>,
+    /// Builds asked of the inner builder.
+    pub builds: AtomicU64,
+    /// Milliseconds the inner builder spent compiling (cache hits cost 0).
+    pub build_ms: AtomicU64,
+}
+
+impl<'a> Memo<'a> {
+    /// Memoises `inner`.
+    pub fn new(inner: &'a dyn Builder) -> Self {
+        Memo { inner, built: Mutex::default(), builds: AtomicU64::new(0), build_ms: AtomicU64::new(0) }
+    }
+}
+
+impl Builder for Memo<'_> {
+    fn prepare(&self, go: GoVersion, progress: &mut dyn FnMut(Progress)) -> Result<(), ToolchainError> {
+        self.inner.prepare(go, progress)
+    }
+
+    fn build(&self, key: &BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError> {
+        // One slot per key: a second thread wanting the same key waits for
+        // it rather than building it twice; other keys do not wait.
+        let slot = self.built.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+        slot.get_or_init(|| {
+            self.builds.fetch_add(1, Ordering::Relaxed);
+            let r = self.inner.build(key, scenarios);
+            if let Ok(a) = &r {
+                self.build_ms.fetch_add(a.build_ms, Ordering::Relaxed);
+            }
+            r.map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(BuildError::Message)
+    }
+
+    fn go_command(
+        &self,
+        go: GoVersion,
+        args: &[String],
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<ChildOutcome, BuildError> {
+        self.inner.go_command(go, args, dir, timeout)
+    }
+}
+
+/// One configuration, judged.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Judged {
+    /// What was judged.
+    pub config: RunConfig,
+    /// The first judgement.
+    pub first: CellResult,
+    /// The confirming one, when there was one.
+    pub rerun: Option<CellResult>,
+    /// The objectives that hold.
+    pub objectives: Vec<Objective>,
+    /// The behaviour map's slots it lit (both judgements').
+    pub slots: Vec<usize>,
+    /// Both variants ran past the fuzzer's cap: not judged, not kept.
+    pub too_slow: bool,
+}
+
+impl Judged {
+    /// Whether gcfuzz itself was interrupted during it (the result is then
+    /// not a measurement and must be thrown away).
+    pub fn interrupted(&self) -> bool {
+        let cut = |r: &CellResult| r.runs.iter().any(|run| run.outcome.interrupted);
+        cut(&self.first) || self.rerun.as_ref().is_some_and(cut) || crate::process::interrupted()
+    }
+
+    /// Whether a build or a run could not happen (not a measurement).
+    pub fn error(&self) -> Option<&str> {
+        self.first.error.as_deref()
+    }
+}
+
+/// What the fuzzer judges configurations of one pattern with.
+pub struct Target<'a> {
+    /// The pattern.
+    pub pattern: &'a Pattern,
+    /// Its programs.
+    pub builder: Memo<'a>,
+    /// Where they run.
+    pub backend: &'a dyn Backend,
+    /// Memory cap per run, bytes.
+    pub rss_cap: Option<u64>,
+    /// Early stopping (fewer rounds where the statistics allow).
+    pub early_stop: bool,
+    /// Judge a candidate again before it counts (native runs are noisy;
+    /// a deterministic backend needs no second run).
+    pub confirm: bool,
+    /// Judgements made (first runs and reruns).
+    pub judgements: AtomicU64,
+    /// The pattern with its run limits cut to what its seeds need (see
+    /// [`Target::cap_runs`]); first judgements use it, confirmations
+    /// never do.
+    fast: std::sync::OnceLock<Pattern>,
+    /// The longest variant of a first judgement so far, ms.
+    slowest_ms: AtomicU64,
+}
+
+impl<'a> Target<'a> {
+    /// A target judging `pattern` with `builder` on `backend`.
+    pub fn new(pattern: &'a Pattern, builder: &'a dyn Builder, backend: &'a dyn Backend) -> Self {
+        Target {
+            pattern,
+            builder: Memo::new(builder),
+            backend,
+            rss_cap: None,
+            early_stop: true,
+            confirm: true,
+            judgements: AtomicU64::new(0),
+            fast: std::sync::OnceLock::new(),
+            slowest_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// From now on, first judgements stop each run at `factor` times the
+    /// slowest variant judged so far (the seeds: at least 2 s, at most the
+    /// pattern's own limit), and kill it at three times that (at least
+    /// 10 s). A parameter at the top of its declared range can make a run
+    /// take the pattern's full 20 s or a minute; cut short, it has fewer
+    /// rounds (often inconclusive, never a finding by itself). A candidate
+    /// is always confirmed at the pattern's own limits, which is what
+    /// `gcfuzz run --matrix` replays. Returns the cap in seconds.
+    pub fn cap_runs(&self, factor: f64) -> Option<f64> {
+        let run = &self.pattern.run;
+        let slowest = self.slowest_ms.load(Ordering::Relaxed) as f64 / 1000.0;
+        let cap = (slowest * factor).max(2.0);
+        if cap >= run.max_wall_s {
+            return None;
+        }
+        let mut p = self.pattern.clone();
+        p.run.max_wall_s = cap;
+        p.run.timeout_s = run.timeout_s.min((3.0 * cap).max(10.0));
+        let _ = self.fast.set(p);
+        Some(cap)
+    }
+
+    /// Judges one configuration once, with the pattern's own run limits
+    /// (`full`) or the capped ones when there are.
+    pub fn judge_once(&self, c: &RunConfig, full: bool) -> CellResult {
+        self.judgements.fetch_add(1, Ordering::Relaxed);
+        let pattern = match self.fast.get() {
+            Some(p) if !full => p,
+            _ => self.pattern,
+        };
+        let cell = match c.cell(pattern) {
+            Ok(cell) => cell,
+            Err(e) => {
+                // Cannot happen for a configuration inside the space; a
+                // hand-edited corpus file can do it.
+                return unplanned(self.pattern, c, &e.to_string());
+            }
+        };
+        let opts = judge::Options { rss_cap: self.rss_cap, early_stop: self.early_stop, ..judge::Options::default() };
+        let r = judge::judge(pattern, &cell, &self.builder, self.backend, &opts);
+        let slowest = [&r.buggy, &r.fixed].iter().filter_map(|v| v.as_ref()).map(|v| v.wall_ms).max().unwrap_or(0);
+        self.slowest_ms.fetch_max(slowest, Ordering::Relaxed);
+        r
+    }
+
+    /// Judges one configuration, confirming a candidate by a second
+    /// judgement (at the pattern's own limits) when the target confirms.
+    /// When the first ran capped and the two disagree, a third judgement
+    /// at full limits decides, so neither a flip nor an objective ever
+    /// rests on a capped run.
+    pub fn judge(&self, c: &RunConfig) -> Judged {
+        let first = self.judge_once(c, false);
+        let capped = self.fast.get().is_some();
+        // Both variants past a capped limit: too slow to judge here, and
+        // nothing a rerun at full limits would be worth its minutes for (a
+        // fixed variant that hangs alone is). It lights no slot either, so
+        // LibAFL does not keep it to breed more slow mutants.
+        let timed_out = |v: &Option<crate::oracle::VariantResult>| {
+            v.as_ref().is_some_and(|v| v.status == crate::verdict::Presence::Timeout)
+        };
+        let too_slow = capped && timed_out(&first.buggy) && timed_out(&first.fixed);
+        let mut rerun = None;
+        let mut objectives = objective::confirmed(&first, None);
+        if self.confirm {
+            objectives = Vec::new();
+            if objective::needs_rerun(&first) && !too_slow && !crate::process::interrupted() {
+                let second = self.judge_once(c, true);
+                let differ = second.verdict != first.verdict;
+                if capped && differ && !crate::process::interrupted() {
+                    let third = self.judge_once(c, true);
+                    objectives = objective::confirmed(&second, Some(&third));
+                    rerun = Some(third);
+                } else {
+                    objectives = objective::confirmed(&first, Some(&second));
+                    rerun = Some(second);
+                }
+            }
+        }
+        let mut slots = if too_slow { Vec::new() } else { behaviour::slots(&first) };
+        if let Some(r) = &rerun {
+            slots.extend(behaviour::slots(r));
+            slots.sort_unstable();
+            slots.dedup();
+        }
+        Judged { config: c.clone(), first, rerun, objectives, slots, too_slow }
+    }
+
+    /// Judges several configurations, `jobs` at a time (each judgement
+    /// runs its variants one after the other, so `jobs` is the number of
+    /// Go processes at once).
+    pub fn judge_all(&self, configs: &[RunConfig], jobs: usize) -> Vec<Judged> {
+        let jobs = jobs.clamp(1, configs.len().max(1));
+        if jobs == 1 {
+            return configs.iter().map(|c| self.judge(c)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let out: Mutex<Vec<Option<Judged>>> = Mutex::new(vec![None; configs.len()]);
+        std::thread::scope(|s| {
+            for _ in 0..jobs {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= configs.len() {
+                            break;
+                        }
+                        let j = self.judge(&configs[i]);
+                        out.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(j);
+                    }
+                });
+            }
+        });
+        out.into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .map(|j| j.expect("every index judged"))
+            .collect()
+    }
+}
+
+/// The result of a configuration that could not be planned.
+fn unplanned(p: &Pattern, c: &RunConfig, why: &str) -> CellResult {
+    CellResult {
+        cell: format!("{}|{}", p.id, c.digest()),
+        pattern: p.id.clone(),
+        seed_bug: p.seed_bug,
+        go: c.go,
+        go_line: c.line(),
+        knobs: c.knobs.clone(),
+        stress: c.stress,
+        goexperiment: c.goexperiment.clone(),
+        params: c.params.clone(),
+        overrides: Default::default(),
+        nominal_rounds: c.rounds,
+        early_stop: false,
+        backend: c.backend.clone(),
+        buggy: None,
+        fixed: None,
+        verdict: crate::verdict::Verdict::Inconclusive,
+        expected: None,
+        met: false,
+        why: String::new(),
+        explanation: format!("not run: {why}"),
+        detectors: Vec::new(),
+        error: Some(why.to_string()),
+        evidence: Vec::new(),
+        runs: Vec::new(),
+    }
+}

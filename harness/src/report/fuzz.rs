@@ -1,0 +1,88 @@
+//! What `gcfuzz fuzz` and `gcfuzz replay` print: a progress line, a line
+//! per finding, the summary table, the replay table.
+
+use crate::fuzz::{Finding, Replayed, Stats, Summary};
+
+/// `01-… 120 execs (2.1/s) corpus 14 findings 1 last: fix-fails GOGC=off`.
+pub fn progress_line(s: &Stats) -> String {
+    format!(
+        "{} {} execs ({:.2}/s), {} judgements, corpus {}, findings {}{}{}",
+        s.pattern,
+        s.executions,
+        s.execs_per_s(),
+        s.judgements,
+        s.corpus,
+        s.findings,
+        if s.errors > 0 { format!(", {} errors", s.errors) } else { String::new() }
+            + &if s.slow > 0 { format!(", {} too slow", s.slow) } else { String::new() },
+        s.last_finding.as_deref().map(|f| format!(", last: {f}")).unwrap_or_default()
+    )
+}
+
+/// `finding: 15-… fix-fails: GOGC=off (fixed: present …) → corpus/…yaml`.
+pub fn finding_line(f: &Finding) -> String {
+    format!(
+        "finding: {} {}: {} [{}] -> {}",
+        f.pattern,
+        f.objective,
+        f.described,
+        f.result.explanation,
+        f.path.display()
+    )
+}
+
+/// The table at the end: one line per pattern.
+pub fn summary_table(summaries: &[Summary]) -> String {
+    let mut out = format!(
+        "{:<30} {:>6} {:>7} {:>6} {:>10} {:>7} {:>5} {:>6}  {}\n",
+        "pattern", "execs", "execs/s", "judged", "builds (s)", "corpus", "new", "errors", "findings"
+    );
+    for s in summaries {
+        let st = &s.stats;
+        let found: Vec<String> = s.findings.iter().map(|f| format!("{} ({})", f.objective, f.described)).collect();
+        out.push_str(&format!(
+            "{:<30} {:>6} {:>7.2} {:>6} {:>10} {:>7} {:>5} {:>6}  {}\n",
+            st.pattern,
+            st.executions,
+            st.execs_per_s(),
+            st.judgements,
+            format!("{} ({:.0})", st.builds, st.build_s),
+            format!("{}->{}", st.corpus_start, st.corpus),
+            st.findings,
+            st.errors,
+            if found.is_empty() {
+                if st.known > 0 { format!("{} already saved", st.known) } else { "-".into() }
+            } else {
+                found.join("; ")
+            }
+        ));
+    }
+    let execs: u64 = summaries.iter().map(|s| s.stats.executions).sum();
+    let secs: f64 = summaries.iter().map(|s| s.stats.elapsed_s).sum();
+    let findings: usize = summaries.iter().map(|s| s.stats.findings).sum();
+    out.push_str(&format!(
+        "{} patterns, {execs} executions in {secs:.0} s ({:.2}/s), {findings} new findings\n",
+        summaries.len(),
+        if secs > 0.0 { execs as f64 / secs } else { 0.0 }
+    ));
+    out
+}
+
+/// One line per replayed finding, and a count.
+pub fn replay_table(rs: &[Replayed]) -> String {
+    let mut out = String::new();
+    for r in rs {
+        out.push_str(&format!(
+            "{:<5} {} {} saved {} now {}: {}\n",
+            if r.holds { "holds" } else { "FAILS" },
+            r.path.display(),
+            r.objective.map_or("?".into(), |o| o.to_string()),
+            r.saved_verdict.map_or("?".into(), |v| v.to_string()),
+            r.verdict.map_or("-".into(), |v| v.to_string()),
+            r.detail
+        ));
+    }
+    let held = rs.iter().filter(|r| r.holds).count();
+    out.push_str(&format!("{held} of {} findings behave as saved\n", rs.len()));
+    out
+}

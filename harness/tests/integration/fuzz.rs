@@ -1,0 +1,90 @@
+//! The fuzzer on real Go: a test-only pattern whose fix fails above a body
+//! size it gives no hint of, found, minimised to that one parameter,
+//! narrowed to the boundary and replayed; the committed corpus's seeds are
+//! what the patterns' configurations give.
+
+use crate::support::*;
+use gcfuzz::build::GoBuilder;
+use gcfuzz::fuzz::{self, Budget, Objective, RunConfig};
+use gcfuzz::run::Native;
+use gcfuzz::template::{self, Pattern};
+use gcfuzz::verdict::Verdict;
+use std::path::Path;
+
+fn options(corpus: &Path, go: &str, iters: u64) -> fuzz::Options {
+    let tc = toolchains();
+    fuzz::Options {
+        toolchains: tc.resolve(go).unwrap(),
+        seed_toolchains: tc.resolve(go).unwrap(),
+        backends: vec!["native".into()],
+        budget: Budget::Iters(iters),
+        jobs: 2,
+        corpus: corpus.to_path_buf(),
+        rss_cap: Some(2 << 30),
+        mem_budget: 8 << 30,
+        confirm: true,
+        seed: 11,
+    }
+}
+
+#[test]
+fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
+    let machine = shared();
+    let t = fixture_templates(&["94-fix-fails-above"]);
+    let all: Vec<Pattern> = template::load_all(t.path()).unwrap();
+    let p = &all[0];
+    let builder = GoBuilder::new(&home(), &t.path().join("probe"), toolchains());
+    let corpus = tempfile::tempdir().unwrap();
+    // Measured on the synthetic twin of this search: found after 6-49
+    // executions over 16 seeds; 60 leave room for noise.
+    let mut out = fuzz::fuzz(&[p], &all, &builder, &Native, &options(corpus.path(), "latest", 60), &mut |e| {
+        if let fuzz::FuzzEvent::Finding(f) = e {
+            eprintln!("{}", gcfuzz::report::fuzz::finding_line(f));
+        }
+    })
+    .unwrap();
+    let s = out.remove(0);
+    eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.objective == Objective::FixFails)
+        .unwrap_or_else(|| panic!("no fix-fails finding in {} executions: {:?}", s.stats.executions, s.findings));
+    assert_eq!(f.changes, ["size_kib"], "{}", f.described);
+    let size: u64 = f.config.params["size_kib"].parse().unwrap();
+    assert!((513..=560).contains(&size), "narrowed to the boundary (513): {}", f.described);
+    assert_eq!(f.result.verdict, Verdict::FixFails);
+    // One toolchain: a build per go line and GOEXPERIMENT visited (at most
+    // 7 × 2), never one per execution.
+    assert!(s.stats.builds <= 14 && s.stats.builds < s.stats.executions, "{:?}", s.stats);
+    drop(machine);
+    // `gcfuzz run --matrix` replays the finding as one cell with the same verdict.
+    let env = [("GCFUZZ_TEMPLATES", t.path())];
+    let o = gcfuzz(&["run", "--no-out", "--matrix", &f.path.display().to_string()], &env);
+    assert_eq!(o.code, Some(1), "fix-fails is not the expected verdict: {o}");
+    assert!(o.stdout.contains("fix-fails") && o.stdout.contains(&format!("size_kib={size}")), "{o}");
+    // `gcfuzz replay` re-judges it: it holds (exit 0).
+    let o = gcfuzz(&["replay", &corpus.path().display().to_string()], &env);
+    assert_eq!(o.code, Some(0), "{o}");
+    assert!(o.stdout.contains("1 of 1 findings behave as saved"), "{o}");
+}
+
+#[test]
+fn the_committed_seeds_are_the_patterns_default_configurations() {
+    let all: Vec<Pattern> = template::load_all(&templates()).unwrap();
+    let tc = toolchains();
+    let default = tc.resolve(gcfuzz::toolchain::DEFAULT_SPEC).unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+    for p in &all {
+        let dir = corpus.join(&p.id).join("seeds");
+        let mut committed: Vec<RunConfig> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e} (make fuzz writes the seeds)", dir.display()))
+            .map(|e| RunConfig::load(&e.unwrap().path(), &all).unwrap())
+            .collect();
+        let mut want = RunConfig::seeds(p, &default);
+        let key = |c: &RunConfig| c.to_yaml(&[]);
+        committed.sort_by_key(key);
+        want.sort_by_key(key);
+        assert_eq!(committed, want, "{}: the seeds differ from the pattern's configs", p.id);
+    }
+}
