@@ -229,7 +229,7 @@ struct RunArgs {
 struct FuzzArgs {
     /// Patterns by id, number or id prefix (none: all).
     patterns: Vec<String>,
-    /// Toolchains the configurations may use, comma-separated [default: all].
+    /// Toolchains the configurations may use, comma-separated.
     #[arg(long, default_value = "all")]
     go: String,
     /// Backends the configurations may use, comma-separated.
@@ -759,6 +759,20 @@ fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "m", "10d", "-5s", "0s", "1e30"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let e = Cli::try_parse_from(["gcfuzz", "fuzz", "--time", "1m", "--iters", "3"]).unwrap_err();
+        assert!(e.to_string().contains("cannot be used with"), "{e}");
+    }
 
     #[test]
     fn errors_exit_by_cause() {

@@ -40,6 +40,7 @@ use crate::toolchain::Progress;
 use crate::version::GoVersion;
 use serde::{Deserialize, Serialize};
 use space::Space;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -159,6 +160,11 @@ pub struct Finding {
     pub changes: Vec<String>,
     /// The changes, for people (`GOGC=off size_mib=64`).
     pub described: String,
+    /// For each parameter left changed, the value nearest its default that
+    /// still showed the objective (the saved configuration keeps a margin
+    /// beyond it).
+    #[serde(default)]
+    pub boundaries: BTreeMap<String, String>,
     /// The configuration as first found (before minimisation).
     pub found: RunConfig,
     /// Executions of the pattern's campaign when it was found.
@@ -357,6 +363,7 @@ fn fuzz_one(
     on_event(FuzzEvent::Pattern { id: &p.id, seeds: seeds.len(), queue: stats.corpus_start, unreadable: &unreadable });
     let start = Instant::now();
     let mut findings = Vec::new();
+    let mut known: Vec<(Objective, Vec<Field>)> = Vec::new();
     let mut interrupted = false;
     let mut first = true;
     loop {
@@ -381,8 +388,19 @@ fn fuzz_one(
             if crate::process::interrupted() {
                 break;
             }
+            let changed = j.config.nearest(&seeds).map(|(_, c)| c).unwrap_or_default();
             for &o in &j.objectives {
-                let f = minimise(&target, &space, &seeds, &j, o, engine.executions());
+                // A candidate that holds every change of a finding already
+                // made this run is most likely that finding again: count it
+                // without paying for its minimisation.
+                if known.iter().any(|(ko, kf): &(Objective, Vec<Field>)| {
+                    *ko == o && !kf.is_empty() && kf.iter().all(|f| changed.contains(f))
+                }) {
+                    stats.known += 1;
+                    continue;
+                }
+                let f = minimise(&target, &space, &seeds, &j, o, engine.executions(), deadline);
+                known.push((o, f.config.nearest(&seeds).map(|(_, c)| c).unwrap_or_default()));
                 match save(&f, &dirs.findings)? {
                     Some(path) => {
                         let f = Finding { path, ..f };
@@ -422,7 +440,8 @@ fn fuzz_one(
 /// configuration that still show `objective`: each change is reverted in
 /// turn and kept reverted when the objective still holds (judged, and
 /// confirmed, like any execution); then each parameter left changed is
-/// moved as near its default as the objective allows (the boundary).
+/// narrowed to the boundary where the objective starts (saved with a
+/// margin beyond it). Past `deadline`, what is reduced so far is kept.
 pub fn minimise(
     target: &Target,
     space: &Space,
@@ -430,7 +449,10 @@ pub fn minimise(
     found: &Judged,
     objective: Objective,
     found_after: u64,
+    deadline: Option<Instant>,
 ) -> Finding {
+    // Past the campaign's deadline, what is reduced so far is saved.
+    let late = || crate::process::interrupted() || deadline.is_some_and(|d| Instant::now() > d);
     let mut best = found.clone();
     if let Some((seed, changes)) = found.config.nearest(seeds) {
         // Version axes last: a toolchain change often matters through the
@@ -438,7 +460,7 @@ pub fn minimise(
         let mut order = changes.clone();
         order.sort_by_key(|f| matches!(f, Field::Go | Field::GoLine));
         for f in order {
-            if crate::process::interrupted() {
+            if late() {
                 break;
             }
             let mut c = best.config.with_field_of(&f, seed);
@@ -455,26 +477,36 @@ pub fn minimise(
     // A parameter that still differs is narrowed towards its default: the
     // value nearest the default that still shows the objective (a
     // bisection, log-scaled while the values are far apart; at most 12
-    // judgements).
+    // judgements) is the boundary, reported. The saved configuration keeps
+    // a margin (halfway between the boundary and the value found, when
+    // that still holds), so a replay does not sit on the edge, where the
+    // noise of a native run decides.
+    let mut boundaries = BTreeMap::new();
     if let Some((seed, changes)) = best.config.nearest(seeds) {
         let seed = seed.clone();
         for f in changes {
             let Field::Param(name) = &f else { continue };
             let Some(param) = target.pattern.params.iter().find(|q| &q.name == name) else { continue };
             let num = |c: &RunConfig| c.params.get(name).and_then(|v| v.parse::<f64>().ok());
-            let (Some(mut bad), Some(mut good)) = (num(&best.config), num(&seed)) else { continue };
+            let (Some(found), Some(mut good)) = (num(&best.config), num(&seed)) else { continue };
+            let decreasing = found > good;
+            let snap = |x: f64, towards_default: bool| match param.kind {
+                crate::template::ParamType::Int if towards_default == decreasing => x.floor(),
+                crate::template::ParamType::Int => x.ceil(),
+                _ => space::round_sig(x, 3),
+            };
+            let between = |a: f64, b: f64| {
+                let far = a > 0.0 && b > 0.0 && (a / b > 2.0 || b / a > 2.0);
+                if far { (a * b).sqrt() } else { (a + b) / 2.0 }
+            };
+            let mut bad = found;
+            let found_judged = best.clone();
             for _ in 0..12 {
-                if crate::process::interrupted() {
+                if late() {
                     break;
                 }
-                let far = bad > 0.0 && good > 0.0 && (bad / good > 2.0 || good / bad > 2.0);
-                let mid = if far { (bad * good).sqrt() } else { (bad + good) / 2.0 };
-                let mid = match param.kind {
-                    crate::template::ParamType::Int if bad > good => mid.floor().max(good + 1.0),
-                    crate::template::ParamType::Int => mid.ceil().min(good - 1.0),
-                    _ => space::round_sig(mid, 3),
-                };
-                if mid == bad || mid == good || !(mid - good).is_finite() {
+                let mid = snap(between(bad, good), true);
+                if mid == bad || mid == good || !mid.is_finite() {
                     break;
                 }
                 let mut c = best.config.clone();
@@ -487,6 +519,19 @@ pub fn minimise(
                     good = mid;
                 }
             }
+            if bad == found {
+                continue;
+            }
+            boundaries.insert(name.clone(), crate::template::format_number(bad));
+            let margin = snap(between(bad, found), false);
+            if margin == bad || margin == found {
+                best = found_judged;
+                continue;
+            }
+            let mut c = best.config.clone();
+            c.params.insert(name.clone(), crate::template::format_number(margin));
+            let j = target.judge(&c);
+            best = if j.objectives.contains(&objective) { j } else { found_judged };
         }
     }
     let (base, changes) = match best.config.nearest(seeds) {
@@ -495,6 +540,7 @@ pub fn minimise(
     };
     Finding {
         objective,
+        boundaries,
         pattern: best.config.pattern.clone(),
         described: best.config.describe_changes(&base),
         changes: changes.iter().map(ToString::to_string).collect(),
@@ -527,6 +573,18 @@ pub fn save(f: &Finding, dir: &Path) -> Result<Option<PathBuf>, crate::errors::I
     let header = vec![
         format!("gcfuzz finding: {} ({})", f.objective, f.objective.about()),
         format!("pattern {}: {} change(s) from its default configuration: {}", f.pattern, f.changes.len(), f.described),
+        format!(
+            "boundary: {}",
+            if f.boundaries.is_empty() {
+                "-".to_string()
+            } else {
+                f.boundaries
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v} is the value nearest the default that still shows it"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        ),
         format!(
             "verdict {} (the pattern expects {}) on go{} line {} {}",
             r.verdict,

@@ -16,8 +16,9 @@ use std::fmt;
 pub enum Objective {
     /// (a) The fixed variant shows the symptom.
     FixFails,
-    /// (b) The fixed variant crashes or hangs (and the buggy one does not
-    /// die the same way: then the configuration, not the fix, is at fault).
+    /// (b) The fixed variant crashes (and the buggy one does not die the
+    /// same way: then the configuration, not the fix, is at fault), or hangs
+    /// where the buggy one finished.
     FixedCrash,
     /// (c) The buggy variant is absent where the expectation says
     /// `reproduced`: a setting in which a regression test misses the bug.
@@ -70,12 +71,17 @@ pub fn candidates(r: &CellResult) -> Vec<Objective> {
     if fixed.status == Presence::Present {
         out.push(Objective::FixFails);
     }
-    if matches!(fixed.status, Presence::Crash | Presence::Timeout) {
-        let same = matches!(buggy.status, Presence::Crash | Presence::Timeout)
-            && buggy.crash.as_ref().map(|c| c.class) == fixed.crash.as_ref().map(|c| c.class);
-        if !same {
-            out.push(Objective::FixedCrash);
-        }
+    let buggy_died = matches!(buggy.status, Presence::Crash | Presence::Timeout);
+    let class = |v: &crate::oracle::VariantResult| v.crash.as_ref().map(|c| c.class);
+    match fixed.status {
+        // A crash counts unless the buggy variant died the same way (then
+        // the configuration is at fault: both at the memory cap).
+        Presence::Crash if !(buggy_died && class(buggy) == class(fixed)) => out.push(Objective::FixedCrash),
+        // A hang counts only against a buggy variant that finished the same
+        // work: a buggy run that crashed early (its symptom) says nothing
+        // about how long the rounds take.
+        Presence::Timeout if !buggy_died => out.push(Objective::FixedCrash),
+        _ => {}
     }
     if r.expected == Some(Verdict::Reproduced) && buggy.status == Presence::Absent {
         out.push(Objective::BugHidden);

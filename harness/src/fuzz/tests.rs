@@ -108,8 +108,10 @@ fn a_parameter_threshold_is_found_minimised_and_replayed() {
     }
     let (corpus, f) = kept.unwrap();
     assert_eq!(f.changes, ["size_kib"], "minimised to the one change that matters: {}", f.described);
+    let edge: f64 = f.boundaries["size_kib"].parse().unwrap();
+    assert!((1025.0..=1040.0).contains(&edge), "narrowed to the boundary (1025): {:?}", f.boundaries);
     let size: f64 = f.config.params["size_kib"].parse().unwrap();
-    assert!((1025.0..=1040.0).contains(&size), "narrowed to the boundary (1025): {}", f.described);
+    assert!(size > edge * 1.2 && size <= 4096.0, "saved with a margin beyond the edge: {size}");
     assert_eq!(f.config.params["ratio"], "1", "the parameter that does not matter is back at its default");
     assert_eq!(f.result.verdict, Verdict::FixFails);
     let fixed = f.result.fixed.as_ref().unwrap();
@@ -368,4 +370,28 @@ fn a_capped_first_run_never_makes_a_finding_by_itself() {
     let s = fuzz_quietly(&p, &SyntheticBackend::new(script), &options(corpus.path(), 60));
     assert_eq!(s.stats.run_cap_s, Some(2.0));
     assert!(s.findings.is_empty(), "{:?}", s.findings.iter().map(|f| &f.described).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_fixed_hang_counts_only_against_a_buggy_variant_that_finished() {
+    use crate::synthetic::Exit;
+    let (_d, p) = pattern("99-hang", REPRODUCED);
+    let builder = SyntheticBuilder::default();
+    let c = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
+    let judge = |buggy_exit: Exit| {
+        let backend = SyntheticBackend::new(move |spec: &RunSpec| {
+            if spec.scenario.ends_with("/fixed") {
+                growing(spec, 0.0).ending(Exit::Hang)
+            } else {
+                growing(spec, 1e6).ending(buggy_exit.clone())
+            }
+        });
+        // Without early stopping: the made-up hang comes after the last
+        // sample, which an early stop would never wait for.
+        let mut t = Target::new(&p, &builder, &backend);
+        t.early_stop = false;
+        t.judge(&c).objectives
+    };
+    assert_eq!(judge(Exit::Done), [Objective::FixedCrash], "the buggy variant finished the work the fixed one hung on");
+    assert!(judge(Exit::Panic("boom".into())).is_empty(), "a buggy crash says nothing about the rounds' length");
 }

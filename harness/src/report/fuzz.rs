@@ -21,8 +21,9 @@ pub fn progress_line(s: &Stats) -> String {
 
 /// `finding: 15-… fix-fails: GOGC=off (fixed: present …) → corpus/…yaml`.
 pub fn finding_line(f: &Finding) -> String {
+    let edges: String = f.boundaries.iter().map(|(k, v)| format!(" (starts at {k}={v})")).collect();
     format!(
-        "finding: {} {}: {} [{}] -> {}",
+        "finding: {} {}: {}{edges} [{}] -> {}",
         f.pattern,
         f.objective,
         f.described,

@@ -51,8 +51,10 @@ fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
         .find(|f| f.objective == Objective::FixFails)
         .unwrap_or_else(|| panic!("no fix-fails finding in {} executions: {:?}", s.stats.executions, s.findings));
     assert_eq!(f.changes, ["size_kib"], "{}", f.described);
+    let edge: u64 = f.boundaries["size_kib"].parse().unwrap();
+    assert!((513..=560).contains(&edge), "narrowed to the boundary (513): {:?}", f.boundaries);
     let size: u64 = f.config.params["size_kib"].parse().unwrap();
-    assert!((513..=560).contains(&size), "narrowed to the boundary (513): {}", f.described);
+    assert!(size > edge, "saved with a margin beyond the boundary: {}", f.described);
     assert_eq!(f.result.verdict, Verdict::FixFails);
     // One toolchain: a build per go line and GOEXPERIMENT visited (at most
     // 7 × 2), never one per execution.
@@ -87,4 +89,60 @@ fn the_committed_seeds_are_the_patterns_default_configurations() {
         want.sort_by_key(key);
         assert_eq!(committed, want, "{}: the seeds differ from the pattern's configs", p.id);
     }
+}
+
+/// Processes whose command line holds `needle`.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle)))
+        .count()
+}
+
+#[test]
+fn ctrl_c_keeps_the_queue_and_a_restart_continues_from_it() {
+    let _machine = shared();
+    // The fixture under an id of this test's own, so its children are
+    // told apart from other tests'.
+    let t = fixture_templates(&[]);
+    copy_dir(&fixtures().join("patterns/94-fix-fails-above"), &t.path().join("96-interrupted"));
+    let corpus = tempfile::tempdir().unwrap();
+    let queue = corpus.path().join("96-interrupted/queue");
+    let spawn = |iters: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+            .args(["fuzz", "96", "--go", "latest", "--iters", iters, "--seed", "3", "--corpus"])
+            .arg(corpus.path())
+            .env("GCFUZZ_HOME", home())
+            .env("GCFUZZ_TEMPLATES", t.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = spawn("100000");
+    let entries = || std::fs::read_dir(&queue).map(|r| r.count()).unwrap_or(0);
+    let start = std::time::Instant::now();
+    while entries() < 3 {
+        assert!(start.elapsed().as_secs() < 300, "the queue never grew");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(processes_with("96-interrupted/"), 0, "no child outlives an interrupt");
+    let kept = entries();
+    for e in std::fs::read_dir(&queue).unwrap() {
+        let path = e.unwrap().path();
+        let all = template::load_all(t.path()).unwrap();
+        RunConfig::load(&path, &all).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let out = spawn("2").wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("{kept} queue entries from earlier runs")), "{stderr}");
 }
