@@ -28,7 +28,14 @@ fn bug13_is_caught_by_vet_checkptr_and_invalidptr() {
         assert!(vet.buggy.evidence.contains("possible misuse of unsafe.Pointer"), "{}", vet.buggy.evidence);
         assert_eq!(vet.fixed.finding, Finding::Quiet);
         let cp = &r.detectors[1];
-        assert!(cp.buggy.evidence.contains("fatal error: checkptr"), "{}", cp.buggy.evidence);
+        // Which check fires first in the instrumented build varies from run
+        // to run: checkptr's own, or the collector meeting the freed node
+        // (seen once in `make test`, 2026-12-02); both are the bug.
+        assert!(
+            cp.buggy.evidence.contains("fatal error: checkptr") || cp.buggy.evidence.contains("found bad pointer"),
+            "{}",
+            cp.buggy.evidence
+        );
     }
 }
 
