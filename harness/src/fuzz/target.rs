@@ -155,7 +155,12 @@ impl<'a> Target<'a> {
     /// rounds (often inconclusive, never a finding by itself). A candidate
     /// is always confirmed at the pattern's own limits, which is what
     /// `gcfuzz run --matrix` replays. Returns the cap in seconds.
+    /// Without confirmation (a deterministic backend, where one run is
+    /// proof) there is no cap: every judgement is at full limits.
     pub fn cap_runs(&self, factor: f64) -> Option<f64> {
+        if !self.confirm {
+            return None;
+        }
         let run = &self.pattern.run;
         let slowest = self.slowest_ms.load(Ordering::Relaxed) as f64 / 1000.0;
         let cap = (slowest * factor).max(2.0);

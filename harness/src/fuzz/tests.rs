@@ -357,6 +357,9 @@ fn a_capped_first_run_never_makes_a_finding_by_itself() {
     };
     let backend = SyntheticBackend::new(script);
     let builder = SyntheticBuilder::default();
+    let mut t = Target::new(&p, &builder, &backend);
+    t.confirm = false;
+    assert_eq!(t.cap_runs(RUN_CAP_FACTOR), None, "one run is proof: never capped");
     let t = Target::new(&p, &builder, &backend);
     let c = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
     assert!(t.judge(&c).objectives.is_empty(), "uncapped: the fix holds");
