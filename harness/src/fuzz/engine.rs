@@ -44,7 +44,7 @@ impl Input for RunConfig {
             "gcfuzz corpus entry: one run configuration, a valid --matrix file".to_string(),
             "replay: gcfuzz run --matrix THIS_FILE".to_string(),
         ];
-        libafl_bolts::fs::write_file_atomic(path, self.to_yaml(&header).as_bytes())
+        crate::errors::write_atomic(path.as_ref(), &self.to_yaml(&header)).map_err(|e| Error::unknown(e.to_string()))
     }
 
     fn from_file<P: AsRef<Path>>(path: P) -> Result<Self, Error> {
@@ -407,14 +407,8 @@ impl<'t, 'a> Engine<'t, 'a> {
         let mut fuzzer = StdFuzzer::new(QueueScheduler::new(), feedback, objective);
         let space = Arc::new(space);
         let mut unreadable = Vec::new();
-        let mut entries: Vec<_> = std::fs::read_dir(queue_dir)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .collect();
-        entries.sort();
-        for path in entries {
-            match RunConfig::load(&path, patterns) {
+        for (path, read) in super::read_configs(queue_dir, patterns) {
+            match read {
                 Ok(c) if c.pattern == target.pattern.id => {
                     let mut tc = Testcase::new(c);
                     *tc.file_path_mut() = Some(path.clone());

@@ -33,6 +33,7 @@ pub use objective::Objective;
 pub use target::{Judged, Target};
 
 use crate::build::Builder;
+use crate::errors::{io_err, write_atomic};
 use crate::results::CellResult;
 use crate::run::Backend;
 use crate::template::Pattern;
@@ -226,26 +227,10 @@ impl Dirs {
         let base = corpus.join(pattern);
         let d = Dirs { seeds: base.join("seeds"), queue: base.join("queue"), findings: base.join("findings") };
         for p in [&d.seeds, &d.queue, &d.findings] {
-            std::fs::create_dir_all(p).map_err(|source| crate::errors::IoError {
-                what: "failed to create",
-                path: p.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(p).map_err(io_err("failed to create", p))?;
         }
         Ok(d)
     }
-}
-
-fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> crate::errors::IoError + 'p {
-    move |source| crate::errors::IoError { what, path: path.to_path_buf(), source }
-}
-
-/// Writes a file atomically (a temporary beside it, then a rename): a kill
-/// leaves the old file or the new one.
-fn write_atomic(path: &Path, text: &str) -> Result<(), crate::errors::IoError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io("failed to write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("failed to rename", path))
 }
 
 /// The seed files' header.
@@ -274,7 +259,7 @@ pub fn write_seeds(
 }
 
 /// Every `*.yaml` in `dir`, read as a configuration, by file name.
-fn read_configs(dir: &Path, patterns: &[Pattern]) -> Vec<(PathBuf, Result<RunConfig, config::ConfigError>)> {
+pub(crate) fn read_configs(dir: &Path, patterns: &[Pattern]) -> Vec<(PathBuf, Result<RunConfig, config::ConfigError>)> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect()
