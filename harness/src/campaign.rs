@@ -67,7 +67,7 @@ pub struct Campaign<'a> {
     patterns: Vec<&'a Pattern>,
     plan: Plan,
     builder: &'a dyn Builder,
-    backend: &'a dyn Backend,
+    backends: Vec<&'a dyn Backend>,
     options: Options,
     evidence: Option<PathBuf>,
     journal: Option<&'a Mutex<Journal>>,
@@ -76,15 +76,16 @@ pub struct Campaign<'a> {
 
 impl<'a> Campaign<'a> {
     /// A campaign over `plan` (whose cells index `patterns`), building with
-    /// `builder` and running on `backend`; no journal, no evidence.
+    /// `builder` and running each cell on the one of `backends` it names;
+    /// no journal, no evidence.
     pub fn new(
         patterns: Vec<&'a Pattern>,
         plan: Plan,
         builder: &'a dyn Builder,
-        backend: &'a dyn Backend,
+        backends: Vec<&'a dyn Backend>,
         options: Options,
     ) -> Self {
-        Campaign { patterns, plan, builder, backend, options, evidence: None, journal: None, done: HashMap::new() }
+        Campaign { patterns, plan, builder, backends, options, evidence: None, journal: None, done: HashMap::new() }
     }
 
     /// Appends every finished run and cell to `journal`; `done` holds the
@@ -108,10 +109,9 @@ impl<'a> Campaign<'a> {
         &self.plan
     }
 
-    /// The backend for cells that name `name`: the campaign's, if that is
-    /// its name (one backend per campaign today).
+    /// The backend for cells that name `name`.
     fn backend(&self, name: &str) -> Option<&'a dyn Backend> {
-        (self.backend.name() == name).then_some(self.backend)
+        self.backends.iter().copied().find(|b| b.name() == name)
     }
 }
 

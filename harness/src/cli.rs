@@ -181,6 +181,10 @@ struct RunArgs {
     /// Trials (processes) per variant instead of each pattern's.
     #[arg(long)]
     trials: Option<u32>,
+    /// Backends, comma-separated: native (processes), wasm (wasip1 in
+    /// embedded wasmtime, deterministic) [default: native].
+    #[arg(long, value_delimiter = ',')]
+    backend: Option<Vec<String>>,
     /// Cells run at once (1 keeps timings honest on small machines).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
@@ -412,7 +416,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let mut keys = std::collections::BTreeSet::new();
             for c in &plan.cells {
                 println!("{}", c.label());
-                keys.insert(BuildKey::for_cell(c, Native.target()));
+                let target = if c.backend == "wasm" { build::Target::Wasip1 } else { build::Target::Native };
+                keys.insert(BuildKey::for_cell(c, target));
             }
             for s in &plan.skipped {
                 println!("skipped: {s}");
@@ -486,7 +491,7 @@ impl RunArgs {
             params: matrix::parse_params(&self.param)?,
             rounds: self.rounds,
             trials: self.trials,
-            backend: None,
+            backend: self.backend.clone(),
         };
         Ok(flags.or(file))
     }
@@ -504,6 +509,48 @@ impl RunArgs {
 
 /// The patterns and the plan for `args`, cut to its shard when one is
 /// asked for.
+/// The backends a plan names, made once each: native always (cheap),
+/// wasm only when asked for (it starts an engine). An unknown name is a
+/// usage error here, before anything builds.
+struct Backends {
+    native: Native,
+    wasm: Option<crate::wasm::Wasm>,
+}
+
+impl Backends {
+    /// Every backend this build has, by name.
+    const NAMES: [&'static str; 2] = ["native", "wasm"];
+
+    fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Result<Self> {
+        let mut wasm = None;
+        for n in names {
+            match n.as_str() {
+                "native" => {}
+                "wasm" if wasm.is_none() => wasm = Some(crate::wasm::Wasm::new()?),
+                "wasm" => {}
+                other => bail!("unknown backend `{other}` (this build has: {})", Self::NAMES.join(", ")),
+            }
+        }
+        Ok(Backends { native: Native, wasm })
+    }
+
+    fn for_plan(plan: &matrix::Plan) -> Result<Self> {
+        Self::new(plan.cells.iter().map(|c| &c.backend))
+    }
+
+    fn all(&self) -> Vec<&dyn Backend> {
+        let mut v: Vec<&dyn Backend> = vec![&self.native];
+        if let Some(w) = &self.wasm {
+            v.push(w);
+        }
+        v
+    }
+
+    fn get(&self, name: &str) -> Option<&dyn Backend> {
+        self.all().into_iter().find(|b| b.name() == name)
+    }
+}
+
 fn planned<'p>(cx: &Setup, patterns: &'p [Pattern], args: &RunArgs) -> Result<(Vec<&'p Pattern>, matrix::Plan)> {
     let (selected, spec) = matrix::resolve(&args.axes()?, patterns, &cx.toolchains)?;
     let plan = matrix::plan(&selected, &spec)?;
@@ -550,9 +597,10 @@ fn calibrate(cx: &Setup, repeat: usize, args: RunArgs) -> Result<u8> {
     let builder = cx.builder();
     let _ = ctrlc::set_handler(crate::process::interrupt);
     let options = campaign::Options { detectors: false, ..args.options() };
+    let backends = Backends::for_plan(&plan)?;
     let mut runs = Vec::new();
     for i in 0..repeat {
-        let c = Campaign::new(selected.clone(), plan.clone(), &builder, &Native, options.clone());
+        let c = Campaign::new(selected.clone(), plan.clone(), &builder, backends.all(), options.clone());
         let t = std::time::Instant::now();
         let mut reporter = console::Reporter::new(args.quiet);
         let outcome = campaign::run(&c, &mut |e| {
@@ -723,7 +771,8 @@ fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     // SIGINT does not reach them; stop them here, keep what finished.
     on_interrupt();
     let builder = cx.builder();
-    let mut campaign = Campaign::new(selected, plan, &builder, &Native, args.options());
+    let backends = Backends::for_plan(&plan)?;
+    let mut campaign = Campaign::new(selected, plan, &builder, backends.all(), args.options());
     if let Some(j) = &journal {
         campaign = campaign.with_journal(j, done);
     }

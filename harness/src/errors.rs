@@ -21,9 +21,10 @@ pub fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Er
     move |source| IoError { what, path: path.to_path_buf(), source }
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then a
-/// rename, so a kill leaves the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), IoError> {
+/// Writes `text` (or any bytes) to `path` atomically: a temporary file
+/// beside it, then a rename, so a kill leaves the old file or the new one,
+/// never half of one.
+pub fn write_atomic(path: &Path, text: impl AsRef<[u8]>) -> Result<(), IoError> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, text).map_err(io_err("failed to write", &tmp))?;
     std::fs::rename(&tmp, path).map_err(io_err("failed to rename", path))

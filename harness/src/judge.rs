@@ -112,10 +112,13 @@ pub fn judge(
             },
             extra_args: cell.stress.args(),
             stop_when: stop_when.clone(),
+            seed: 0,
         };
         let mut records = Vec::new();
         for trial in 0..cell.trials {
             let mut spec = spec.clone();
+            // Paired: both variants' trial k share a seed; trials differ.
+            spec.seed = trial_seed(trial);
             if let Some(scratch) = &scratch {
                 spec.extra_args.push("-heapprofile".into());
                 spec.extra_args.push(scratch.path().join(format!("{name}-t{trial}.pprof")).display().to_string());
@@ -164,9 +167,17 @@ pub fn judge(
     result
 }
 
+/// The seed of trial `k` (where the backend seeds the program's random
+/// sources): fixed, so a plan replays bit for bit, and distinct per trial,
+/// so trials sample different hash seeds and random streams.
+pub fn trial_seed(k: u32) -> u64 {
+    // SplitMix64's increment: well-spread seeds from small integers.
+    0x9E37_79B9_7F4A_7C15u64.wrapping_mul(u64::from(k) + 1)
+}
+
 /// A cell's result before anything ran: its identity and expectation.
 fn skeleton(p: &Pattern, cell: &Cell, backend: &dyn Backend) -> CellResult {
-    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref());
+    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), &cell.backend);
     CellResult {
         cell: cell.id(),
         pattern: p.id.clone(),

@@ -5,7 +5,7 @@
 //! before it in this chain, plus the shared vocabulary:
 //!
 //! ```text
-//! template → matrix → build → run → oracle → judge → campaign ┐
+//! template → matrix → build → run (→ wasm) → oracle → judge → campaign ┐
 //!                                                    judge → fuzz ┴→ report → outputs → cli
 //! ```
 //!
@@ -53,3 +53,4 @@ pub mod template;
 pub mod toolchain;
 pub mod verdict;
 pub mod version;
+pub mod wasm;

@@ -14,7 +14,7 @@
 //! configuration; which program it needs is the builder's question.
 
 use crate::knobs::Knobs;
-use crate::template::{Config, Pattern, TemplateError};
+use crate::template::{Config, Need, Pattern, TemplateError};
 use crate::toolchain::{ToolchainError, Toolchains};
 use crate::version::{GoVersion, VersionError};
 use serde::Serialize;
@@ -186,6 +186,34 @@ pub struct Plan {
     pub skipped: Vec<String>,
 }
 
+/// What a backend cannot give a program, by the backend's name: all the
+/// planner knows of backends. `native` lacks nothing; `wasm` (a wasip1
+/// module in wasmtime) has one thread, no sockets, no files beyond stdio,
+/// no signals and no system calls beyond WASI's. A name not listed here
+/// lacks nothing (the campaign says if it has no such backend).
+pub fn lacks(backend: &str) -> &'static [Need] {
+    match backend {
+        "wasm" => &Need::ALL,
+        _ => &[],
+    }
+}
+
+/// Why `backend` cannot run a cell of `p` with `knobs`, if it cannot:
+/// the pattern's declared needs, and threads for GOMAXPROCS > 1 (in the
+/// configuration or a variant's own settings).
+pub fn cannot_run(backend: &str, p: &Pattern, knobs: &Knobs) -> Option<String> {
+    let lacking = lacks(backend);
+    let mut missing: Vec<String> =
+        p.needs.iter().filter(|n| lacking.contains(n)).map(|n| n.name().to_string()).collect();
+    let procs = |k: &Knobs| k.gomaxprocs.as_deref().and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(1);
+    let many =
+        std::iter::once(knobs.clone()).chain(p.variants.iter().map(|v| knobs.overlay(&v.env))).any(|k| procs(&k) > 1);
+    if many && lacking.contains(&Need::Threads) && !p.needs.contains(&Need::Threads) {
+        missing.push("threads (GOMAXPROCS > 1)".into());
+    }
+    (!missing.is_empty()).then(|| format!("needs {}, which the {backend} backend lacks", missing.join(", ")))
+}
+
 /// Plans the cells of `patterns` for `spec`.
 pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixError> {
     for name in spec.params.keys() {
@@ -262,6 +290,10 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                         .map_err(|reason| MatrixError::BadKnob { pattern: p.id.clone(), reason })?;
                 }
                 for backend in backends {
+                    if let Some(why) = cannot_run(backend, p, &config.knobs) {
+                        out.skipped.push(format!("{} on Go {go} ({}): {why}", p.id, config.knobs));
+                        continue;
+                    }
                     out.cells.push(Cell {
                         pattern: pi,
                         pattern_id: p.id.clone(),

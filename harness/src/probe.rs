@@ -24,6 +24,7 @@ pub const SAMPLE_METRICS: &[&str] = &[
     "fds",
     "rss",
     "proc_cpu_s",
+    "fuel",
     "t_ns",
     "round_ns",
 ];

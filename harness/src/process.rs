@@ -61,7 +61,7 @@ impl ChildSpec {
             timeout: Duration::from_secs(60),
             grace: Duration::from_secs(2),
             rss_cap: None,
-            stderr_cap: 1 << 20,
+            stderr_cap: STDERR_CAP,
         }
     }
 }
@@ -267,35 +267,60 @@ fn rss_of(pid: i32) -> Option<u64> {
 
 /// Reads everything, keeping the first and last `cap / 2` bytes.
 fn capture_capped(mut r: impl Read, cap: usize) -> String {
-    let half = cap / 2;
-    let mut head = Vec::new();
-    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
-    let mut dropped = 0usize;
+    let mut text = CappedText::new(cap);
     let mut buf = [0u8; 8192];
     loop {
-        let n = match r.read(&mut buf) {
+        match r.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        for &b in &buf[..n] {
-            if head.len() < half {
-                head.push(b);
-            } else {
-                tail.push_back(b);
-                if tail.len() > half {
-                    tail.pop_front();
-                    dropped += 1;
-                }
+            Ok(n) => text.push(&buf[..n]),
+        }
+    }
+    text.finish()
+}
+
+/// A program's stderr, kept to its first and last `cap / 2` bytes (the
+/// cause and the stacks), whoever feeds it: a pipe here, the wasm host's
+/// `fd_write` there.
+#[derive(Debug)]
+pub struct CappedText {
+    half: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    dropped: usize,
+}
+
+impl CappedText {
+    /// Keeps at most `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        CappedText { half: cap / 2, head: Vec::new(), tail: Default::default(), dropped: 0 }
+    }
+
+    /// Appends bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let room = self.half.saturating_sub(self.head.len()).min(bytes.len());
+        self.head.extend_from_slice(&bytes[..room]);
+        for &b in &bytes[room..] {
+            self.tail.push_back(b);
+            if self.tail.len() > self.half {
+                self.tail.pop_front();
+                self.dropped += 1;
             }
         }
     }
-    let mut s = String::from_utf8_lossy(&head).to_string();
-    if dropped > 0 {
-        s.push_str(&format!("\n[… {dropped} bytes of stderr cut …]\n"));
+
+    /// The text, with a marker where bytes were cut.
+    pub fn finish(mut self) -> String {
+        let mut s = String::from_utf8_lossy(&self.head).to_string();
+        if self.dropped > 0 {
+            s.push_str(&format!("\n[… {} bytes of stderr cut …]\n", self.dropped));
+        }
+        s.push_str(&String::from_utf8_lossy(self.tail.make_contiguous()));
+        s
     }
-    s.push_str(&String::from_utf8_lossy(tail.make_contiguous()));
-    s
 }
+
+/// The stderr cap of a run unless it says otherwise.
+pub const STDERR_CAP: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -126,6 +126,9 @@ pub fn table(results: &[CellResult]) -> String {
                     for (p, v) in &r.overrides {
                         k = format!("{k} {p}={v}");
                     }
+                    if r.backend != crate::matrix::DEFAULT_BACKEND && !r.backend.is_empty() {
+                        k = format!("{k} backend:{}", r.backend);
+                    }
                     k
                 },
                 r.buggy.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
@@ -265,6 +268,9 @@ fn case_name(r: &CellResult) -> String {
     }
     for (k, v) in &r.overrides {
         n.push_str(&format!(" {k}={v}"));
+    }
+    if r.backend != crate::matrix::DEFAULT_BACKEND && !r.backend.is_empty() {
+        n.push_str(&format!(" backend:{}", r.backend));
     }
     n
 }

@@ -44,6 +44,10 @@ pub struct RunSpec {
     pub extra_args: Vec<String>,
     /// Early stopping: asked after each sample; true ends the run there.
     pub stop_when: Option<StopRule>,
+    /// The seed of the run's random sources, where the backend controls
+    /// them (wasm: `random_get`, so map hash seeds and math/rand); native
+    /// runs take the kernel's randomness and ignore it.
+    pub seed: u64,
 }
 
 /// The function behind a [`StopRule`]: the samples so far → stop now?
@@ -144,6 +148,10 @@ pub struct RunOutcome {
     /// The highest memory use seen (resident set for a process; bytes, 0
     /// if unknown).
     pub peak_rss: u64,
+    /// The seed its random sources had, where the backend sets them
+    /// (wasm); `None` where the kernel's randomness was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// What it wrote to stderr (capped).
     pub stderr: String,
     /// Wall time, in milliseconds.
@@ -194,6 +202,7 @@ impl From<ChildOutcome> for RunOutcome {
             stderr: c.stderr,
             wall_ms: c.wall_ms,
             fuel: None,
+            seed: None,
         }
     }
 }
@@ -299,9 +308,19 @@ impl Collector {
     /// Takes one line; true when the stop rule says the run has shown
     /// enough (the backend then ends it and says `stopped_early`).
     pub fn line(&mut self, line: &str) -> bool {
+        self.line_with(line, &[])
+    }
+
+    /// Like [`Collector::line`], adding to a sample values the backend
+    /// measured itself (the wasm host's fuel and linear memory), which the
+    /// probe cannot see.
+    pub fn line_with(&mut self, line: &str, extra: &[(&str, f64)]) -> bool {
         match probe::parse_line(line) {
             Ok(Line::Hello(h)) => self.hello = Some(h),
-            Ok(Line::Sample(s)) => {
+            Ok(Line::Sample(mut s)) => {
+                for &(k, v) in extra {
+                    s.values.insert(k.to_string(), v);
+                }
                 self.samples.push(s);
                 return self.stop.as_ref().is_some_and(|StopRule(f)| f(&self.samples));
             }
@@ -470,6 +489,7 @@ mod tests {
             rss_cap: None,
             extra_args: vec![],
             stop_when: None,
+            seed: 0,
         };
         assert_eq!(
             spec.args(),

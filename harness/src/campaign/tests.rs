@@ -76,7 +76,7 @@ fn a_campaign_needs_no_toolchain_and_judges_by_the_series() {
     let (_d, p) = pattern("15-synthetic", "");
     let plan = plan(&[&p], &spec(&["1.21.13", "1.22.10", "1.27.3"])).unwrap();
     let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
-    let c = Campaign::new(vec![&p], plan, &builder, &backend, options());
+    let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], options());
     let mut events = Vec::new();
     let out = run(&c, &mut |e| events.push(crate::report::event_line(&e).unwrap_or_default())).unwrap();
     let got: Vec<(String, Verdict, bool)> = out.results.iter().map(|r| (r.go.to_string(), r.verdict, r.met)).collect();
@@ -129,7 +129,7 @@ fn crashes_hangs_fixes_that_fail_and_failed_builds_are_recorded_verdicts() {
     let plan = plan(&[&p], &s).unwrap();
     let builder = SyntheticBuilder::failing(v("1.26.6"));
     let backend = SyntheticBackend::new(script);
-    let c = Campaign::new(vec![&p], plan, &builder, &backend, Options { detectors: true, ..options() });
+    let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], Options { detectors: true, ..options() });
     let out = run_quietly(&c);
     assert_eq!(out.results.len(), 6);
     let by =
@@ -174,7 +174,7 @@ fn early_stopping_ends_a_decided_run_at_its_minimum_and_lets_an_undecided_one_ru
     s.params.insert("leak".into(), vec!["1".into(), "0.5".into()]);
     let plan = plan(&[&p], &s).unwrap();
     let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
-    let c = Campaign::new(vec![&p], plan, &builder, &backend, Options { early_stop: true, ..options() });
+    let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], Options { early_stop: true, ..options() });
     let out = run_quietly(&c);
     let decided = &out.results[0];
     assert!(decided.early_stop && decided.nominal_rounds == 10);
@@ -205,7 +205,7 @@ fn the_scheduler_keeps_exclusive_cells_alone_and_the_memory_budget() {
     backend.hold = Duration::from_millis(40);
     let builder = SyntheticBuilder::default();
     let two = Options { jobs: 2, ..options() };
-    let c = Campaign::new(vec![&shared, &alone], both(), &builder, &backend, two.clone());
+    let c = Campaign::new(vec![&shared, &alone], both(), &builder, vec![&backend], two.clone());
     let out = run_quietly(&c);
     assert_eq!(out.results.len(), 16);
     let ids: Vec<String> = out.results.iter().map(|r| r.cell.clone()).collect();
@@ -221,7 +221,7 @@ fn the_scheduler_keeps_exclusive_cells_alone_and_the_memory_budget() {
     let mut backend = SyntheticBackend::new(leaky);
     backend.hold = Duration::from_millis(10);
     let tight = Options { mem_budget: 100 << 20, ..two };
-    let c = Campaign::new(vec![&shared], plan(&[&shared], &s).unwrap(), &builder, &backend, tight);
+    let c = Campaign::new(vec![&shared], plan(&[&shared], &s).unwrap(), &builder, vec![&backend], tight);
     assert_eq!(run_quietly(&c).results.len(), 8);
     assert_eq!(backend.overlaps(), [], "64 MiB cells within a 100 MiB budget run one at a time");
 }
@@ -238,7 +238,7 @@ fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
     let backend = SyntheticBackend::new(leaky);
     let (j, done) = Journal::open(&path, false).unwrap();
     let j = Mutex::new(j);
-    let c = Campaign::new(vec![&p], half, &builder, &backend, options()).with_journal(&j, done);
+    let c = Campaign::new(vec![&p], half, &builder, vec![&backend], options()).with_journal(&j, done);
     assert_eq!(run_quietly(&c).results.len(), 2);
     drop(c);
     drop(j);
@@ -247,7 +247,7 @@ fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
     let (j, done) = Journal::open(&path, true).unwrap();
     assert_eq!(done.len(), 2);
     let j = Mutex::new(j);
-    let c = Campaign::new(vec![&p], full.clone(), &builder, &backend, options()).with_journal(&j, done);
+    let c = Campaign::new(vec![&p], full.clone(), &builder, vec![&backend], options()).with_journal(&j, done);
     let out = run_quietly(&c);
     assert_eq!((out.results.len(), out.resumed, out.interrupted), (4, 2, false));
     assert_eq!(backend.runs(), 4, "two cells, two runs each");
@@ -270,7 +270,7 @@ fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
     let backend = SyntheticBackend::new(leaky);
     let (j, done) = Journal::open(&path, true).unwrap();
     let j = Mutex::new(j);
-    let c = Campaign::new(vec![&p], full, &builder, &backend, options()).with_journal(&j, done);
+    let c = Campaign::new(vec![&p], full, &builder, vec![&backend], options()).with_journal(&j, done);
     assert_eq!(run_quietly(&c).resumed, 4);
     assert_eq!(backend.runs(), 0);
 }
@@ -283,7 +283,7 @@ fn a_cell_for_a_backend_the_campaign_lacks_stops_it_before_any_work() {
     let plan = plan(&[&p], &s).unwrap();
     assert_eq!(plan.cells.len(), 2);
     let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
-    let c = Campaign::new(vec![&p], plan, &builder, &backend, options());
+    let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], options());
     let e = run(&c, &mut |_| {}).unwrap_err();
     assert!(matches!(&e, CampaignError::NoBackend { backend, .. } if backend == "wasm"), "{e}");
     assert!(builder.builds().is_empty() && backend.runs() == 0);
@@ -318,6 +318,7 @@ fn the_judge_alone_needs_only_a_pattern_a_cell_a_builder_and_a_backend() {
         rss_cap: None,
         extra_args: Vec::new(),
         stop_when: None,
+        seed: 0,
     };
     let e = backend.run(&real).unwrap_err().to_string();
     assert_eq!(e, "the synthetic backend failed: `/usr/bin/true` is not a synthetic build");

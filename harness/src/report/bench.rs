@@ -42,6 +42,9 @@ pub fn name(r: &CellResult, variant: &str) -> String {
     for (k, v) in &r.overrides {
         let _ = write!(n, "/{}={}", clean(k), clean(v));
     }
+    if r.backend != crate::matrix::DEFAULT_BACKEND && !r.backend.is_empty() {
+        let _ = write!(n, "/backend={}", clean(&r.backend));
+    }
     let _ = write!(n, "/variant={}", clean(variant));
     n
 }
@@ -73,6 +76,10 @@ pub fn run_metrics(run: &RunRecord) -> Vec<(f64, &'static str)> {
         }
         if let Some((a, b)) = first_last("gc_cycles") {
             m.push(((b - a) / rounds, "gc/round"));
+        }
+        // wasm: the exact instruction count, per round.
+        if let Some((a, b)) = first_last("fuel") {
+            m.push(((b - a) / rounds, "fuel/round"));
         }
     }
     if let (Some((g0, g1)), Some((t0, t1))) = (first_last("gc_cpu_s"), first_last("total_cpu_s"))

@@ -220,14 +220,26 @@ impl Checker<'_> {
                         godebug: w.godebug,
                     },
                     goexperiment: w.goexperiment,
+                    backend: match w.backend {
+                        None => None,
+                        Some(b) if ["native", "wasm"].contains(&b.value.as_str()) => Some(b.value),
+                        Some(b) => {
+                            return self.err(
+                                Some(&b.referenced),
+                                format!("unknown backend `{}` in `when` (native or wasm)", b.value),
+                            );
+                        }
+                    },
                 },
             };
             expect.push(Expectation { when, verdict: e.verdict, why: e.why });
         }
-        if !expect
-            .last()
-            .is_some_and(|e| e.when.go.is_none() && e.when.go_line.is_none() && e.when.knobs == Knobs::default())
-        {
+        if !expect.last().is_some_and(|e| {
+            e.when.go.is_none()
+                && e.when.go_line.is_none()
+                && e.when.knobs == Knobs::default()
+                && e.when.backend.is_none()
+        }) {
             return self.err(None, "`expect` must end with an entry without `when` (the default expectation)");
         }
 
@@ -246,6 +258,12 @@ impl Checker<'_> {
             run,
             crash_is_symptom: spec.crash_is_symptom,
             detectors: spec.detectors,
+            needs: {
+                let mut n = spec.needs;
+                n.sort();
+                n.dedup();
+                n
+            },
             signals,
             configs,
             expect,

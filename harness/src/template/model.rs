@@ -62,6 +62,43 @@ pub enum Role {
     Info,
 }
 
+/// Something a pattern's program needs from where it runs, beyond a Go
+/// runtime with stdout. A backend that lacks one does not get the
+/// pattern's cells (the plan lists them as skipped, with the reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// Network sockets (`net.Listen`, `net.Dial`, `net/http` servers).
+    Sockets,
+    /// More than one thread running Go code at once (GOMAXPROCS > 1 in a
+    /// configuration implies it).
+    Threads,
+    /// A filesystem or descriptors beyond stdin, stdout and stderr
+    /// (`os.Open`, `/proc`, pipes).
+    Files,
+    /// Operating-system calls beyond WASI's (`syscall.Nanosleep`, `mmap`).
+    Syscalls,
+    /// OS signals, including the runtime's asynchronous preemption of a
+    /// goroutine that never yields.
+    Signals,
+}
+
+impl Need {
+    /// Every need, for messages.
+    pub const ALL: [Need; 5] = [Need::Sockets, Need::Threads, Need::Files, Need::Syscalls, Need::Signals];
+
+    /// The name patterns use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Need::Sockets => "sockets",
+            Need::Threads => "threads",
+            Need::Files => "files",
+            Need::Syscalls => "syscalls",
+            Need::Signals => "signals",
+        }
+    }
+}
+
 /// A loaded, validated bug pattern.
 #[derive(Clone, Debug, Serialize)]
 pub struct Pattern {
@@ -95,6 +132,8 @@ pub struct Pattern {
     pub crash_is_symptom: bool,
     /// Detectors to ask beyond `go vet` (which every pattern gets).
     pub detectors: Vec<crate::detector::Detector>,
+    /// What the program needs from where it runs (`needs: [sockets]`).
+    pub needs: Vec<Need>,
     /// What is measured.
     pub signals: Vec<Signal>,
     /// The pattern's default configurations (at least one).
@@ -284,6 +323,10 @@ pub struct Condition {
     /// The GOEXPERIMENT the cell must be built with (empty: none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goexperiment: Option<String>,
+    /// The backend that runs the cell (`native`, `wasm`), where the
+    /// behaviour differs by backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
 }
 
 fn ser_req<S: serde::Serializer>(r: &Option<VersionReq>, s: S) -> Result<S::Ok, S::Error> {
@@ -295,7 +338,17 @@ fn ser_req<S: serde::Serializer>(r: &Option<VersionReq>, s: S) -> Result<S::Ok, 
 
 impl Condition {
     /// Whether a cell's toolchain, go line, knobs and GOEXPERIMENT satisfy it.
-    pub fn matches(&self, go: GoVersion, go_line: GoVersion, knobs: &Knobs, goexperiment: Option<&str>) -> bool {
+    pub fn matches(
+        &self,
+        go: GoVersion,
+        go_line: GoVersion,
+        knobs: &Knobs,
+        goexperiment: Option<&str>,
+        backend: &str,
+    ) -> bool {
+        if self.backend.as_deref().is_some_and(|b| b != backend) {
+            return false;
+        }
         if let Some(want) = &self.goexperiment
             && goexperiment.unwrap_or("") != want
         {
@@ -341,8 +394,9 @@ impl Pattern {
         go_line: GoVersion,
         knobs: &Knobs,
         goexperiment: Option<&str>,
+        backend: &str,
     ) -> Option<&Expectation> {
-        self.expect.iter().find(|e| e.when.matches(go, go_line, knobs, goexperiment))
+        self.expect.iter().find(|e| e.when.matches(go, go_line, knobs, goexperiment, backend))
     }
 
     /// The Go files of a variant: common ones first.

@@ -32,6 +32,8 @@ pub(super) struct PatternSpec {
     pub(super) crash_is_symptom: bool,
     #[serde(default)]
     pub(super) detectors: Vec<crate::detector::Detector>,
+    #[serde(default)]
+    pub(super) needs: Vec<super::model::Need>,
     pub(super) signals: Vec<SignalSpec>,
     #[serde(default)]
     pub(super) configs: Vec<ConfigSpec>,
@@ -175,6 +177,8 @@ pub(super) struct WhenSpec {
     pub(super) gomaxprocs: Option<String>,
     #[serde(default, deserialize_with = "scalar_string")]
     pub(super) godebug: Option<String>,
+    #[serde(default)]
+    pub(super) backend: Option<Spanned<String>>,
 }
 
 /// A YAML scalar read as a string: `gogc: 50` and `gogc: "50"` are the same.

@@ -74,9 +74,12 @@ fn loads_a_good_pattern() {
 
     // Expectations: first match wins; GODEBUG is matched per setting.
     let dbg = Knobs { godebug: Some("y=2,x=1".into()), ..Default::default() };
-    assert_eq!(p.expectation(v("1.22.10"), v("1.22"), &dbg, None).unwrap().verdict, Verdict::FixFails);
-    assert_eq!(p.expectation(v("1.23.9"), v("1.22"), &dbg, None).unwrap().verdict, Verdict::Reproduced);
-    assert_eq!(p.expectation(v("1.23.9"), v("1.23"), &Knobs::default(), None).unwrap().verdict, Verdict::NotReproduced);
+    assert_eq!(p.expectation(v("1.22.10"), v("1.22"), &dbg, None, "native").unwrap().verdict, Verdict::FixFails);
+    assert_eq!(p.expectation(v("1.23.9"), v("1.22"), &dbg, None, "native").unwrap().verdict, Verdict::Reproduced);
+    assert_eq!(
+        p.expectation(v("1.23.9"), v("1.23"), &Knobs::default(), None, "native").unwrap().verdict,
+        Verdict::NotReproduced
+    );
 }
 
 #[test]

@@ -114,7 +114,7 @@ impl<'a> Run<'a> {
             detectors: self.detectors,
             early_stop: false,
         };
-        let c = Campaign::new(selected, plan, &builder, &Native, options);
+        let c = Campaign::new(selected, plan, &builder, vec![&Native], options);
         campaign::run(&c, &mut |e| {
             if let Some(l) = gcfuzz::report::event_line(&e) {
                 eprintln!("{l}");
