@@ -657,11 +657,11 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     let selected = template::select(&patterns, &args.patterns)?;
     let toolchains = cx.toolchains.resolve(&args.go)?;
     let seed_toolchains = cx.toolchains.resolve(toolchain::DEFAULT_SPEC)?;
-    for b in &args.backend {
-        if b != Native.name() {
-            bail!("unknown backend `{b}` (this build has: {})", Native.name());
-        }
-    }
+    let backends = Backends::new(&args.backend)?;
+    let [name] = args.backend.as_slice() else {
+        bail!("fuzz one backend at a time (--backend native or --backend wasm)");
+    };
+    let backend = backends.get(name).expect("made above");
     let budget = match (args.time, args.iters) {
         (Some(t), _) => Budget::Time(t),
         (None, Some(n)) => Budget::Iters(n),
@@ -676,7 +676,8 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
         corpus: args.corpus.clone(),
         rss_cap: Some(args.mem_cap_mib << 20),
         mem_budget: args.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
-        confirm: true,
+        // One run is proof on a deterministic backend.
+        confirm: !backend.deterministic(),
         seed: args.seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
         }),
@@ -696,7 +697,7 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     };
     let mut last_line = std::time::Instant::now();
     eprintln!("fuzzing {} pattern(s), seed {} (--seed to repeat the mutations)", selected.len(), opts.seed);
-    let summaries = fuzz::fuzz(&selected, &patterns, &builder, &Native, &opts, &mut |e| match e {
+    let summaries = fuzz::fuzz(&selected, &patterns, &builder, backend, &opts, &mut |e| match e {
         FuzzEvent::Note(m) => say(&m),
         FuzzEvent::Pattern { id, seeds, queue, unreadable } => {
             say(&format!("{id}: {seeds} seeds, {queue} queue entries from earlier runs"));
@@ -734,7 +735,9 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
     }
     on_interrupt();
     let builder = cx.builder();
-    let results = crate::fuzz::replay(dir, &patterns, &builder, &Native, Some(mem_cap_mib << 20), true, &mut |r| {
+    let backends = Backends::new(&Backends::NAMES.map(String::from))?;
+    let all = backends.all();
+    let results = crate::fuzz::replay(dir, &patterns, &builder, &all, Some(mem_cap_mib << 20), true, &mut |r| {
         eprintln!("{} {}", if r.holds { "holds" } else { "FAILS" }, r.path.display())
     });
     print!("{}", report::fuzz::replay_table(&results));

@@ -278,6 +278,11 @@ pub trait Backend: Send + Sync {
     fn target(&self) -> Target;
     /// Runs it. `Err` only when the run could not happen at all.
     fn run(&self, spec: &RunSpec) -> Result<RunRecord, RunError>;
+    /// Whether the same spec always gives the same record (apart from wall
+    /// times): then one run is proof, and the fuzzer confirms nothing.
+    fn deterministic(&self) -> bool {
+        false
+    }
 }
 
 /// Reads the probe's stdout, line by line, into the parts of a
@@ -384,6 +389,10 @@ impl Backend for Native {
     }
 }
 
+/// How a backend that stops a program itself (the wasm host) says why,
+/// on a line of the run's stderr; the crash message is that line.
+pub const STOP_NOTE: &str = "gcfuzz stopped it:";
+
 /// Classifies how a run ended; `None` for a clean, complete run.
 pub fn classify(o: &RunOutcome, done: Option<&Done>) -> Option<Crash> {
     let first = |prefix: &str| o.stderr.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
@@ -400,10 +409,9 @@ pub fn classify(o: &RunOutcome, done: Option<&Done>) -> Option<Crash> {
         });
     }
     if o.timed_out {
-        return Some(Crash {
-            class: CrashClass::Timeout,
-            message: format!("no exit after {} ms; killed (SIGQUIT, then SIGKILL)", o.wall_ms),
-        });
+        let message = first(STOP_NOTE)
+            .unwrap_or_else(|| format!("no exit after {} ms; killed (SIGQUIT, then SIGKILL)", o.wall_ms));
+        return Some(Crash { class: CrashClass::Timeout, message });
     }
     if done.is_some_and(|d| d.reason == "watchdog") {
         return Some(Crash { class: CrashClass::Timeout, message: "the probe's watchdog fired: a round hung".into() });

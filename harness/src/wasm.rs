@@ -39,7 +39,7 @@
 
 use crate::build::Target;
 use crate::process::{self, CappedText, STDERR_CAP};
-use crate::run::{Backend, Collector, RunError, RunOutcome, RunRecord, RunSpec};
+use crate::run::{Backend, Collector, RunError, RunOutcome, RunRecord, RunSpec, STOP_NOTE};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -95,13 +95,16 @@ pub struct CacheStats {
     pub load_ms: AtomicU64,
 }
 
+/// A program's linked module, made once (by whichever run asks first).
+type Slot = Arc<OnceLock<Result<InstancePre<State>, String>>>;
+
 /// The wasm backend. One engine (and one compiled module per program)
 /// serves every run; each run gets its own store and instance.
 pub struct Wasm {
     engine: Engine,
     linker: Linker<State>,
     tag: String,
-    modules: Mutex<HashMap<PathBuf, Arc<OnceLock<Result<InstancePre<State>, String>>>>>,
+    modules: Mutex<HashMap<PathBuf, Slot>>,
     stop_ticker: Arc<AtomicBool>,
     /// What the module cache did.
     pub cache: CacheStats,
@@ -206,16 +209,14 @@ impl Wasm {
 
     fn run_here(&self, spec: &RunSpec, pre: &InstancePre<State>) -> Result<RunRecord, RunError> {
         let start = Instant::now();
-        let mut argv = vec!["prog.wasm".to_string()];
-        // No filesystem: a heap profile has nowhere to go.
-        let mut args = spec.args().into_iter();
-        while let Some(a) = args.next() {
-            if a == "-heapprofile" {
-                args.next();
-                continue;
-            }
-            argv.push(a);
+        // No filesystem: a heap profile has nowhere to go. The record
+        // keeps the arguments the program really had.
+        let mut spec = spec.clone();
+        if let Some(i) = spec.extra_args.iter().position(|a| a == "-heapprofile") {
+            spec.extra_args.drain(i..(i + 2).min(spec.extra_args.len()));
         }
+        let spec = &spec;
+        let argv: Vec<String> = std::iter::once("prog.wasm".to_string()).chain(spec.args()).collect();
         // One thread: GOMAXPROCS > 1 is fatal on wasip1 (the planner skips
         // such cells; a stray one must not kill the run).
         let env: Vec<(String, String)> = spec.env().into_iter().filter(|(k, _)| k != "GOMAXPROCS").collect();
@@ -270,13 +271,13 @@ impl Wasm {
                         Stop::Interrupted => outcome.interrupted = true,
                         Stop::WallClock(_) => {
                             outcome.timed_out = true;
-                            host.stderr.push(format!("\n{}: {stop}\n", TIMEOUT_NOTE).as_bytes());
+                            host.stderr.push(format!("\n{STOP_NOTE} {stop}\n").as_bytes());
                         }
                     }
                 } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
                     outcome.timed_out = true;
                     let note = format!(
-                        "\n{TIMEOUT_NOTE}: its fuel budget of {budget} instructions ({} ms of virtual time) is spent\n",
+                        "\n{STOP_NOTE} its fuel budget of {budget} instructions ({} ms of virtual time) is spent\n",
                         spec.timeout.as_millis()
                     );
                     host.stderr.push(note.as_bytes());
@@ -296,9 +297,6 @@ impl Wasm {
     }
 }
 
-/// The first words of the note a wasm timeout leaves on stderr.
-pub const TIMEOUT_NOTE: &str = "gcfuzz wasm: stopped";
-
 impl Backend for Wasm {
     fn name(&self) -> &'static str {
         "wasm"
@@ -306,6 +304,10 @@ impl Backend for Wasm {
 
     fn target(&self) -> Target {
         Target::Wasip1
+    }
+
+    fn deterministic(&self) -> bool {
+        true
     }
 
     fn run(&self, spec: &RunSpec) -> Result<RunRecord, RunError> {

@@ -44,7 +44,7 @@ impl Input for RunConfig {
             "gcfuzz corpus entry: one run configuration, a valid --matrix file".to_string(),
             "replay: gcfuzz run --matrix THIS_FILE".to_string(),
         ];
-        crate::errors::write_atomic(path.as_ref(), &self.to_yaml(&header)).map_err(|e| Error::unknown(e.to_string()))
+        crate::errors::write_atomic(path.as_ref(), self.to_yaml(&header)).map_err(|e| Error::unknown(e.to_string()))
     }
 
     fn from_file<P: AsRef<Path>>(path: P) -> Result<Self, Error> {

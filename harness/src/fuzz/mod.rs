@@ -252,7 +252,7 @@ pub fn write_seeds(
     for s in RunConfig::seeds(p, toolchains) {
         let path = dir.join(format!("go{}-{}.yaml", s.go, s.digest()));
         if !path.exists() {
-            write_atomic(&path, &s.to_yaml(&seed_header(p)))?;
+            write_atomic(&path, s.to_yaml(&seed_header(p)))?;
         }
     }
     Ok(read_configs(dir, std::slice::from_ref(p)).into_iter().filter_map(|(_, c)| c.ok()).collect())
@@ -289,6 +289,21 @@ pub fn fuzz(
                 on_event(FuzzEvent::Note(m))
             }
         })?;
+    }
+    // A pattern whose needs the backend lacks has no configuration here.
+    let selected: Vec<&Pattern> = selected
+        .iter()
+        .copied()
+        .filter(|p| match crate::matrix::cannot_run(backend.name(), p, &Default::default()) {
+            Some(why) => {
+                on_event(FuzzEvent::Note(format!("skipped {}: {why}", p.id)));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if selected.is_empty() {
+        return Err(FuzzError::Nothing(format!("no selected pattern can run on the {} backend", backend.name())));
     }
     let start = Instant::now();
     let mut out = Vec::new();
@@ -583,7 +598,7 @@ pub fn save(f: &Finding, dir: &Path) -> Result<Option<PathBuf>, crate::errors::I
         format!("replay: gcfuzz run --matrix {}   (or: gcfuzz replay {})", yaml.display(), dir.display()),
     ];
     write_atomic(&json, &(serde_json::to_string_pretty(f).expect("a finding serializes") + "\n"))?;
-    write_atomic(&yaml, &f.config.to_yaml(&header))?;
+    write_atomic(&yaml, f.config.to_yaml(&header))?;
     Ok(Some(yaml))
 }
 
@@ -632,7 +647,7 @@ pub fn replay(
     dir: &Path,
     all: &[Pattern],
     builder: &dyn Builder,
-    backend: &dyn Backend,
+    backends: &[&dyn Backend],
     rss_cap: Option<u64>,
     confirm: bool,
     on_done: &mut dyn FnMut(&Replayed),
@@ -661,32 +676,43 @@ pub fn replay(
                 holds: false,
                 detail: format!("no readable {} beside it", path.with_extension("json").display()),
             },
-            (Ok(c), Some(f)) => match all.iter().find(|p| p.id == c.pattern) {
-                None => Replayed {
-                    path: path.clone(),
-                    objective: Some(f.objective),
-                    saved_verdict: Some(f.result.verdict),
-                    verdict: None,
-                    holds: false,
-                    detail: format!("no pattern `{}`", c.pattern),
-                },
-                Some(p) => {
-                    let mut t = Target::new(p, builder, backend);
-                    t.rss_cap = rss_cap;
-                    t.confirm = confirm;
-                    let j = t.judge(&c);
-                    let holds = j.objectives.contains(&f.objective);
-                    let now = j.rerun.as_ref().unwrap_or(&j.first);
-                    Replayed {
+            (Ok(c), Some(f)) => {
+                match (all.iter().find(|p| p.id == c.pattern), backends.iter().find(|b| b.name() == c.backend)) {
+                    (_, None) => Replayed {
                         path: path.clone(),
                         objective: Some(f.objective),
                         saved_verdict: Some(f.result.verdict),
-                        verdict: Some(now.verdict),
-                        holds,
-                        detail: now.error.clone().unwrap_or_else(|| now.explanation.clone()),
+                        verdict: None,
+                        holds: false,
+                        detail: format!("no `{}` backend here", c.backend),
+                    },
+                    (None, _) => Replayed {
+                        path: path.clone(),
+                        objective: Some(f.objective),
+                        saved_verdict: Some(f.result.verdict),
+                        verdict: None,
+                        holds: false,
+                        detail: format!("no pattern `{}`", c.pattern),
+                    },
+                    (Some(p), Some(&backend)) => {
+                        let mut t = Target::new(p, builder, backend);
+                        t.rss_cap = rss_cap;
+                        // One run is proof where runs are deterministic.
+                        t.confirm = confirm && !backend.deterministic();
+                        let j = t.judge(&c);
+                        let holds = j.objectives.contains(&f.objective);
+                        let now = j.rerun.as_ref().unwrap_or(&j.first);
+                        Replayed {
+                            path: path.clone(),
+                            objective: Some(f.objective),
+                            saved_verdict: Some(f.result.verdict),
+                            verdict: Some(now.verdict),
+                            holds,
+                            detail: now.error.clone().unwrap_or_else(|| now.explanation.clone()),
+                        }
                     }
                 }
-            },
+            }
         };
         on_done(&r);
         out.push(r);

@@ -145,6 +145,12 @@ impl Space {
         }
         c.rounds = c.rounds.clamp(self.rounds.0, self.rounds.1);
         c.trials = c.trials.clamp(self.trials.0, self.trials.1);
+        // A backend with one thread (wasm) runs GOMAXPROCS=1 only.
+        if crate::matrix::lacks(&c.backend).contains(&crate::template::Need::Threads)
+            && c.knobs.gomaxprocs.as_deref().and_then(|v| v.parse::<u32>().ok()).is_some_and(|n| n > 1)
+        {
+            c.knobs.gomaxprocs = None;
+        }
     }
 
     /// Changes one runtime knob: GOGC, GOMEMLIMIT, GOMAXPROCS or a GODEBUG

@@ -79,7 +79,7 @@ fn fuzz_with(p: &Pattern, builder: &SyntheticBuilder, backend: &SyntheticBackend
 }
 
 fn replay_quietly(dir: &Path, p: &Pattern, backend: &SyntheticBackend) -> Vec<Replayed> {
-    replay(dir, std::slice::from_ref(p), &SyntheticBuilder::default(), backend, None, true, &mut |_| {})
+    replay(dir, std::slice::from_ref(p), &SyntheticBuilder::default(), &[backend], None, true, &mut |_| {})
 }
 
 #[test]

@@ -19,3 +19,4 @@ mod robustness;
 mod snapshots;
 mod support;
 mod toolchains;
+mod wasm;
