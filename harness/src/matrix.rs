@@ -491,6 +491,46 @@ expect: [{verdict: reproduced}]
     }
 
     #[test]
+    fn a_backend_that_lacks_what_a_pattern_needs_skips_its_cells_with_the_reason() {
+        let mut p = pattern();
+        let spec = |procs: &[&str]| MatrixSpec {
+            go: vec![v("1.21.13")],
+            backends: vec![DEFAULT_BACKEND.into(), "wasm".into()],
+            gomaxprocs: Some(procs.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        // GOMAXPROCS > 1 needs threads, which wasm lacks; 1 runs anywhere.
+        let plan1 = plan(&[&p], &spec(&["1", "2"])).unwrap();
+        assert_eq!(
+            labels(&plan1),
+            [
+                "15-t go1.21.13 line1.21 GOMAXPROCS=1",
+                "15-t go1.21.13 line1.21 GOMAXPROCS=1 backend:wasm",
+                "15-t go1.21.13 line1.21 GOMAXPROCS=2"
+            ]
+        );
+        let for_wasm =
+            |p: &Plan| -> Vec<String> { p.skipped.iter().filter(|s| s.contains("backend")).cloned().collect() };
+        assert_eq!(
+            for_wasm(&plan1),
+            ["15-t on Go 1.21.13 (GOMAXPROCS=2): needs threads (GOMAXPROCS > 1), which the wasm backend lacks"]
+        );
+        // A variant's own GOMAXPROCS counts too.
+        p.variants[1].env.gomaxprocs = Some("4".into());
+        assert_eq!(plan(&[&p], &spec(&["1"])).unwrap().cells.len(), 1, "native only");
+        // Declared needs: the native backend has them all.
+        p.variants[1].env.gomaxprocs = None;
+        p.needs = vec![Need::Sockets, Need::Files];
+        let plan2 = plan(&[&p], &spec(&["1"])).unwrap();
+        assert_eq!(labels(&plan2), ["15-t go1.21.13 line1.21 GOMAXPROCS=1"]);
+        assert_eq!(
+            for_wasm(&plan2),
+            ["15-t on Go 1.21.13 (GOMAXPROCS=1): needs sockets, files, which the wasm backend lacks"]
+        );
+        assert!(lacks(DEFAULT_BACKEND).is_empty());
+    }
+
+    #[test]
     fn a_relative_gomemlimit_that_cannot_resolve_is_a_planning_error() {
         let p = pattern();
         let spec = |limit: &str| MatrixSpec {

@@ -149,6 +149,21 @@ fn messages_name_the_problem() {
     assert!(msg("metric: heap_live", "metric: heap_alive").contains("unknown metric `heap_alive`"));
     assert!(msg("present_above: workers * 2.5", "present_above: jobs * 2.5").contains("unknown parameter `jobs`"));
     assert!(msg("seed_bug: 15", "seed_bug: 14").contains("numbered 15"));
+    assert!(msg("title: a test pattern", "title: a test pattern\nneeds: [sokets]").contains("sokets"));
+    assert!(msg("when: {go_line: \"<1.23\"}", "when: {backend: wsam}").contains("unknown backend `wsam`"));
+}
+
+#[test]
+fn needs_and_backend_conditions_load() {
+    let d = dir();
+    let text = GOOD
+        .replacen("title: a test pattern", "title: a test pattern\nneeds: [threads, sockets, threads]", 1)
+        .replacen("when: {go_line: \"<1.23\"}", "when: {backend: wasm}", 1);
+    let p = parse(&text, d.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.needs, [Need::Sockets, Need::Threads], "sorted, once each");
+    let dbg = Knobs::default();
+    let on = |b: &str| p.expectation(v("1.23.9"), v("1.23"), &dbg, None, b).unwrap().verdict;
+    assert_ne!(on("wasm"), on("native"), "the backend condition decides");
 }
 
 #[test]

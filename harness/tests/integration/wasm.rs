@@ -4,6 +4,7 @@
 
 use crate::support::{fixture_templates, home, shared, toolchains};
 use gcfuzz::build::{BuildKey, Builder, GoBuilder, Target};
+use gcfuzz::campaign::{self, Campaign};
 use gcfuzz::judge;
 use gcfuzz::matrix::{self, MatrixSpec};
 use gcfuzz::results::CellResult;
@@ -14,16 +15,24 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-/// Judges every cell of `pattern` (in `templates`) on wasm, Go `go`.
-fn judge_all(templates: &Path, pattern: &str, go: &str, wasm: &Wasm, rss_cap: Option<u64>) -> Vec<CellResult> {
+/// Runs every cell of `patterns` (in `templates`) on wasm, Go `go`, as a
+/// campaign: one program (so one compiled module) for all of them, which
+/// keeps the tests' Cranelift compilations few in a debug build.
+fn judge_all(templates: &Path, patterns: &[&str], go: &str, wasm: &Wasm, rss_cap: Option<u64>) -> Vec<CellResult> {
     let all = template::load_all(templates).unwrap_or_else(|e| panic!("{e}"));
-    let selected = template::select(&all, &[pattern.to_string()]).unwrap();
+    let names: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
+    let selected = template::select(&all, &names).unwrap();
     let tc = toolchains();
     let spec = MatrixSpec { go: tc.resolve(go).unwrap(), backends: vec!["wasm".into()], ..Default::default() };
     let plan = matrix::plan(&selected, &spec).unwrap();
     let builder = GoBuilder::new(&home(), &templates.join("probe"), tc);
-    let opts = judge::Options { rss_cap, ..Default::default() };
-    plan.cells.iter().map(|c| judge::judge(selected[0], c, &builder, wasm, &opts)).collect()
+    let options = campaign::Options { jobs: 1, rss_cap, mem_budget: 8 << 30, detectors: false, early_stop: false };
+    let c = Campaign::new(selected, plan, &builder, vec![wasm], options);
+    campaign::run(&c, &mut |_| {}).unwrap_or_else(|e| panic!("{e}")).results
+}
+
+fn cell<'r>(rs: &'r [CellResult], pattern: &str) -> &'r CellResult {
+    rs.iter().find(|r| r.pattern.starts_with(pattern)).unwrap_or_else(|| panic!("no {pattern} cell"))
 }
 
 /// A run as JSON without its wall times (the only thing allowed to move).
@@ -42,11 +51,11 @@ fn a_wasm_cell_replays_bit_for_bit_its_sleeps_take_no_time_and_its_module_is_cac
     let _m = shared();
     let d = fixture_templates(&["95-wasm-seeded"]);
     let first = Wasm::new().unwrap();
-    let a = judge_all(d.path(), "95", "oldest", &first, None);
+    let a = judge_all(d.path(), &["95"], "oldest", &first, None);
     // A second backend (as a second gcfuzz process would be) loads the
     // compiled module from beside the build instead of compiling it.
     let second = Wasm::new().unwrap();
-    let b = judge_all(d.path(), "95", "oldest", &second, None);
+    let b = judge_all(d.path(), &["95"], "oldest", &second, None);
     assert_eq!(second.cache.compiled.load(std::sync::atomic::Ordering::Relaxed), 0, "no second compilation");
     assert_eq!(second.cache.loaded.load(std::sync::atomic::Ordering::Relaxed), 1);
     assert_eq!((a.len(), b.len()), (1, 1));
@@ -87,7 +96,10 @@ fn a_different_seed_changes_what_depends_on_it_and_nothing_else() {
     let go = tc.resolve("oldest").unwrap()[0];
     let builder = GoBuilder::new(&home(), &d.path().join("probe"), tc);
     let key = BuildKey { target: Target::Wasip1, ..BuildKey::new(go, go.series()) };
-    let art = builder.build(&key, &[(p, p.variant("fixed").unwrap())]).unwrap_or_else(|e| panic!("{e}"));
+    // Both variants, as the campaign builds it: the same program (and
+    // module) as the other test's.
+    let both = [(p, p.variant("buggy").unwrap()), (p, p.variant("fixed").unwrap())];
+    let art = builder.build(&key, &both).unwrap_or_else(|e| panic!("{e}"));
     let wasm = Wasm::new().unwrap();
     let spec = |seed: u64| RunSpec {
         program: art.program.clone(),
@@ -126,8 +138,9 @@ fn wasm_limits_are_verdicts_out_of_memory_fuel_and_the_virtual_watchdog() {
     let d = fixture_templates(&["91-hangs", "92-eats-memory", "96-spins"]);
     let wasm = Wasm::new().unwrap();
 
+    let all = judge_all(d.path(), &["91", "92", "96"], "latest", &wasm, Some(256 << 20));
     // The memory cap: Go is refused memory and says so; the class is ours.
-    let m = &judge_all(d.path(), "92", "latest", &wasm, Some(256 << 20))[0];
+    let m = cell(&all, "92");
     let b = run_of(m, "buggy");
     let crash = b.crash.as_ref().expect("out of memory");
     assert_eq!(crash.class, CrashClass::OutOfMemory, "{crash:?}\n{}", b.outcome.stderr);
@@ -137,19 +150,20 @@ fn wasm_limits_are_verdicts_out_of_memory_fuel_and_the_virtual_watchdog() {
 
     // A spin that never yields: only the fuel budget (1 s of virtual time
     // = 1e9 instructions) stops it, at exactly the budget, every time.
-    let s = &judge_all(d.path(), "96", "latest", &wasm, None)[0];
+    let s = cell(&all, "96");
     let b = run_of(s, "buggy");
     let crash = b.crash.as_ref().expect("timeout");
     assert_eq!(crash.class, CrashClass::Timeout);
     assert!(crash.message.contains("fuel budget of 1000000000 instructions"), "{}", crash.message);
     assert_eq!(b.outcome.fuel, Some(1_000_000_000));
     assert!(b.outcome.timed_out);
-    let again = &judge_all(d.path(), "96", "latest", &wasm, None)[0];
+    let again = judge_all(d.path(), &["91", "92", "96"], "latest", &wasm, Some(256 << 20));
+    let again = cell(&again, "96");
     assert_eq!(without_wall(b), without_wall(run_of(again, "buggy")));
 
     // A goroutine asleep for an hour: the probe's watchdog (2 s of
     // virtual time) fires at once instead.
-    let h = &judge_all(d.path(), "91", "latest", &wasm, None)[0];
+    let h = cell(&all, "91");
     let b = run_of(h, "buggy");
     assert_eq!(b.crash.as_ref().map(|c| c.class), Some(CrashClass::Timeout), "{:?}", b.crash);
     assert_eq!(b.done.as_ref().map(|d| d.reason.as_str()), Some("watchdog"));
