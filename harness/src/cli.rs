@@ -507,8 +507,6 @@ impl RunArgs {
     }
 }
 
-/// The patterns and the plan for `args`, cut to its shard when one is
-/// asked for.
 /// The backends a plan names, made once each: native always (cheap),
 /// wasm only when asked for (it starts an engine). An unknown name is a
 /// usage error here, before anything builds.
@@ -551,6 +549,8 @@ impl Backends {
     }
 }
 
+/// The patterns and the plan for `args`, cut to its shard when one is
+/// asked for.
 fn planned<'p>(cx: &Setup, patterns: &'p [Pattern], args: &RunArgs) -> Result<(Vec<&'p Pattern>, matrix::Plan)> {
     let (selected, spec) = matrix::resolve(&args.axes()?, patterns, &cx.toolchains)?;
     let plan = matrix::plan(&selected, &spec)?;
