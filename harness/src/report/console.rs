@@ -176,18 +176,32 @@ mod tests {
     use super::*;
     use indicatif::InMemoryTerm;
 
+    /// The screen once `want` holds of it: the draw target is rate
+    /// limited, so an update may show only at the bars' next steady tick
+    /// (at most 500 ms). Gives up after 3 s and returns what is there.
+    fn settle(term: &InMemoryTerm, want: impl Fn(&str) -> bool) -> String {
+        let until = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let s = term.contents();
+            if want(&s) || std::time::Instant::now() > until {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     #[test]
     fn bars_show_downloads_builds_and_cells_then_clear() {
         let term = InMemoryTerm::new(12, 120);
         let mut r = Reporter::bars(ProgressDrawTarget::term_like_with_hz(Box::new(term.clone()), 200));
         let v: GoVersion = "1.22.10".parse().unwrap();
         r.event(&Event::Download { version: v, bytes: 5 << 20 });
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(term.contents().contains("go1.22.10: 5.00 MiB downloaded"), "{}", term.contents());
+        let screen = settle(&term, |s| s.contains("go1.22.10: 5.00 MiB downloaded"));
+        assert!(screen.contains("go1.22.10: 5.00 MiB downloaded"), "{screen}");
         r.event(&Event::Note("unpacking Go 1.22.10".into()));
-        std::thread::sleep(Duration::from_millis(20));
-        let screen = term.contents();
-        assert!(screen.contains("toolchain: unpacking Go 1.22.10") && !screen.contains("downloaded"), "{screen}");
+        let unpacking = |s: &str| s.contains("toolchain: unpacking Go 1.22.10") && !s.contains("downloaded");
+        let screen = settle(&term, unpacking);
+        assert!(unpacking(&screen), "{screen}");
 
         let result: crate::results::CellResult = serde_json::from_value(serde_json::json!({
             "pattern": "15-ticker", "seed_bug": 15, "go": "1.22.10", "go_line": "1.22", "knobs": {},
@@ -196,14 +210,16 @@ mod tests {
         }))
         .unwrap();
         r.event(&Event::Started { cells: 4 });
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(term.contents().contains("cells 0/4 ["), "{}", term.contents());
+        let screen = settle(&term, |s| s.contains("cells 0/4 ["));
+        assert!(screen.contains("cells 0/4 ["), "{screen}");
         r.event(&Event::CellDone { done: 1, total: 4, result: &result });
-        std::thread::sleep(Duration::from_millis(20));
-        let screen = term.contents();
-        assert!(screen.contains("cells 1/4 [======="), "{screen}");
-        assert!(screen.contains("last: 15-ticker go1.22.10 reproduced"), "{screen}");
-        assert!(screen.contains("[1/4] 15-ticker go1.22.10 line1.22 -: reproduced (as expected)"), "{screen}");
+        let done = |s: &str| {
+            s.contains("cells 1/4 [=======")
+                && s.contains("last: 15-ticker go1.22.10 reproduced")
+                && s.contains("[1/4] 15-ticker go1.22.10 line1.22 -: reproduced (as expected)")
+        };
+        let screen = settle(&term, done);
+        assert!(done(&screen), "{screen}");
         r.finish();
         assert!(!term.contents().contains("cells 1/4"), "cleared: {}", term.contents());
     }
