@@ -456,6 +456,11 @@ fn write(mem: &mut [u8], at: usize, bytes: &[u8]) -> Option<()> {
     Some(())
 }
 
+/// [`write`] as a WASI result: success, or `EFAULT` outside memory.
+fn put(mem: &mut [u8], at: i32, bytes: &[u8]) -> i32 {
+    if write(mem, at as u32 as usize, bytes).is_some() { ESUCCESS } else { EFAULT }
+}
+
 /// The WASI functions the host owns (shadowing wasmtime-wasi's).
 fn add_host_functions(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     linker.func_wrap(
@@ -477,7 +482,7 @@ fn add_host_functions(linker: &mut Linker<State>) -> wasmtime::Result<()> {
                 2 => host.stderr.push(&bytes),
                 _ => return Ok(EBADF),
             }
-            if write(mem, nwritten as u32 as usize, &(bytes.len() as u32).to_le_bytes()).is_none() {
+            if put(mem, nwritten, &(bytes.len() as u32).to_le_bytes()) != ESUCCESS {
                 return Ok(EFAULT);
             }
             if host.stopped {
@@ -500,7 +505,7 @@ fn add_host_functions(linker: &mut Linker<State>) -> wasmtime::Result<()> {
                 1..=3 => now,
                 _ => return Ok(EINVAL),
             };
-            Ok(if write(mem, out as u32 as usize, &t.to_le_bytes()).is_some() { ESUCCESS } else { EFAULT })
+            Ok(put(mem, out, &t.to_le_bytes()))
         },
     )?;
     linker.func_wrap(
@@ -511,7 +516,7 @@ fn add_host_functions(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             if !(0..=3).contains(&id) {
                 return Ok(EINVAL);
             }
-            Ok(if write(mem, out as u32 as usize, &NS_PER_FUEL.to_le_bytes()).is_some() { ESUCCESS } else { EFAULT })
+            Ok(put(mem, out, &NS_PER_FUEL.to_le_bytes()))
         },
     )?;
     linker.func_wrap(
@@ -625,17 +630,21 @@ fn cache_tag(engine: &Engine) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn splitmix_is_seeded_and_spread() {
-        let mut a = Host {
+    fn host(seed: u64) -> Host {
+        Host {
             collector: Collector::new(&dummy_spec()),
             line: Vec::new(),
             stderr: CappedText::new(64),
             slept_ns: 0,
             budget: 10,
-            rng: 1,
+            rng: seed,
             stopped: false,
-        };
+        }
+    }
+
+    #[test]
+    fn splitmix_is_seeded_and_spread() {
+        let mut a = host(1);
         let first: Vec<u64> = (0..3).map(|_| a.next_random()).collect();
         a.rng = 1;
         assert_eq!(first, (0..3).map(|_| a.next_random()).collect::<Vec<_>>(), "same seed, same stream");
@@ -663,15 +672,7 @@ mod tests {
 
     #[test]
     fn poll_advances_the_clock_to_the_earliest_deadline() {
-        let mut host = Host {
-            collector: Collector::new(&dummy_spec()),
-            line: Vec::new(),
-            stderr: CappedText::new(64),
-            slept_ns: 0,
-            budget: 10,
-            rng: 0,
-            stopped: false,
-        };
+        let mut host = host(0);
         let mut mem = vec![0u8; 1024];
         // Two relative clock subscriptions: 5 ms and 2 ms.
         for (i, (ud, ns)) in [(7u64, 5_000_000u64), (9, 2_000_000)].into_iter().enumerate() {
