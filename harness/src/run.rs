@@ -160,9 +160,21 @@ pub struct RunOutcome {
     /// instructions); `None` where it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
+    /// How long the run took on the clock the program saw, where that is
+    /// not the host's (wasm: virtual time, fuel plus sleeps), in
+    /// nanoseconds; `None` where the program saw the wall clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ns: Option<u64>,
 }
 
 impl RunOutcome {
+    /// How long the run took on the clock its limits are counted in (the
+    /// pattern's `max_wall_s` and `timeout_s`): virtual time where the
+    /// backend keeps one, else the wall clock; milliseconds.
+    pub fn clock_ms(&self) -> u64 {
+        self.clock_ns.map_or(self.wall_ms, |ns| ns / 1_000_000)
+    }
+
     /// `exit code 2`, `killed by signal 9 (timed out)`, … for people.
     pub fn describe(&self) -> String {
         let mut s = match (self.code, self.signal) {
@@ -202,6 +214,7 @@ impl From<ChildOutcome> for RunOutcome {
             stderr: c.stderr,
             wall_ms: c.wall_ms,
             fuel: None,
+            clock_ns: None,
             seed: None,
         }
     }

@@ -82,6 +82,7 @@ pub struct SyntheticBackend {
     running: Mutex<Vec<String>>,
     overlaps: Mutex<Vec<(String, String)>>,
     runs: AtomicUsize,
+    deterministic: bool,
 }
 
 impl SyntheticBackend {
@@ -93,7 +94,15 @@ impl SyntheticBackend {
             running: Mutex::default(),
             overlaps: Mutex::default(),
             runs: AtomicUsize::new(0),
+            deterministic: false,
         }
+    }
+
+    /// The same backend, claiming what the wasm backend claims: the same
+    /// spec always gives the same record, so one run is proof.
+    pub fn claiming_determinism(mut self) -> Self {
+        self.deterministic = true;
+        self
     }
 
     /// Runs served so far.
@@ -128,6 +137,10 @@ impl Backend for SyntheticBackend {
 
     fn target(&self) -> Target {
         Target::Native
+    }
+
+    fn deterministic(&self) -> bool {
+        self.deterministic
     }
 
     fn run(&self, spec: &RunSpec) -> Result<RunRecord, RunError> {

@@ -258,8 +258,13 @@ impl Wasm {
         let State { limits, mut host, .. } = store.into_data();
         host.flush_line(fuel, limits.peak);
 
-        let mut outcome =
-            RunOutcome { fuel: Some(fuel), seed: Some(spec.seed), peak_rss: limits.peak, ..Default::default() };
+        let mut outcome = RunOutcome {
+            fuel: Some(fuel),
+            clock_ns: Some(host.now(fuel) - MONO_START_NS),
+            seed: Some(spec.seed),
+            peak_rss: limits.peak,
+            ..Default::default()
+        };
         match result {
             Ok(()) => outcome.code = Some(0),
             Err(e) => {

@@ -7,9 +7,10 @@
 //! executor fills the behaviour map observer and hands the judgement to
 //! the objective feedback through a second observer; LibAFL's max-map
 //! feedback keeps configurations that light new slots. The stage mutates
-//! the scheduled entry `jobs` times, judges the batch in parallel, then
-//! lets LibAFL evaluate each mutant from the batch's results, so LibAFL
-//! sees every execution and the machine's cores stay busy.
+//! the scheduled entry several times per job, judges the batch in
+//! parallel, then lets LibAFL evaluate each mutant from the batch's
+//! results, so LibAFL sees every execution and the machine's cores stay
+//! busy.
 
 use super::behaviour::MAP_SIZE;
 use super::config::RunConfig;
@@ -164,7 +165,7 @@ pub struct Inbox {
     pub findings: Vec<Judged>,
     /// Executions whose build or run could not happen.
     pub errors: u64,
-    /// Executions too slow to judge under the cap.
+    /// Executions whose first judgement the run cap cut.
     pub slow: u64,
     /// The last error, for people.
     pub last_error: Option<String>,
@@ -189,7 +190,7 @@ impl<EM, I, OT: MatchNameRef, S> Feedback<EM, I, OT, S> for ObjectiveFeedback {
     fn is_interesting(&mut self, _: &mut S, _: &mut EM, _: &I, observers: &OT, _: &ExitKind) -> Result<bool, Error> {
         let Some(j) = observers.get(&self.judged).and_then(|o| o.last.as_ref()) else { return Ok(false) };
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        if j.too_slow {
+        if j.cut {
             inbox.slow += 1;
         }
         if let Some(e) = j.error() {
@@ -288,13 +289,22 @@ type Mutators = SingleChoiceScheduledMutator<
     ),
 >;
 
-/// Mutates the scheduled entry `jobs` times (one or two mutations each,
-/// never a configuration already judged), judges the batch in parallel,
-/// then evaluates each mutant.
+/// Mutants per judgement slot in a batch. Judgements vary in cost by
+/// orders of magnitude (a parameter drawn at the top of its range), so a
+/// batch of one mutant per slot leaves a core idle behind its slowest
+/// judgement; with several per slot the slots stay busy from one shared
+/// queue (`Target::judge_all`).
+const MUTANTS_PER_JOB: usize = 4;
+
+/// Mutates the scheduled entry [`MUTANTS_PER_JOB`] times per job (one or
+/// two mutations each, never a configuration already judged; one mutant
+/// with one job), judges the batch in parallel, then evaluates each
+/// mutant.
 pub struct BatchStage {
     mutator: Mutators,
     space: Arc<Space>,
-    jobs: usize,
+    /// Mutants per batch.
+    batch: usize,
     seen: HashSet<String>,
 }
 
@@ -311,8 +321,8 @@ where
     ) -> Result<(), Error> {
         let parent = state.current_input_cloned()?;
         let mut batch = Vec::new();
-        for _ in 0..self.jobs * 25 {
-            if batch.len() >= self.jobs {
+        for _ in 0..self.batch * 25 {
+            if batch.len() >= self.batch {
                 break;
             }
             let mut c = parent.clone();
@@ -432,7 +442,7 @@ impl<'t, 'a> Engine<'t, 'a> {
                 SpliceMutator(space.clone())
             )),
             space,
-            jobs: jobs.max(1),
+            batch: if jobs > 1 { jobs * MUTANTS_PER_JOB } else { 1 },
             seen: HashSet::new(),
         };
         Ok((

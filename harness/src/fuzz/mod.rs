@@ -129,7 +129,8 @@ pub struct Stats {
     pub errors: u64,
     /// The last error.
     pub last_error: Option<String>,
-    /// Executions too slow to judge (both variants past the run cap).
+    /// Executions whose first judgement the run cap cut (see
+    /// [`Judged::cut`]).
     pub slow: u64,
     /// The last finding, for people.
     pub last_finding: Option<String>,

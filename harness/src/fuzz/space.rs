@@ -310,8 +310,9 @@ fn gogc(d: &mut dyn Dice) -> Option<String> {
     match d.below(10) {
         0 => None,
         1 => Some("off".into()),
-        // 5 … 2000, log-uniform.
-        _ => Some(format_number(round_sig(5.0 * 400f64.powf(d.unit()), 2))),
+        // 5 … 2000, log-uniform; an integer, the only GOGC Go reads (it
+        // ignores "6.4" and runs at 100 under a wrong label).
+        _ => Some(format_number(round_sig(5.0 * 400f64.powf(d.unit()), 2).round())),
     }
 }
 

@@ -21,6 +21,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+/// The least cap (and kill) of a first judgement on a deterministic
+/// backend, in seconds of its virtual clock: room for a start-up and a
+/// round where the seeds are tiny.
+pub const DETERMINISTIC_FLOOR_S: f64 = 0.25;
+
+/// The least memory cap of a first judgement: a Go runtime's own
+/// start-up, a few stress goroutines and a round of a small scenario fit
+/// in it whatever the seeds measured.
+pub const MEMORY_FLOOR: u64 = 256 << 20;
+
 /// One key's build, once it is done (errors as text: they are reported,
 /// not matched on).
 type Slot = OnceLock<Result<Artifact, String>>;
@@ -88,8 +98,12 @@ pub struct Judged {
     pub objectives: Vec<Objective>,
     /// The behaviour map's slots it lit (both judgements').
     pub slots: Vec<usize>,
-    /// Both variants ran past the fuzzer's cap: not judged, not kept.
-    pub too_slow: bool,
+    /// A run of the first judgement was cut by the fuzzer's cap (its time,
+    /// its memory, or its rounds stopped at the capped limit): what it
+    /// shows is partly the cap's doing, so it lights no slot and LibAFL
+    /// does not keep it to breed more such mutants. A candidate among them
+    /// is still judged at full limits, and that judgement's slots count.
+    pub cut: bool,
 }
 
 impl Judged {
@@ -129,6 +143,8 @@ pub struct Target<'a> {
     fast: std::sync::OnceLock<Pattern>,
     /// The longest variant of a first judgement so far, ms.
     slowest_ms: AtomicU64,
+    /// The largest memory of a first judgement's run so far, bytes.
+    largest_bytes: AtomicU64,
 }
 
 impl<'a> Target<'a> {
@@ -144,32 +160,44 @@ impl<'a> Target<'a> {
             judgements: AtomicU64::new(0),
             fast: std::sync::OnceLock::new(),
             slowest_ms: AtomicU64::new(0),
+            largest_bytes: AtomicU64::new(0),
         }
     }
 
     /// From now on, first judgements stop each run at `factor` times the
-    /// slowest variant judged so far (the seeds: at least 2 s, at most the
-    /// pattern's own limit), and kill it at three times that (at least
-    /// 10 s). A parameter at the top of its declared range can make a run
-    /// take the pattern's full 20 s or a minute; cut short, it has fewer
-    /// rounds (often inconclusive, never a finding by itself). A candidate
-    /// is always confirmed at the pattern's own limits, which is what
-    /// `gcfuzz run --matrix` replays. Returns the cap in seconds.
-    /// Without confirmation (a deterministic backend, where one run is
-    /// proof) there is no cap: every judgement is at full limits.
+    /// slowest variant judged so far (the seeds), at most the pattern's own
+    /// limit, and kill it at three times that; and cap each run's memory
+    /// at `factor` times the largest run so far (at least
+    /// [`MEMORY_FLOOR`]), at most the pattern's and the user's own cap. A
+    /// parameter at the top of its declared range can make a run take the
+    /// pattern's full 20 s or a minute, or gigabytes; cut short, it has
+    /// fewer rounds (often inconclusive, never a finding by itself). A candidate is always judged again at the
+    /// pattern's own limits, which is what `gcfuzz run --matrix` replays.
+    /// Returns the cap in seconds.
+    ///
+    /// Times are on the clock the runs' limits count in: the wall clock
+    /// natively, where floors of 2 s (cap) and 10 s (kill) absorb process
+    /// start-up and a loaded machine; the virtual clock on a deterministic
+    /// backend (wasm: instructions, bulk memory bytes and sleeps), which
+    /// has no noise to absorb, so only a floor of [`DETERMINISTIC_FLOOR_S`].
     pub fn cap_runs(&self, factor: f64) -> Option<f64> {
-        if !self.confirm {
-            return None;
-        }
         let run = &self.pattern.run;
         let slowest = self.slowest_ms.load(Ordering::Relaxed) as f64 / 1000.0;
-        let cap = (slowest * factor).max(2.0);
+        let (floor, kill_floor) =
+            if self.backend.deterministic() { (DETERMINISTIC_FLOOR_S, DETERMINISTIC_FLOOR_S) } else { (2.0, 10.0) };
+        let cap = (slowest * factor).max(floor);
         if cap >= run.max_wall_s {
             return None;
         }
         let mut p = self.pattern.clone();
         p.run.max_wall_s = cap;
-        p.run.timeout_s = run.timeout_s.min((3.0 * cap).max(10.0));
+        p.run.timeout_s = run.timeout_s.min((3.0 * cap).max(kill_floor));
+        let largest = self.largest_bytes.load(Ordering::Relaxed) as f64;
+        let memory_mib = ((largest * factor) as u64).max(MEMORY_FLOOR) >> 20;
+        let full_mib = [run.max_rss_mib, self.rss_cap.map(|b| b >> 20)].into_iter().flatten().min();
+        if full_mib.is_none_or(|m| memory_mib < m) {
+            p.run.max_rss_mib = Some(memory_mib);
+        }
         let _ = self.fast.set(p);
         Some(cap)
     }
@@ -192,27 +220,35 @@ impl<'a> Target<'a> {
         };
         let opts = judge::Options { rss_cap: self.rss_cap, early_stop: self.early_stop, ..judge::Options::default() };
         let r = judge::judge(pattern, &cell, &self.builder, self.backend, &opts);
-        let slowest = [&r.buggy, &r.fixed].iter().filter_map(|v| v.as_ref()).map(|v| v.wall_ms).max().unwrap_or(0);
-        self.slowest_ms.fetch_max(slowest, Ordering::Relaxed);
+        // A variant's time: its runs' on the clock their limits count in.
+        let time =
+            |v: &str| -> u64 { r.runs.iter().filter(|run| run.variant() == v).map(|run| run.outcome.clock_ms()).sum() };
+        self.slowest_ms.fetch_max(time("buggy").max(time("fixed")), Ordering::Relaxed);
+        let largest = r.runs.iter().map(|run| run.outcome.peak_rss).max().unwrap_or(0);
+        self.largest_bytes.fetch_max(largest, Ordering::Relaxed);
         r
     }
 
-    /// Judges one configuration, confirming a candidate by a second
-    /// judgement (at the pattern's own limits) when the target confirms.
-    /// When the first ran capped and the two disagree, a third judgement
-    /// at full limits decides, so neither a flip nor an objective ever
-    /// rests on a capped run.
+    /// Judges one configuration. A candidate counts only on a judgement at
+    /// the pattern's own limits: natively (noisy runs) it is confirmed by a
+    /// second one, and when the first ran capped and the two disagree, a
+    /// third decides, so neither a flip nor an objective ever rests on a
+    /// capped run; on a deterministic backend one run is proof, so a
+    /// candidate from a capped run is judged once more at full limits and
+    /// that judgement alone decides (uncapped, the first one does).
     pub fn judge(&self, c: &RunConfig) -> Judged {
         let first = self.judge_once(c, false);
         let capped = self.fast.get().is_some();
         // Both variants past a capped limit: too slow to judge here, and
         // nothing a rerun at full limits would be worth its minutes for (a
-        // fixed variant that hangs alone is). It lights no slot either, so
-        // LibAFL does not keep it to breed more slow mutants.
+        // fixed variant that hangs alone is). Any run cut by the cap
+        // lights no slot (`Judged::cut`), so LibAFL does not keep such
+        // configurations to breed more of them.
         let timed_out = |v: &Option<crate::oracle::VariantResult>| {
             v.as_ref().is_some_and(|v| v.status == crate::verdict::Presence::Timeout)
         };
         let too_slow = capped && timed_out(&first.buggy) && timed_out(&first.fixed);
+        let cut = capped && first.runs.iter().any(cut_by_cap);
         let mut rerun = None;
         let mut objectives = objective::confirmed(&first, None);
         if self.confirm {
@@ -229,14 +265,18 @@ impl<'a> Target<'a> {
                     rerun = Some(second);
                 }
             }
+        } else if capped && !objectives.is_empty() && !crate::process::interrupted() {
+            let full = self.judge_once(c, true);
+            objectives = objective::confirmed(&full, None);
+            rerun = Some(full);
         }
-        let mut slots = if too_slow { Vec::new() } else { behaviour::slots(&first) };
+        let mut slots = if cut { Vec::new() } else { behaviour::slots(&first) };
         if let Some(r) = &rerun {
             slots.extend(behaviour::slots(r));
             slots.sort_unstable();
             slots.dedup();
         }
-        Judged { config: c.clone(), first, rerun, objectives, slots, too_slow }
+        Judged { config: c.clone(), first, rerun, objectives, slots, cut }
     }
 
     /// Judges several configurations, `jobs` at a time (each judgement
@@ -269,6 +309,12 @@ impl<'a> Target<'a> {
             .map(|j| j.expect("every index judged"))
             .collect()
     }
+}
+
+/// Whether a run of a capped judgement met a capped limit: killed at its
+/// time or memory cap, or its rounds stopped at the capped wall time.
+fn cut_by_cap(run: &crate::run::RunRecord) -> bool {
+    run.outcome.timed_out || run.outcome.over_memory.is_some() || run.done.as_ref().is_some_and(|d| d.reason == "wall")
 }
 
 /// The result of a configuration that could not be planned.

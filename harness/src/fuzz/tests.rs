@@ -4,6 +4,7 @@
 //! and fast: no Go (the end-to-end tests in harness/tests/ fuzz real Go).
 
 use super::space::{Dice, GODEBUG, GOEXPERIMENT, Space};
+use super::target::DETERMINISTIC_FLOOR_S;
 use super::*;
 use crate::run::RunSpec;
 use crate::synthetic::{Series, SyntheticBackend, SyntheticBuilder};
@@ -260,6 +261,7 @@ fn mutations_stay_inside_the_declared_space_and_plan_one_cell() {
     let mut d = Xor(0x9e3779b97f4a7c15);
     let (mut lines, mut gos) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
     let (mut exps, mut debugs) = (0, 0);
+    let mut gogcs = std::collections::BTreeSet::new();
     for i in 0..5000 {
         let other = c.clone();
         match i % 6 {
@@ -283,6 +285,11 @@ fn mutations_stay_inside_the_declared_space_and_plan_one_cell() {
             assert!(GOEXPERIMENT.iter().any(|e| e.setting == x && e.exists_in(c.go)), "{x} on {}", c.go);
             exps += 1;
         }
+        // A value Go reads (it ignores any other and runs at 100).
+        if let Some(g) = &c.knobs.gogc {
+            assert!(g == "off" || g.parse::<u32>().is_ok_and(|n| (5..=2000).contains(&n)), "GOGC={g}");
+            gogcs.insert(g.clone());
+        }
         let s = c.stress;
         assert!(s.alloc_kib <= 1024 && s.pointers <= 100_000 && s.goroutines <= 100 && s.timers <= 100, "{s}");
         assert!(s.gc_ms == -1.0 || (0.0..=100.0).contains(&s.gc_ms), "{s}");
@@ -294,6 +301,7 @@ fn mutations_stay_inside_the_declared_space_and_plan_one_cell() {
     assert_eq!(gos.len(), toolchains.len(), "every toolchain is reached: {gos:?}");
     assert!(lines.len() >= 5, "go lines across the boundaries: {lines:?}");
     assert!(exps > 0 && debugs > 0);
+    assert!(gogcs.len() >= 20 && gogcs.contains("off"), "GOGC across its range: {gogcs:?}");
 }
 
 #[test]
@@ -355,15 +363,36 @@ fn a_capped_first_run_never_makes_a_finding_by_itself() {
         let leaks = spec.scenario.ends_with("/buggy") || capped;
         growing(spec, if leaks { 1e6 } else { 0.0 })
     };
-    let backend = SyntheticBackend::new(script);
     let builder = SyntheticBuilder::default();
-    let mut t = Target::new(&p, &builder, &backend);
+    // Deterministic (one run is proof): a candidate of a capped run is
+    // judged once more at full limits, and only that judgement counts.
+    let det = SyntheticBackend::new(script).claiming_determinism();
+    let mut t = Target::new(&p, &builder, &det);
     t.confirm = false;
-    assert_eq!(t.cap_runs(RUN_CAP_FACTOR), None, "one run is proof: never capped");
-    let t = Target::new(&p, &builder, &backend);
     let c = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
     assert!(t.judge(&c).objectives.is_empty(), "uncapped: the fix holds");
-    assert_eq!(t.cap_runs(RUN_CAP_FACTOR), Some(2.0), "synthetic runs take no time: the 2 s floor");
+    assert_eq!(t.cap_runs(RUN_CAP_FACTOR), Some(DETERMINISTIC_FLOOR_S), "a virtual clock needs no 2 s floor");
+    let j = t.judge(&c);
+    assert_eq!(j.first.verdict, Verdict::FixFails, "the capped run sees the artefact");
+    assert_eq!(j.rerun.as_ref().map(|r| r.verdict), Some(Verdict::Reproduced), "judged again at full limits");
+    assert!(j.objectives.is_empty(), "{:?}", j.objectives);
+    assert_eq!(t.judgements.load(Ordering::Relaxed), 3, "one full judgement per candidate, no more");
+    // A capped run that suggests nothing is not judged again.
+    let quiet = SyntheticBackend::new(|spec: &RunSpec| {
+        growing(spec, if spec.scenario.ends_with("/buggy") { 1e6 } else { 0.0 })
+    })
+    .claiming_determinism();
+    let mut t = Target::new(&p, &builder, &quiet);
+    t.confirm = false;
+    t.judge(&c);
+    t.cap_runs(RUN_CAP_FACTOR);
+    let j = t.judge(&c);
+    assert!(j.rerun.is_none() && j.objectives.is_empty() && j.first.verdict == Verdict::Reproduced);
+    // Noisy runs: the capped candidate is confirmed and neither confirms.
+    let backend = SyntheticBackend::new(script);
+    let t = Target::new(&p, &builder, &backend);
+    assert!(t.judge(&c).objectives.is_empty(), "uncapped: the fix holds");
+    assert_eq!(t.cap_runs(RUN_CAP_FACTOR), Some(2.0), "synthetic runs take no time: the 2 s floor of a wall clock");
     let j = t.judge(&c);
     assert_eq!(j.first.verdict, Verdict::FixFails, "the capped run sees the artefact");
     assert_eq!(j.rerun.as_ref().map(|r| r.verdict), Some(Verdict::Reproduced), "confirmed at full limits");

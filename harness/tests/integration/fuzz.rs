@@ -1,6 +1,7 @@
 //! The fuzzer on real Go: a test-only pattern whose fix fails above a body
 //! size it gives no hint of, found, minimised to that one parameter,
-//! narrowed to the boundary and replayed; the committed corpus's seeds are
+//! narrowed to the boundary and replayed, natively and on wasm (under a
+//! virtual cap, proven by one full judgement); the committed corpus's seeds are
 //! what the patterns' configurations give.
 
 use crate::support::*;
@@ -27,6 +28,23 @@ fn options(corpus: &Path, go: &str, iters: u64) -> fuzz::Options {
     }
 }
 
+/// Fixture 94's finding: fix-fails, minimised to `size_kib`, narrowed to
+/// its boundary (513) and saved with a margin beyond it; and that size.
+fn the_size_finding(s: &fuzz::Summary) -> (&fuzz::Finding, u64) {
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.objective == Objective::FixFails)
+        .unwrap_or_else(|| panic!("no fix-fails finding in {} executions: {:?}", s.stats.executions, s.findings));
+    assert_eq!(f.changes, ["size_kib"], "{}", f.described);
+    let edge: u64 = f.boundaries["size_kib"].parse().unwrap();
+    assert!((513..=560).contains(&edge), "narrowed to the boundary (513): {:?}", f.boundaries);
+    let size: u64 = f.config.params["size_kib"].parse().unwrap();
+    assert!(size > edge, "saved with a margin beyond the boundary: {}", f.described);
+    assert_eq!(f.result.verdict, Verdict::FixFails);
+    (f, size)
+}
+
 #[test]
 fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
     let machine = shared();
@@ -45,17 +63,7 @@ fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
     .unwrap();
     let s = out.remove(0);
     eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
-    let f = s
-        .findings
-        .iter()
-        .find(|f| f.objective == Objective::FixFails)
-        .unwrap_or_else(|| panic!("no fix-fails finding in {} executions: {:?}", s.stats.executions, s.findings));
-    assert_eq!(f.changes, ["size_kib"], "{}", f.described);
-    let edge: u64 = f.boundaries["size_kib"].parse().unwrap();
-    assert!((513..=560).contains(&edge), "narrowed to the boundary (513): {:?}", f.boundaries);
-    let size: u64 = f.config.params["size_kib"].parse().unwrap();
-    assert!(size > edge, "saved with a margin beyond the boundary: {}", f.described);
-    assert_eq!(f.result.verdict, Verdict::FixFails);
+    let (f, size) = the_size_finding(&s);
     // One toolchain: a build per go line and GOEXPERIMENT visited (at most
     // 7 × 2), never one per execution.
     assert!(s.stats.builds <= 14 && s.stats.builds < s.stats.executions, "{:?}", s.stats);
@@ -69,6 +77,43 @@ fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
     let o = gcfuzz(&["replay", &corpus.path().display().to_string()], &env);
     assert_eq!(o.code, Some(0), "{o}");
     assert!(o.stdout.contains("1 of 1 findings behave as saved"), "{o}");
+}
+
+#[test]
+fn fuzzing_on_wasm_finds_it_under_a_virtual_cap_and_proves_it_with_one_full_judgement() {
+    let machine = shared();
+    let t = fixture_templates(&["94-fix-fails-above"]);
+    let all: Vec<Pattern> = template::load_all(t.path()).unwrap();
+    let p = &all[0];
+    let builder = GoBuilder::new(&home(), &t.path().join("probe"), toolchains());
+    let wasm = gcfuzz::wasm::Wasm::new().unwrap();
+    let corpus = tempfile::tempdir().unwrap();
+    let opts = fuzz::Options { backends: vec!["wasm".into()], confirm: false, ..options(corpus.path(), "oldest", 60) };
+    let mut out = fuzz::fuzz(&[p], &all, &builder, &wasm, &opts, &mut |_| {}).unwrap();
+    let s = out.remove(0);
+    eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
+    // First judgements are capped on wasm too, in virtual time.
+    let cap = s.stats.run_cap_s.expect("a cap on wasm");
+    assert!((fuzz::target::DETERMINISTIC_FLOOR_S..p.run.max_wall_s).contains(&cap), "{cap}");
+    let (f, _) = the_size_finding(&s);
+    // The proof is a judgement at the pattern's own limits (its 5 s, not
+    // the cap), on wasm, and nothing in it was cut: each run did its
+    // rounds or was stopped by the oracle once decided.
+    assert_eq!((f.result.backend.as_str(), f.result.verdict), ("wasm", Verdict::FixFails));
+    assert_eq!(f.result.runs.len(), 2);
+    for run in &f.result.runs {
+        let at = run.args.iter().position(|a| a == "-max-wall").expect("a -max-wall argument");
+        assert_eq!(run.args[at + 1], "5000ms", "{}: {:?}", run.variant(), run.args);
+        let o = &run.outcome;
+        assert!(!o.timed_out && o.over_memory.is_none() && o.fuel.is_some() && o.clock_ns.is_some(), "{o:?}");
+        assert!(o.stopped_early || run.done.as_ref().is_some_and(|d| d.reason == "rounds"), "{:?}", run.done);
+    }
+    drop(machine);
+    let env = [("GCFUZZ_TEMPLATES", t.path())];
+    let o = gcfuzz(&["replay", &corpus.path().display().to_string()], &env);
+    assert_eq!(o.code, Some(0), "{o}");
+    let n = s.findings.len();
+    assert!(o.stdout.contains(&format!("{n} of {n} findings behave as saved")), "{o}");
 }
 
 #[test]
