@@ -43,9 +43,13 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Parser, Debug)]
 #[command(name = "gcfuzz", version, about, long_about = None)]
 pub struct Cli {
-    /// Folder of pattern templates [default: ./templates, else the source tree's].
-    #[arg(long, global = true, env = "GCFUZZ_TEMPLATES", value_name = "DIR")]
-    templates: Option<PathBuf>,
+    /// Add the patterns of DIR to the built-in ones: a pattern folder, or a
+    /// folder of them (repeatable; GCFUZZ_TEMPLATES: a `:`-separated list).
+    #[arg(long, global = true, env = "GCFUZZ_TEMPLATES", value_name = "DIR", value_delimiter = ':')]
+    templates: Vec<PathBuf>,
+    /// Leave the built-in patterns out (only those of --templates).
+    #[arg(long, global = true)]
+    no_builtin: bool,
     /// Cache folder for toolchains and builds [default: ~/.cache/gcfuzz].
     #[arg(long, global = true, env = "GCFUZZ_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
@@ -103,6 +107,30 @@ enum Command {
         /// benchmark lines and evidence into DIR.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Compare two result sets (output folders, journals or --json files):
+    /// verdicts that changed, cells only in one, signals that moved beyond
+    /// both intervals. Exit 1 when a verdict changed (see --fail-on).
+    Diff {
+        /// The old result set: an output folder, a journal (`.jsonl`) or a
+        /// `--json` verdict file.
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The new result set.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// Write the comparison as Markdown, fit for a pull-request
+        /// comment, to FILE (`-` for stdout; the table then goes to stderr).
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        /// Write the comparison as JSON to FILE (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// What exits 1: `verdict` (a verdict changed), `moved` (that, or
+        /// a signal moved beyond both intervals), `any` (those, or a cell
+        /// only in one set), `never`.
+        #[arg(long, value_enum, default_value_t = FailOn::Verdict)]
+        fail_on: FailOn,
     },
     /// Search run configurations with LibAFL for where a fix fails or a
     /// bug hides; findings go to corpus/<pattern>/findings/.
@@ -311,7 +339,12 @@ fn error_code(e: &anyhow::Error) -> u8 {
             || matches!(cause.downcast_ref(), Some(crate::fuzz::FuzzError::Nothing(_)))
             || matches!(
                 cause.downcast_ref(),
-                Some(OutputError::InUse(_) | OutputError::Duplicate { .. } | OutputError::NotVerdicts { .. })
+                Some(
+                    OutputError::InUse(_)
+                        | OutputError::Duplicate { .. }
+                        | OutputError::NotVerdicts { .. }
+                        | OutputError::NoSuchInput(_)
+                )
             );
         if usage {
             return EXIT_USAGE;
@@ -345,27 +378,46 @@ pub fn results_code(results: &[CellResult]) -> u8 {
 }
 
 struct Setup {
-    templates: PathBuf,
+    /// gcfuzz's own templates folder: the probe and the built-in patterns.
+    builtin: PathBuf,
+    /// Leave the built-in patterns out.
+    no_builtin: bool,
+    /// Folders whose patterns are added.
+    added: Vec<PathBuf>,
     home: PathBuf,
     toolchains: Toolchains,
 }
 
 impl Setup {
     fn new(cli: &Cli) -> Result<Setup> {
-        let templates = cli.templates.clone().unwrap_or_else(default_templates);
-        if !templates.join("probe").is_dir() {
+        let builtin = default_templates();
+        if !builtin.join("probe").is_dir() {
             bail!(
-                "`{}` is not a gcfuzz templates folder (it has no probe/)\n(pass --templates DIR or set GCFUZZ_TEMPLATES)",
-                templates.display()
+                "gcfuzz's own templates (the probe and the built-in patterns) are not in `{}`\n(run gcfuzz from its source tree, or install it from there)",
+                builtin.display()
             );
+        }
+        let added: Vec<PathBuf> = cli.templates.iter().filter(|d| !d.as_os_str().is_empty()).cloned().collect();
+        if cli.no_builtin && added.is_empty() {
+            bail!("--no-builtin leaves no patterns: add some with --templates DIR");
         }
         let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
         let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
-        Ok(Setup { templates, home, toolchains })
+        Ok(Setup { builtin, no_builtin: cli.no_builtin, added, home, toolchains })
+    }
+
+    /// The probe every program is built with: always gcfuzz's own.
+    fn probe(&self) -> PathBuf {
+        self.builtin.join("probe")
+    }
+
+    /// The catalogue: the built-in patterns and the added ones.
+    fn patterns(&self) -> Result<Vec<template::Pattern>, template::TemplateError> {
+        template::load_catalogue((!self.no_builtin).then_some(self.builtin.as_path()), &self.added)
     }
 
     fn builder(&self) -> GoBuilder {
-        GoBuilder::new(&self.home, &self.templates.join("probe"), self.toolchains.clone())
+        GoBuilder::new(&self.home, &self.probe(), self.toolchains.clone())
     }
 }
 
@@ -378,12 +430,59 @@ fn default_templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("templates")
 }
 
+/// What makes `gcfuzz diff` exit 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A verdict changed.
+    Verdict,
+    /// A verdict changed or a signal moved beyond both intervals.
+    Moved,
+    /// Any difference, a cell only in one set included.
+    Any,
+    /// Nothing: exit 0 whatever differs.
+    Never,
+}
+
+fn diff(old: &Path, new: &Path, markdown: Option<&Path>, json: Option<&Path>, fail_on: FailOn) -> Result<u8> {
+    let (a, b) = (outputs::read_set(old)?, outputs::read_set(new)?);
+    if a.is_empty() && b.is_empty() {
+        bail!("both result sets are empty: nothing to compare");
+    }
+    let d = report::diff::compare(&a, &b);
+    let dash = Path::new("-");
+    let table = d.table();
+    if markdown == Some(dash) || json == Some(dash) {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    let docs = [(markdown, d.markdown()), (json, serde_json::to_string_pretty(&d)? + "\n")];
+    for (path, doc) in docs {
+        match path {
+            Some(p) if p == dash => std::io::stdout().write_all(doc.as_bytes())?,
+            Some(p) => std::fs::write(p, doc).with_context(|| format!("failed to write `{}`", p.display()))?,
+            None => {}
+        }
+    }
+    let fails = match fail_on {
+        FailOn::Verdict => d.verdicts_changed(),
+        FailOn::Moved => d.verdicts_changed() || !d.moved.is_empty(),
+        FailOn::Any => d.verdicts_changed() || !d.moved.is_empty() || !d.only_old.is_empty() || !d.only_new.is_empty(),
+        FailOn::Never => false,
+    };
+    Ok(if fails { EXIT_UNEXPECTED } else { EXIT_OK })
+}
+
 fn dispatch(cli: Cli) -> Result<u8> {
+    if let Command::Diff { old, new, markdown, json, fail_on } = &cli.command {
+        // Reads result files only: no templates, no toolchains.
+        return diff(old, new, markdown.as_deref(), json.as_deref(), *fail_on);
+    }
     let cx = Setup::new(&cli)?;
     match cli.command {
         Command::List { verbose } => {
-            let patterns = template::load_all(&cx.templates)?;
-            print!("{}", report::pattern_list(&patterns, verbose));
+            let patterns = cx.patterns()?;
+            print!("{}", report::pattern_list(&patterns, &cx.builtin, verbose));
             Ok(EXIT_OK)
         }
         Command::Toolchain { action: ToolchainCmd::List } => {
@@ -411,7 +510,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Render { pattern, variant, go_line, out } => render(&cx, &pattern, &variant, &go_line, &out),
         Command::Plan(args) => {
-            let patterns = template::load_all(&cx.templates)?;
+            let patterns = cx.patterns()?;
             let (_, plan) = planned(&cx, &patterns, &args)?;
             let mut keys = std::collections::BTreeSet::new();
             for c in &plan.cells {
@@ -428,6 +527,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(args) => run(&cx, args),
         Command::Fuzz(args) => fuzz(&cx, args),
         Command::Replay { dir, mem_cap_mib } => replay(&cx, &dir, mem_cap_mib),
+        Command::Diff { .. } => unreachable!("handled before the set-up"),
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
         Command::Merge { inputs, json, out } => {
             let mut merged = outputs::merge(&inputs)?;
@@ -442,14 +542,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
 }
 
 fn render(cx: &Setup, pattern: &str, variant: &str, go_line: &str, out: &Path) -> Result<u8> {
-    let patterns = template::load_all(&cx.templates)?;
+    let patterns = cx.patterns()?;
     let p = template::select(&patterns, &[pattern.to_string()])?[0];
     let v = p.variant(variant).with_context(|| {
         let names: Vec<&str> = p.variants.iter().map(|v| v.name.as_str()).collect();
         format!("pattern `{}` has no variant `{variant}` (it has {})", p.id, names.join(", "))
     })?;
     let line = GoVersion::parse_line(go_line)?;
-    let files = build::render(&cx.templates.join("probe"), line, &[(p, v)])?;
+    let files = build::render(&cx.probe(), line, &[(p, v)])?;
     build::write_files(out, &files)?;
     eprintln!(
         "wrote {} ({} files, go line {}); build it with: cd {} && go build -o prog . && ./prog",
@@ -592,7 +692,7 @@ fn calibrate(cx: &Setup, repeat: usize, args: RunArgs) -> Result<u8> {
     if repeat < 2 {
         bail!("--repeat must be at least 2 (a single run has nothing to compare with)");
     }
-    let patterns = template::load_all(&cx.templates)?;
+    let patterns = cx.patterns()?;
     let (selected, plan) = planned(cx, &patterns, &args)?;
     let builder = cx.builder();
     let _ = ctrlc::set_handler(crate::process::interrupt);
@@ -653,7 +753,7 @@ fn on_interrupt() {
 
 fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     use crate::fuzz::{self, Budget, FuzzEvent};
-    let patterns = template::load_all(&cx.templates)?;
+    let patterns = cx.patterns()?;
     let selected = template::select(&patterns, &args.patterns)?;
     let toolchains = cx.toolchains.resolve(&args.go)?;
     let seed_toolchains = cx.toolchains.resolve(toolchain::DEFAULT_SPEC)?;
@@ -729,7 +829,7 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
 }
 
 fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
-    let patterns = template::load_all(&cx.templates)?;
+    let patterns = cx.patterns()?;
     if !dir.is_dir() {
         bail!("`{}` is not a folder (want a corpus folder, e.g. corpus/)", dir.display());
     }
@@ -748,7 +848,7 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
 }
 
 fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
-    let patterns = template::load_all(&cx.templates)?;
+    let patterns = cx.patterns()?;
     let (selected, plan) = planned(cx, &patterns, &args)?;
     if plan.cells.is_empty() {
         bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });

@@ -39,6 +39,9 @@ pub enum OutputError {
         /// What the JSON parser said.
         reason: String,
     },
+    /// An input named on the command line does not exist.
+    #[error("`{}`: no such file or folder", .0.display())]
+    NoSuchInput(PathBuf),
     /// A file-system operation failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -108,8 +111,13 @@ pub struct Merged {
     sources: HashMap<String, PathBuf>,
 }
 
-/// One input of [`merge`]: its cells, with their runs when it has a journal.
-fn read_input(path: &Path) -> Result<Vec<CellResult>, OutputError> {
+/// One result set: an output folder (its journal, else its
+/// verdicts.json), a journal (`.jsonl`) or a `--json` verdict file; its
+/// cells, with their runs when it has a journal.
+pub fn read_set(path: &Path) -> Result<Vec<CellResult>, OutputError> {
+    if !path.exists() {
+        return Err(OutputError::NoSuchInput(path.to_path_buf()));
+    }
     let journal = if path.is_dir() {
         Some(path.join(JOURNAL)).filter(|j| j.is_file())
     } else {
@@ -130,7 +138,7 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Merged, OutputError> {
     let mut results: Vec<CellResult> = Vec::new();
     let mut sources: HashMap<String, PathBuf> = HashMap::new();
     for input in inputs {
-        let cells = read_input(input)?;
+        let cells = read_set(input)?;
         for c in cells.iter().filter(|c| !c.cell.is_empty()) {
             if let Some(first) = sources.insert(c.cell.clone(), input.clone()) {
                 return Err(OutputError::Duplicate { cell: c.cell.clone(), first, second: input.clone() });

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod console;
+pub mod diff;
 pub mod fuzz;
 pub mod html;
 
@@ -224,12 +225,17 @@ pub fn json(results: &[CellResult]) -> String {
 }
 
 /// `gcfuzz list`.
-pub fn pattern_list(patterns: &[Pattern], verbose: bool) -> String {
+pub fn pattern_list(patterns: &[Pattern], builtin: &std::path::Path, verbose: bool) -> String {
     let mut out = String::new();
     let w = patterns.iter().map(|p| p.id.len()).max().unwrap_or(0);
+    let builtin = builtin.canonicalize().ok();
     for p in patterns {
         let fam = serde_json::to_value(p.family).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        let _ = writeln!(out, "{:<w$}  {:<13} {}", p.id, fam, p.title);
+        let from = match p.dir.parent().and_then(|d| d.canonicalize().ok()) {
+            Some(d) if Some(&d) == builtin.as_ref() => "built-in".to_string(),
+            _ => p.dir.display().to_string(),
+        };
+        let _ = writeln!(out, "{:<w$}  {:<13} {}  [{from}]", p.id, fam, p.title);
         if verbose {
             let _ = writeln!(out, "    {}", p.summary);
             for v in &p.variants {

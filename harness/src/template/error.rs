@@ -37,6 +37,19 @@ pub enum TemplateError {
         /// The ids it matches.
         matches: String,
     },
+    /// Two folders hold a pattern of the same id.
+    #[error("two patterns have the id `{id}`: {} and {}\n(rename one of the folders)", .first.display(), .second.display())]
+    Clash {
+        /// The id.
+        id: String,
+        /// One folder.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// A folder given to add patterns from holds none.
+    #[error("`{}` holds no pattern (a pattern.yaml in it or in a folder inside it)", .0.display())]
+    Empty(PathBuf),
     /// Several templates failed to load.
     #[error("{} template(s) are invalid:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Many(Vec<TemplateError>),

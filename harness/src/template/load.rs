@@ -57,6 +57,49 @@ pub fn load_all(templates: &Path) -> Result<Vec<Pattern>, TemplateError> {
     Ok(ok)
 }
 
+/// The catalogue: the built-in patterns (`builtin`, gcfuzz's own
+/// templates folder; `None` leaves them out) and the patterns of each
+/// folder in `added`, which is a pattern folder itself (it holds a
+/// pattern.yaml) or a folder of pattern folders. Sorted by id; an id held
+/// twice is an error naming both folders. A folder holding no pattern is
+/// an error (a typo must not pass as an empty catalogue); an added folder
+/// that is the built-in one adds nothing. A `probe/` inside an added
+/// folder is never used: the probe is always gcfuzz's own.
+pub fn load_catalogue(builtin: Option<&Path>, added: &[PathBuf]) -> Result<Vec<Pattern>, TemplateError> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut all: Vec<Pattern> = match builtin {
+        Some(b) => load_all(b)?,
+        None => Vec::new(),
+    };
+    let mut bad = Vec::new();
+    for dir in added {
+        if builtin.is_some_and(|b| same(b, dir)) || added.iter().take_while(|d| *d != dir).any(|d| same(d, dir)) {
+            continue;
+        }
+        let found = if dir.join("pattern.yaml").is_file() {
+            load_pattern(dir).map(|p| vec![p])
+        } else {
+            load_all(dir).and_then(|ps| if ps.is_empty() { Err(TemplateError::Empty(dir.clone())) } else { Ok(ps) })
+        };
+        match found {
+            Ok(ps) => all.extend(ps),
+            Err(TemplateError::Many(es)) => bad.extend(es),
+            Err(e) => bad.push(e),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(if bad.len() == 1 { bad.remove(0) } else { TemplateError::Many(bad) });
+    }
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(w) = all.windows(2).find(|w| w[0].id == w[1].id) {
+        return Err(TemplateError::Clash { id: w[0].id.clone(), first: w[0].dir.clone(), second: w[1].dir.clone() });
+    }
+    Ok(all)
+}
+
 /// Picks patterns by id (`15-ticker-not-stopped`), number (`15`) or id
 /// prefix (`15-tick`). No names selects all.
 pub fn select<'a>(patterns: &'a [Pattern], names: &[String]) -> Result<Vec<&'a Pattern>, TemplateError> {

@@ -18,7 +18,7 @@ mod model;
 mod spec;
 
 pub use error::TemplateError;
-pub use load::{load_all, load_pattern, parse_pattern, select};
+pub use load::{load_all, load_catalogue, load_pattern, parse_pattern, select};
 pub use model::*;
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ fn an_unmet_expectation_exits_1() {
             "--templates",
             d.path().to_str().unwrap(),
             "run",
+            "90",
             "--go",
             "latest",
             "--quiet",
@@ -101,8 +102,10 @@ fn a_failed_build_is_a_setup_error_exit_3_and_recorded_per_cell() {
     std::fs::write(&f, std::fs::read_to_string(&f).unwrap().replace("ops.Add(100)", "ops.Add(\"x\")")).unwrap();
     let out = d.path().join("out");
     let templates = d.path().to_str().unwrap();
-    let o =
-        gcfuzz(&["--templates", templates, "run", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()], &[]);
+    let o = gcfuzz(
+        &["--templates", templates, "run", "90", "--go", "latest", "--quiet", "--out", out.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(o.code, Some(3), "{o}");
     assert!(o.stderr.contains("build failed: `go build` failed for Go 1.27.3"), "{o}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
@@ -207,7 +210,10 @@ fn bad_input_gets_clear_errors_and_exit_2() {
 
     let o = gcfuzz(&["--templates", "/nonexistent", "list"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
-    assert!(o.stderr.contains("not a gcfuzz templates folder"), "{o}");
+    assert!(o.stderr.contains("failed to read `/nonexistent`"), "{o}");
+    let o = gcfuzz(&["--templates", fixtures().to_str().unwrap(), "list"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("holds no pattern (a pattern.yaml in it or in a folder inside it)"), "{o}");
 
     let o = gcfuzz(&["run", "--go-line", "1.2x"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
@@ -223,7 +229,46 @@ fn list_shows_the_sixteen_seed_patterns() {
     assert_eq!(o.stdout.lines().count(), 16, "all sixteen seed patterns\n{o}");
     for (i, line) in o.stdout.lines().enumerate() {
         assert!(line.starts_with(&format!("{:02}-", i + 1)), "seed bugs 1-16 in order: {line}");
+        assert!(line.ends_with("[built-in]"), "naming the built-in catalogue itself adds nothing: {line}");
     }
+}
+
+#[test]
+fn added_patterns_join_the_built_in_ones_and_a_clash_names_both_folders() {
+    // A folder of patterns (with a stray probe/, never used) and a pattern
+    // folder given directly, by flag and by the environment's path list.
+    let a = crate::support::fixture_templates(&["90-panics"]);
+    let b = crate::support::fixture_templates(&["94-fix-fails-above"]);
+    let single = b.path().join("94-fix-fails-above");
+    let o =
+        gcfuzz(&["--templates", a.path().to_str().unwrap(), "list"], &[("GCFUZZ_TEMPLATES", Path::new("/ignored"))]);
+    assert_eq!(o.code, Some(0), "the flag replaces the environment's list: {o}");
+    assert_eq!(o.stdout.lines().count(), 17, "{o}");
+    let both = format!("{}:{}", a.path().display(), single.display());
+    let o = gcfuzz(&["list"], &[("GCFUZZ_TEMPLATES", Path::new(&both))]);
+    assert_eq!(o.code, Some(0), "{o}");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 18, "{o}");
+    let line = |id: &str| *lines.iter().find(|l| l.starts_with(id)).unwrap_or_else(|| panic!("{id}: {o}"));
+    assert!(line("90-panics").ends_with(&format!("[{}]", a.path().join("90-panics").display())), "{o}");
+    assert!(line("94-fix-fails-above").ends_with(&format!("[{}]", single.display())), "{o}");
+    assert!(line("15-ticker-not-stopped").ends_with("[built-in]"), "{o}");
+    let o = gcfuzz(&["--no-builtin", "--templates", a.path().to_str().unwrap(), "list"], &[]);
+    assert_eq!((o.code, o.stdout.lines().count()), (Some(0), 1), "{o}");
+    // An added pattern runs next to the built-in ones, picked by name.
+    let o = gcfuzz(&["--templates", a.path().to_str().unwrap(), "plan", "90", "15", "--go", "latest"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    assert!(o.stdout.contains("90-panics") && o.stdout.contains("15-ticker-not-stopped"), "{o}");
+    // The same id twice: an error naming both folders.
+    crate::support::copy_dir(
+        &crate::support::templates().join("15-ticker-not-stopped"),
+        &a.path().join("15-ticker-not-stopped"),
+    );
+    let o = gcfuzz(&["--templates", a.path().to_str().unwrap(), "list"], &[]);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("two patterns have the id `15-ticker-not-stopped`"), "{o}");
+    assert!(o.stderr.contains(&a.path().join("15-ticker-not-stopped").display().to_string()), "{o}");
+    assert!(o.stderr.contains("templates/15-ticker-not-stopped"), "{o}");
 }
 
 #[test]

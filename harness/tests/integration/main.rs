@@ -5,6 +5,7 @@
 
 mod cli;
 mod detectors;
+mod diff;
 mod fuzz;
 mod judge;
 mod layout;
