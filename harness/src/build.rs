@@ -213,7 +213,32 @@ pub fn scenario_name(p: &Pattern, v: &Variant) -> String {
 /// `probe_dir` (templates/probe) as the probe package.
 pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Variant)]) -> Result<Files, BuildError> {
     let mut files = Files::new();
-    files.insert("go.mod".into(), format!("module {MODULE}\n\ngo {}\n", go_line.line_string()).into_bytes());
+    let mut gomod = format!("module {MODULE}\n\ngo {}\n", go_line.line_string());
+    // Local modules (the team's own code): copied in, so the content hash
+    // covers them and the build needs nothing outside its folder.
+    let mut modules: Vec<&crate::template::LocalModule> = Vec::new();
+    for (p, _) in scenarios {
+        for m in &p.modules {
+            match modules.iter().find(|o| o.path == m.path) {
+                Some(o) if o.dir != m.dir => {
+                    return Err(BuildError::Message(format!(
+                        "module `{}` is named with two folders in one build: {} and {}",
+                        m.path,
+                        o.dir.display(),
+                        m.dir.display()
+                    )));
+                }
+                Some(_) => {}
+                None => modules.push(m),
+            }
+        }
+    }
+    for (i, m) in modules.iter().enumerate() {
+        let root = format!("_modules/{i}");
+        copy_tree(&m.dir, &root, &mut files)?;
+        let _ = write!(gomod, "\nrequire {} v0.0.0\n\nreplace {} => ./{root}\n", m.path, m.path);
+    }
+    files.insert("go.mod".into(), gomod.into_bytes());
     for name in go_files(probe_dir)? {
         let path = probe_dir.join(&name);
         files.insert(format!("probe/{name}"), std::fs::read(&path).map_err(io_err("failed to read", &path))?);
@@ -246,6 +271,45 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
     main.push_str("\t})\n}\n");
     files.insert("main.go".into(), main.into_bytes());
     Ok(files)
+}
+
+/// The most a local module may hold (bytes): a module is source, and a
+/// folder pointed at by mistake (a home directory) must fail, not fill the
+/// build cache.
+const MODULE_MAX_BYTES: u64 = 64 << 20;
+
+/// Copies the regular files under `dir` into `files` at `root/…`, skipping
+/// hidden entries and not following symbolic links.
+fn copy_tree(dir: &Path, root: &str, files: &mut Files) -> Result<(), BuildError> {
+    let mut total = 0u64;
+    let mut stack = vec![(dir.to_path_buf(), root.to_string())];
+    while let Some((d, rel)) = stack.pop() {
+        let mut entries: Vec<_> =
+            std::fs::read_dir(&d).map_err(io_err("failed to read", &d))?.filter_map(|e| e.ok()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let kind = e.file_type().map_err(io_err("failed to read", &e.path()))?;
+            if name.starts_with('.') || kind.is_symlink() {
+                continue;
+            }
+            if kind.is_dir() {
+                stack.push((e.path(), format!("{rel}/{name}")));
+            } else if kind.is_file() {
+                let bytes = std::fs::read(e.path()).map_err(io_err("failed to read", &e.path()))?;
+                total += bytes.len() as u64;
+                if total > MODULE_MAX_BYTES {
+                    return Err(BuildError::Message(format!(
+                        "local module {} holds more than {} MiB: is it the right folder?",
+                        dir.display(),
+                        MODULE_MAX_BYTES >> 20
+                    )));
+                }
+                files.insert(format!("{rel}/{name}"), bytes);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn go_files(dir: &Path) -> Result<Vec<String>, BuildError> {

@@ -61,6 +61,7 @@ impl Checker<'_> {
         }
 
         let common = self.check_files(&spec.common)?;
+        let modules = self.check_modules(&spec.modules)?;
         if !spec.variants.contains_key("buggy") || !spec.variants.contains_key("fixed") {
             return self.err(None, "`variants` must have at least `buggy` and `fixed`");
         }
@@ -264,10 +265,52 @@ impl Checker<'_> {
                 n.dedup();
                 n
             },
+            modules,
             signals,
             configs,
             expect,
         })
+    }
+
+    /// A local module: a module path like Go's (a dot in its first
+    /// element), a folder (relative to the pattern's) holding a go.mod
+    /// that declares that path; each path once.
+    fn check_modules(&self, specs: &[ModuleSpec]) -> Result<Vec<LocalModule>, TemplateError> {
+        let mut out: Vec<LocalModule> = Vec::new();
+        for m in specs {
+            let path = m.path.value.trim();
+            let first = path.split('/').next().unwrap_or("");
+            let chars_ok = path.chars().all(|c| c.is_ascii_alphanumeric() || "._~/-".contains(c));
+            if !first.contains('.') || !chars_ok || path.ends_with('/') || path.contains("//") {
+                return self.err(
+                    Some(&m.path.referenced),
+                    format!(
+                        "module path `{path}` must look like Go's, e.g. example.com/shop (a dot in its first element)"
+                    ),
+                );
+            }
+            if out.iter().any(|o| o.path == path) {
+                return self.err(Some(&m.path.referenced), format!("module `{path}` is named twice"));
+            }
+            let dir = self.dir.join(&m.dir.value);
+            let Ok(dir) = dir.canonicalize() else {
+                return self.err(Some(&m.dir.referenced), format!("module folder `{}` does not exist", dir.display()));
+            };
+            let gomod = dir.join("go.mod");
+            let Ok(text) = std::fs::read_to_string(&gomod) else {
+                return self.err(Some(&m.dir.referenced), format!("`{}` has no go.mod", dir.display()));
+            };
+            let declared =
+                text.lines().find_map(|l| l.trim().strip_prefix("module ")).map(|s| s.trim().trim_matches('"'));
+            if declared != Some(path) {
+                return self.err(
+                    Some(&m.path.referenced),
+                    format!("`{}` declares module `{}`, not `{path}`", gomod.display(), declared.unwrap_or("(none)")),
+                );
+            }
+            out.push(LocalModule { path: path.to_string(), dir });
+        }
+        Ok(out)
     }
 
     fn check_files(&self, files: &[Spanned<String>]) -> Result<Vec<String>, TemplateError> {

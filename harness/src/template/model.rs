@@ -134,12 +134,24 @@ pub struct Pattern {
     pub detectors: Vec<crate::detector::Detector>,
     /// What the program needs from where it runs (`needs: [sockets]`).
     pub needs: Vec<Need>,
+    /// Local Go modules the scenario imports (the team's own code), each
+    /// copied into the program and named in its go.mod by a `replace`.
+    pub modules: Vec<LocalModule>,
     /// What is measured.
     pub signals: Vec<Signal>,
     /// The pattern's default configurations (at least one).
     pub configs: Vec<Config>,
     /// What each configuration is expected to give; the first match wins.
     pub expect: Vec<Expectation>,
+}
+
+/// A local Go module a pattern's scenario imports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LocalModule {
+    /// Its module path, as its go.mod says (`example.com/shop`).
+    pub path: String,
+    /// Its folder (absolute).
+    pub dir: std::path::PathBuf,
 }
 
 /// One variant of a pattern.

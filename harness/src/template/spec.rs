@@ -34,10 +34,21 @@ pub(super) struct PatternSpec {
     pub(super) detectors: Vec<crate::detector::Detector>,
     #[serde(default)]
     pub(super) needs: Vec<super::model::Need>,
+    #[serde(default)]
+    pub(super) modules: Vec<ModuleSpec>,
     pub(super) signals: Vec<SignalSpec>,
     #[serde(default)]
     pub(super) configs: Vec<ConfigSpec>,
     pub(super) expect: Vec<ExpectSpec>,
+}
+
+/// A local Go module the scenario imports: `{path: example.com/shop,
+/// dir: ../shop}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ModuleSpec {
+    pub(super) path: Spanned<String>,
+    pub(super) dir: Spanned<String>,
 }
 
 #[derive(Deserialize)]

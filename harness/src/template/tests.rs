@@ -207,3 +207,44 @@ fn the_shipped_templates_load() {
         assert!(ids.contains(&want), "{want} missing from {ids:?}");
     }
 }
+
+#[test]
+fn a_local_module_is_checked_and_rendered_into_the_program() {
+    let d = dir();
+    let shop = d.path().join("shop");
+    std::fs::create_dir_all(shop.join("cache/.git")).unwrap();
+    std::fs::write(shop.join("go.mod"), "module example.com/shop\n\ngo 1.21\n").unwrap();
+    std::fs::write(shop.join("cache/cache.go"), "package cache\n").unwrap();
+    std::fs::write(shop.join("cache/.git/HEAD"), "hidden\n").unwrap();
+    let with = |m: &str| GOOD.replace("common: [common.go]", &format!("common: [common.go]\nmodules:\n  - {m}"));
+    let p = parse(&with("{path: example.com/shop, dir: shop}"), d.path()).unwrap();
+    assert_eq!(p.modules, [LocalModule { path: "example.com/shop".into(), dir: shop.canonicalize().unwrap() }]);
+    // Rendered: copied in (hidden entries left out) and replaced in go.mod.
+    let probe = tempfile::tempdir().unwrap();
+    std::fs::write(probe.path().join("probe.go"), "package probe\n").unwrap();
+    let files = crate::build::render(probe.path(), v("1.22"), &[(&p, p.variant("buggy").unwrap())]).unwrap();
+    let gomod = String::from_utf8(files["go.mod"].clone()).unwrap();
+    assert!(gomod.contains("require example.com/shop v0.0.0\n\nreplace example.com/shop => ./_modules/0\n"), "{gomod}");
+    assert!(files.contains_key("_modules/0/go.mod") && files.contains_key("_modules/0/cache/cache.go"));
+    assert!(!files.keys().any(|k| k.contains(".git")), "{:?}", files.keys());
+    // Each mistake with its place.
+    let cases = [
+        ("{path: shop, dir: shop}", "must look like Go's, e.g. example.com/shop", (8, 12)),
+        ("{path: example.com/shop, dir: nowhere}", "does not exist", (8, 35)),
+        ("{path: example.com/shop, dir: .}", "has no go.mod", (8, 35)),
+        (
+            "{path: example.com/other, dir: shop}",
+            "declares module `example.com/shop`, not `example.com/other`",
+            (8, 12),
+        ),
+    ];
+    for (m, message, at) in cases {
+        match parse(&with(m), d.path()) {
+            Err(TemplateError::Invalid { line, column, message: got, .. }) => {
+                assert!(got.contains(message), "{m}: {got}");
+                assert_eq!((line, column), at, "{m}: {got}");
+            }
+            other => panic!("{m}: {other:?}"),
+        }
+    }
+}

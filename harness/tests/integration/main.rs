@@ -6,6 +6,7 @@
 mod cli;
 mod detectors;
 mod diff;
+mod examples;
 mod fuzz;
 mod judge;
 mod layout;
