@@ -108,6 +108,29 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Make a new pattern folder, ready to run: both variants and a
+    /// pattern.yaml with a comment on each field (or a copy of a pattern).
+    New {
+        /// The folder: NN-slug (e.g. 41-cache-never-pruned), or a path
+        /// ending in one.
+        #[arg(value_name = "NAME")]
+        name: PathBuf,
+        /// Copy this pattern (an id, number or id prefix) instead.
+        #[arg(long, value_name = "PATTERN")]
+        from: Option<String>,
+    },
+    /// Lint pattern folders before a long run: the YAML, the variants
+    /// (they differ, they build), the expectations, bounded rounds, and one
+    /// short run (stdout left to the probe, every signal's metric moves).
+    /// Exit 1 when a problem is found.
+    Check {
+        /// Pattern folders (each holding a pattern.yaml).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Toolchains to build and run on, comma-separated.
+        #[arg(long, default_value = "oldest,latest")]
+        go: String,
+    },
     /// Compare two result sets (output folders, journals or --json files):
     /// verdicts that changed, cells only in one, signals that moved beyond
     /// both intervals. Exit 1 when a verdict changed (see --fail-on).
@@ -339,6 +362,10 @@ fn error_code(e: &anyhow::Error) -> u8 {
             || matches!(cause.downcast_ref(), Some(crate::fuzz::FuzzError::Nothing(_)))
             || matches!(
                 cause.downcast_ref(),
+                Some(crate::scaffold::ScaffoldError::Name(_) | crate::scaffold::ScaffoldError::Exists(_))
+            )
+            || matches!(
+                cause.downcast_ref(),
                 Some(
                     OutputError::InUse(_)
                         | OutputError::Duplicate { .. }
@@ -528,6 +555,38 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Fuzz(args) => fuzz(&cx, args),
         Command::Replay { dir, mem_cap_mib } => replay(&cx, &dir, mem_cap_mib),
         Command::Diff { .. } => unreachable!("handled before the set-up"),
+        Command::Check { dirs, go } => {
+            let toolchains = cx.toolchains.resolve(&go)?;
+            let builder = cx.builder();
+            let mut problems = 0;
+            for dir in &dirs {
+                let found = crate::lint::check(dir, &toolchains, &builder, &Native);
+                for p in &found {
+                    println!("{p}");
+                }
+                eprintln!(
+                    "{}: {}",
+                    dir.display(),
+                    if found.is_empty() { "ok".to_string() } else { format!("{} problem(s)", found.len()) }
+                );
+                problems += found.len();
+            }
+            eprintln!("{} pattern(s) checked, {problems} problem(s)", dirs.len());
+            Ok(if problems == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
+        }
+        Command::New { name, from } => {
+            let patterns = if from.is_some() { cx.patterns()? } else { Vec::new() };
+            let from = match &from {
+                Some(f) => Some(template::select(&patterns, std::slice::from_ref(f))?[0]),
+                None => None,
+            };
+            let p = crate::scaffold::new_pattern(&name, from)?;
+            let parent = name.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            println!("wrote {} ({})", name.display(), p.files_of(&p.variants[0]).join(", "));
+            println!("next: gcfuzz check {}", name.display());
+            println!("      gcfuzz --templates {} run {}", parent.display(), p.id);
+            Ok(EXIT_OK)
+        }
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
         Command::Merge { inputs, json, out } => {
             let mut merged = outputs::merge(&inputs)?;

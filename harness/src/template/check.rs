@@ -208,6 +208,7 @@ impl Checker<'_> {
         }
 
         let mut expect = Vec::new();
+        let last_at = spec.expect.last().map(|e| e.verdict.referenced);
         for e in spec.expect {
             let when = match e.when {
                 None => Condition::default(),
@@ -233,7 +234,7 @@ impl Checker<'_> {
                     },
                 },
             };
-            expect.push(Expectation { when, verdict: e.verdict, why: e.why });
+            expect.push(Expectation { when, verdict: e.verdict.value, why: e.why });
         }
         if !expect.last().is_some_and(|e| {
             e.when.go.is_none()
@@ -241,7 +242,10 @@ impl Checker<'_> {
                 && e.when.knobs == Knobs::default()
                 && e.when.backend.is_none()
         }) {
-            return self.err(None, "`expect` must end with an entry without `when` (the default expectation)");
+            return self.err(
+                last_at.as_ref(),
+                "`expect` must end with an entry without `when` (the default expectation): a cell no entry matches has no expected verdict",
+            );
         }
 
         Ok(Pattern {

@@ -2,6 +2,11 @@
 
 use std::path::PathBuf;
 
+/// `file:line:column`, or the file alone where the place is unknown.
+fn at(path: &std::path::Path, line: u64, column: u64) -> String {
+    if line == 0 { path.display().to_string() } else { format!("{}:{line}:{column}", path.display()) }
+}
+
 /// A template that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -15,7 +20,7 @@ pub enum TemplateError {
         source: std::io::Error,
     },
     /// The YAML does not parse or does not fit the schema.
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error("{}: {message}", at(path, *line, *column))]
     Invalid {
         /// The file.
         path: PathBuf,

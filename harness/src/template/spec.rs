@@ -166,7 +166,7 @@ pub(super) struct ConfigSpec {
 pub(super) struct ExpectSpec {
     #[serde(default)]
     pub(super) when: Option<WhenSpec>,
-    pub(super) verdict: Verdict,
+    pub(super) verdict: Spanned<Verdict>,
     #[serde(default)]
     pub(super) why: String,
 }

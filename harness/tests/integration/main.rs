@@ -3,6 +3,7 @@
 //!
 //! One test binary with topic modules (ripgrep's layout).
 
+mod check;
 mod cli;
 mod detectors;
 mod diff;
