@@ -200,6 +200,10 @@ pub fn compare(old: &[CellResult], new: &[CellResult]) -> Diff {
     Diff { matching, compared: pairs.len(), changed, only_old, only_new, moved }
 }
 
+/// The least relative difference that counts as a move, whatever the
+/// intervals say.
+pub const MOVE_FLOOR: f64 = 0.01;
+
 fn moved_signals(a: &VariantResult, b: &VariantResult) -> Vec<Moved> {
     let mut out = Vec::new();
     for sa in &a.signals {
@@ -207,7 +211,15 @@ fn moved_signals(a: &VariantResult, b: &VariantResult) -> Vec<Moved> {
         let (Some(ea), Some(eb)) = (&sa.estimate, &sb.estimate) else { continue };
         // An unbounded end (infinite, or null in JSON: NaN) never excludes.
         let outside = |v: f64, lo: f64, hi: f64| v < lo || v > hi;
-        if outside(ea.value, eb.lo, eb.hi) && outside(eb.value, ea.lo, ea.hi) {
+        // Zero-width intervals (a rate of one trial, an exact count) and
+        // rounding (a Wilson bound of 5.6e-17 above a rate of 0) must not
+        // make a move of nothing: the values must differ by more than
+        // MOVE_FLOOR of the larger.
+        let material = (ea.value - eb.value).abs() > MOVE_FLOOR * ea.value.abs().max(eb.value.abs());
+        // A zero-width interval (a rate over one trial) is no interval: it
+        // says nothing of how far the value may move between runs.
+        let intervals = ea.hi > ea.lo && eb.hi > eb.lo;
+        if material && intervals && outside(ea.value, eb.lo, eb.hi) && outside(eb.value, ea.lo, ea.hi) {
             out.push(Moved {
                 cell: CellName { pattern: String::new(), config: String::new() },
                 variant: a.variant.clone(),
@@ -444,6 +456,32 @@ mod tests {
         let json = serde_json::to_value(&d).unwrap();
         assert_eq!(json["changed"][0]["to"], "not-reproduced");
         assert_eq!(json["matching"], "across-toolchains");
+    }
+
+    #[test]
+    fn degenerate_intervals_and_rounding_are_no_move() {
+        use Verdict::*;
+        let a = cell("07-c", "1.22.10", "1.22", None, NotReproduced, 0.0);
+        let mut b = a.clone();
+        let set = |c: &mut CellResult, value: f64, lo: f64, hi: f64| {
+            c.buggy.as_mut().unwrap().signals[0].estimate = Some(Estimate { value, lo, hi });
+        };
+        let mut a2 = a.clone();
+        // A rate of 0 with a Wilson bound a rounding error above it.
+        set(&mut a2, 0.0, 5.551e-17, 0.56);
+        set(&mut b, 0.0, 5.551e-17, 0.56);
+        assert!(compare(std::slice::from_ref(&a2), std::slice::from_ref(&b)).moved.is_empty());
+        // Zero-width intervals (a rate over one trial) are no intervals,
+        // however far apart the values.
+        set(&mut a2, 3.0, 3.0, 3.0);
+        set(&mut b, 1.0, 1.0, 1.0);
+        assert!(compare(std::slice::from_ref(&a2), std::slice::from_ref(&b)).moved.is_empty());
+        // Disjoint intervals, values 0.5% apart: no move; 10%: a move.
+        set(&mut a2, 3.0, 2.9999, 3.0001);
+        set(&mut b, 2.985, 2.9849, 2.9851);
+        assert!(compare(std::slice::from_ref(&a2), std::slice::from_ref(&b)).moved.is_empty());
+        set(&mut b, 2.7, 2.69, 2.71);
+        assert_eq!(compare(&[a2], &[b]).moved.len(), 1);
     }
 
     #[test]
