@@ -1,20 +1,17 @@
 // A worked example (not one of the seed's sixteen): a child context that
 // is never cancelled stays in its long-lived parent's children set. The
-// code under test is the shop's own package, in the local module
-// example.com/shop (../shop): the buggy variant calls its old version,
-// the fixed variant its current one.
+// code under test is the shop's own package, example.com/shop/fetch, not
+// a copy: both variants run this same file, the buggy one against the
+// module as it was before the fix (../shop-before), the fixed one against
+// the module as it is (../shop).
 package scenario
 
 import (
 	"context"
 
+	"example.com/shop/fetch"
 	"gcfuzzprog/probe"
 )
-
-// pricer is what both versions of the shop's client offer.
-type pricer interface {
-	Price(ctx context.Context, item string) int
-}
 
 // New serves `lookups` price lookups per round under one server context
 // that lives for the whole run, as a server's does.
@@ -22,7 +19,7 @@ func New(e *probe.Env) probe.Scenario {
 	lookups := e.Int("lookups")
 	done := e.Counter("lookups")
 	server, stop := context.WithCancel(context.Background())
-	c := client()
+	c := fetch.New()
 	return probe.Scenario{
 		Round: func(round int) {
 			for i := 0; i < lookups; i++ {

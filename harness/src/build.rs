@@ -215,28 +215,48 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
     let mut files = Files::new();
     let mut gomod = format!("module {MODULE}\n\ngo {}\n", go_line.line_string());
     // Local modules (the team's own code): copied in, so the content hash
-    // covers them and the build needs nothing outside its folder.
-    let mut modules: Vec<&crate::template::LocalModule> = Vec::new();
+    // covers them and the build needs nothing outside its folder. A
+    // variant that takes a module from another folder (another version of
+    // the same module path) gets that copy under an alias path, and its
+    // files' imports are rewritten to it: one program holds both versions.
+    let mut copies: Vec<ModuleCopy> = Vec::new();
     for (p, _) in scenarios {
         for m in &p.modules {
-            match modules.iter().find(|o| o.path == m.path) {
-                Some(o) if o.dir != m.dir => {
+            match copies.iter().find(|c| c.path == m.path) {
+                Some(c) if c.dir != m.dir => {
                     return Err(BuildError::Message(format!(
                         "module `{}` is named with two folders in one build: {} and {}",
                         m.path,
-                        o.dir.display(),
+                        c.dir.display(),
                         m.dir.display()
                     )));
                 }
                 Some(_) => {}
-                None => modules.push(m),
+                None => copies.push(ModuleCopy { path: m.path.clone(), dir: m.dir.clone(), alias: m.path.clone() }),
             }
         }
     }
-    for (i, m) in modules.iter().enumerate() {
+    for (_, v) in scenarios {
+        for m in &v.modules {
+            if !copies.iter().any(|c| c.path == m.path && c.dir == m.dir) {
+                let alias = format!("gcfuzz.local/v{}/{}", copies.len(), m.path);
+                copies.push(ModuleCopy { path: m.path.clone(), dir: m.dir.clone(), alias });
+            }
+        }
+    }
+    for (i, c) in copies.iter().enumerate() {
         let root = format!("_modules/{i}");
-        copy_tree(&m.dir, &root, &mut files)?;
-        let _ = write!(gomod, "\nrequire {} v0.0.0\n\nreplace {} => ./{root}\n", m.path, m.path);
+        let mut tree = Files::new();
+        copy_tree(&c.dir, &root, &mut tree)?;
+        for (name, bytes) in tree {
+            let bytes = if c.alias != c.path && (name.ends_with(".go") || name.ends_with("/go.mod")) {
+                rewrite_module(&bytes, &c.path, &c.alias)
+            } else {
+                bytes
+            };
+            files.insert(name, bytes);
+        }
+        let _ = write!(gomod, "\nrequire {} v0.0.0\n\nreplace {} => ./{root}\n", c.alias, c.alias);
     }
     files.insert("go.mod".into(), gomod.into_bytes());
     for name in go_files(probe_dir)? {
@@ -253,10 +273,13 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
         let _ = writeln!(main, "\ts{i} \"{MODULE}/s/{}/{}\"", p.id, v.name);
         for f in p.files_of(v) {
             let path = p.dir.join(&f);
-            files.insert(
-                format!("s/{}/{}/{f}", p.id, v.name),
-                std::fs::read(&path).map_err(io_err("failed to read", &path))?,
-            );
+            let mut bytes = std::fs::read(&path).map_err(io_err("failed to read", &path))?;
+            for m in &v.modules {
+                if let Some(c) = copies.iter().find(|c| c.path == m.path && c.dir == m.dir && c.alias != c.path) {
+                    bytes = rewrite_module(&bytes, &c.path, &c.alias);
+                }
+            }
+            files.insert(format!("s/{}/{}/{f}", p.id, v.name), bytes);
         }
     }
     main.push_str(")\n\nfunc main() {\n\tprobe.Main(map[string]probe.Factory{\n");
@@ -271,6 +294,31 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
     main.push_str("\t})\n}\n");
     files.insert("main.go".into(), main.into_bytes());
     Ok(files)
+}
+
+/// A local module as one program holds it: its module path, its folder,
+/// and the path it goes by there (an alias where a variant's version of
+/// the module sits beside the pattern's).
+struct ModuleCopy {
+    path: String,
+    dir: PathBuf,
+    alias: String,
+}
+
+/// `from` made `to` in Go source or a go.mod: import paths (`"from"`,
+/// `"from/…`) and the `module` line.
+fn rewrite_module(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let text =
+        text.replace(&format!("\"{from}\""), &format!("\"{to}\"")).replace(&format!("\"{from}/"), &format!("\"{to}/"));
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| match l.trim().strip_prefix("module ") {
+            Some(m) if m.trim().trim_matches('"') == from => format!("module {to}"),
+            _ => l.to_string(),
+        })
+        .collect();
+    (text.join("\n") + "\n").into_bytes()
 }
 
 /// The most a local module may hold (bytes): a module is source, and a

@@ -79,11 +79,11 @@ pub fn check(dir: &Path, toolchains: &[GoVersion], builder: &dyn Builder, backen
     let contents = |v: &template::Variant| -> Vec<Vec<u8>> {
         p.files_of(v).iter().map(|f| std::fs::read(p.dir.join(f)).unwrap_or_default()).collect()
     };
-    if contents(buggy) == contents(fixed) && buggy.env == fixed.env {
+    if contents(buggy) == contents(fixed) && buggy.env == fixed.env && buggy.modules == fixed.modules {
         out.push(problem(
             at("variants:"),
             "variants",
-            "buggy and fixed have the same Go files and the same knobs: there is nothing to compare".into(),
+            "buggy and fixed have the same Go files, knobs and modules: there is nothing to compare".into(),
         ));
     }
 

@@ -74,7 +74,17 @@ impl Checker<'_> {
             if files.is_empty() && common.is_empty() {
                 return self.err(None, format!("variant `{name}` has no Go files (give `files` or `common`)"));
             }
-            variants.push(Variant { name, about: v.about, files, env: knobs(&v.env) });
+            let mut own = Vec::new();
+            for (path, dir) in &v.modules {
+                if !modules.iter().any(|m: &LocalModule| m.path == *path) {
+                    return self.err(
+                        Some(&dir.referenced),
+                        format!("variant `{name}`: module `{path}` is not among the pattern's `modules`"),
+                    );
+                }
+                own.push(self.module_dir(path, dir, &dir.referenced)?);
+            }
+            variants.push(Variant { name, about: v.about, files, env: knobs(&v.env), modules: own });
         }
         variants.sort_by_key(|v| match v.name.as_str() {
             "buggy" => (0, String::new()),
@@ -296,25 +306,35 @@ impl Checker<'_> {
             if out.iter().any(|o| o.path == path) {
                 return self.err(Some(&m.path.referenced), format!("module `{path}` is named twice"));
             }
-            let dir = self.dir.join(&m.dir.value);
-            let Ok(dir) = dir.canonicalize() else {
-                return self.err(Some(&m.dir.referenced), format!("module folder `{}` does not exist", dir.display()));
-            };
-            let gomod = dir.join("go.mod");
-            let Ok(text) = std::fs::read_to_string(&gomod) else {
-                return self.err(Some(&m.dir.referenced), format!("`{}` has no go.mod", dir.display()));
-            };
-            let declared =
-                text.lines().find_map(|l| l.trim().strip_prefix("module ")).map(|s| s.trim().trim_matches('"'));
-            if declared != Some(path) {
-                return self.err(
-                    Some(&m.path.referenced),
-                    format!("`{}` declares module `{}`, not `{path}`", gomod.display(), declared.unwrap_or("(none)")),
-                );
-            }
-            out.push(LocalModule { path: path.to_string(), dir });
+            out.push(self.module_dir(path, &m.dir, &m.path.referenced)?);
         }
         Ok(out)
+    }
+
+    /// The folder `dir` of module `path`: it exists and its go.mod
+    /// declares `path` (a mismatch is reported at `path_at`).
+    fn module_dir(
+        &self,
+        path: &str,
+        dir: &Spanned<String>,
+        path_at: &serde_saphyr::Location,
+    ) -> Result<LocalModule, TemplateError> {
+        let joined = self.dir.join(&dir.value);
+        let Ok(abs) = joined.canonicalize() else {
+            return self.err(Some(&dir.referenced), format!("module folder `{}` does not exist", joined.display()));
+        };
+        let gomod = abs.join("go.mod");
+        let Ok(text) = std::fs::read_to_string(&gomod) else {
+            return self.err(Some(&dir.referenced), format!("`{}` has no go.mod", abs.display()));
+        };
+        let declared = text.lines().find_map(|l| l.trim().strip_prefix("module ")).map(|s| s.trim().trim_matches('"'));
+        if declared != Some(path) {
+            return self.err(
+                Some(path_at),
+                format!("`{}` declares module `{}`, not `{path}`", gomod.display(), declared.unwrap_or("(none)")),
+            );
+        }
+        Ok(LocalModule { path: path.to_string(), dir: abs })
     }
 
     fn check_files(&self, files: &[Spanned<String>]) -> Result<Vec<String>, TemplateError> {

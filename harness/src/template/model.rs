@@ -165,6 +165,9 @@ pub struct Variant {
     pub files: Vec<String>,
     /// Runtime knobs this variant sets (a variant may be a configuration).
     pub env: Knobs,
+    /// Local modules this variant takes from another folder than the
+    /// pattern's (another version of the same module path).
+    pub modules: Vec<LocalModule>,
 }
 
 /// A scenario parameter.

@@ -59,6 +59,10 @@ pub(super) struct VariantSpec {
     pub(super) files: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) env: KnobsSpec,
+    /// Another folder for a module the pattern names (`{example.com/shop:
+    /// ../shop-old}`): this variant builds against that version.
+    #[serde(default)]
+    pub(super) modules: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]

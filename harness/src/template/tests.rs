@@ -227,6 +227,36 @@ fn a_local_module_is_checked_and_rendered_into_the_program() {
     assert!(gomod.contains("require example.com/shop v0.0.0\n\nreplace example.com/shop => ./_modules/0\n"), "{gomod}");
     assert!(files.contains_key("_modules/0/go.mod") && files.contains_key("_modules/0/cache/cache.go"));
     assert!(!files.keys().any(|k| k.contains(".git")), "{:?}", files.keys());
+    // A variant on another checkout of the same module: both in one
+    // program, the variant's under an alias path its imports are moved to.
+    let old = d.path().join("shop-old");
+    std::fs::create_dir_all(old.join("cache")).unwrap();
+    std::fs::write(old.join("go.mod"), "module example.com/shop\n\ngo 1.21\n").unwrap();
+    std::fs::write(old.join("cache/cache.go"), "package cache\n\nimport _ \"example.com/shop/cache/inner\"\n").unwrap();
+    std::fs::write(d.path().join("buggy.go"), "package scenario\n\nimport _ \"example.com/shop/cache\"\n").unwrap();
+    std::fs::write(d.path().join("fixed.go"), "package scenario\n\nimport _ \"example.com/shop/cache\"\n").unwrap();
+    let two = with("{path: example.com/shop, dir: shop}").replace(
+        "buggy: {about: leaks, files: [buggy.go]}",
+        "buggy: {about: leaks, files: [buggy.go], modules: {example.com/shop: shop-old}}",
+    );
+    let p = parse(&two, d.path()).unwrap();
+    let scenarios: Vec<(&Pattern, &Variant)> = p.variants.iter().take(2).map(|v| (&p, v)).collect();
+    let files = crate::build::render(probe.path(), v("1.22"), &scenarios).unwrap();
+    let text = |k: &str| String::from_utf8(files[k].clone()).unwrap();
+    assert!(text("go.mod").contains("replace example.com/shop => ./_modules/0\n"), "{}", text("go.mod"));
+    assert!(
+        text("go.mod").contains("replace gcfuzz.local/v1/example.com/shop => ./_modules/1\n"),
+        "{}",
+        text("go.mod")
+    );
+    assert!(text("_modules/1/go.mod").starts_with("module gcfuzz.local/v1/example.com/shop\n"));
+    assert!(text("_modules/1/cache/cache.go").contains("\"gcfuzz.local/v1/example.com/shop/cache/inner\""));
+    assert!(text("s/15-x/buggy/buggy.go").contains("\"gcfuzz.local/v1/example.com/shop/cache\""));
+    assert!(text("s/15-x/fixed/fixed.go").contains("\"example.com/shop/cache\""), "the fixed variant keeps the module");
+    // A variant may only re-point a module the pattern names.
+    let stray = two.replace("modules: {example.com/shop: shop-old}", "modules: {example.com/other: shop-old}");
+    let e = parse(&stray, d.path()).unwrap_err().to_string();
+    assert!(e.contains("module `example.com/other` is not among the pattern's `modules`"), "{e}");
     // Each mistake with its place.
     let cases = [
         ("{path: shop, dir: shop}", "must look like Go's, e.g. example.com/shop", (8, 12)),

@@ -32,7 +32,7 @@ fn check_rejects_each_broken_fixture_with_its_place_and_passes_good_patterns() {
             "must end with an entry without `when` (the default expectation)",
         ),
         ("84-prints-to-stdout/pattern.yaml:15: variants.buggy:", "the scenario writes to stdout, which the probe owns"),
-        ("85-same-variants/pattern.yaml:14: variants:", "buggy and fixed have the same Go files and the same knobs"),
+        ("85-same-variants/pattern.yaml:14: variants:", "buggy and fixed have the same Go files, knobs and modules"),
         ("86-unbounded-rounds/pattern.yaml:22: run.rounds:", "1000000 rounds: at most 10000"),
     ];
     for (place, message) in expected {

@@ -1,6 +1,7 @@
 //! The worked example under examples/: a pattern of one's own, added to
 //! the built-in catalogue with --templates, whose scenario calls the code
-//! under test in a local Go module outside the pattern's folder.
+//! under test in a local Go module outside the pattern's folder, at two
+//! checkouts (the buggy variant builds against the one before the fix).
 
 use crate::support::gcfuzz;
 use std::path::Path;

@@ -1,4 +1,6 @@
-// Package fetch is the shop's price lookup as it was: each lookup gets its
+// Package fetch is the shop's price lookup as it was before the fix (the
+// same module, example.com/shop, checked out at the commit before): each
+// lookup gets its
 // own deadline-free child context, "so that a slow backend can be cut
 // off", but nothing ever cuts it off. A child of a cancelable context is
 // kept in its parent's children set until it is cancelled, so under a

@@ -1,4 +1,4 @@
-// Package fetch is the shop's price lookup after the fix: each lookup's
+// Package fetch is the shop's price lookup now, after the fix: each lookup's
 // child context is cancelled when the lookup returns, which removes it
 // from its parent's children set.
 package fetch
