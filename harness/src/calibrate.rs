@@ -40,14 +40,39 @@ pub fn differs(a: Presence, b: Presence) -> bool {
     matches!((a, b), (Presence::Present, Presence::Absent) | (Presence::Absent, Presence::Present))
 }
 
+/// A cell's name, with everything that makes it another cell: the
+/// toolchain, go line, knobs, GOEXPERIMENT, stress, the parameters the
+/// plan set, rounds, trials and the backend (two cells of one pattern that
+/// differ in any of them are never pooled).
+fn label(r: &CellResult) -> String {
+    let mut s = format!("{} go{} line{} {}", r.pattern, r.go, r.go_line.line_string(), r.knobs);
+    if let Some(x) = &r.goexperiment {
+        s.push_str(&format!(" GOEXPERIMENT={x}"));
+    }
+    s.push_str(&format!(" stress:{}", r.stress));
+    let params: Vec<String> = r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if !params.is_empty() {
+        s.push_str(&format!(" {}", params.join(",")));
+    }
+    // The id carries rounds and trials; the label names them only when the
+    // id is missing (a result of an older gcfuzz).
+    match r.cell.split('|').find(|p| p.starts_with("rounds")).zip(r.cell.split('|').find(|p| p.starts_with("trials"))) {
+        Some((rounds, trials)) => s.push_str(&format!(" {rounds} {trials}")),
+        None => s.push_str(&format!(" rounds{}", r.nominal_rounds)),
+    }
+    if r.backend != crate::matrix::DEFAULT_BACKEND {
+        s.push_str(&format!(" backend:{}", r.backend));
+    }
+    s
+}
+
 /// Aggregates `runs` (each a campaign's results over the same plan).
 pub fn aggregate(runs: &[Vec<CellResult>]) -> Vec<CellCalibration> {
     let mut by_cell: BTreeMap<String, Vec<&CellResult>> = BTreeMap::new();
     let mut order = Vec::new();
     for run in runs {
         for r in run {
-            let key =
-                format!("{} go{} line{} {} stress:{}", r.pattern, r.go, r.go_line.line_string(), r.knobs, r.stress);
+            let key = label(r);
             if !by_cell.contains_key(&key) {
                 order.push(key.clone());
             }
@@ -137,6 +162,24 @@ mod tests {
             "expected": "reproduced", "met": true, "why": "", "explanation": ""
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn cells_that_differ_in_goexperiment_params_or_backend_are_not_pooled() {
+        let mut swiss = cell("reproduced", "present", "absent");
+        swiss.cell = "03-x|go1.24.11|line1.24|-|n=1|rounds8|trials1|stress-".into();
+        let mut old = swiss.clone();
+        old.goexperiment = Some("noswissmap".into());
+        let mut big = swiss.clone();
+        big.params.insert("n".into(), "1000".into());
+        let mut wasm = swiss.clone();
+        wasm.backend = "wasm".into();
+        let runs = vec![vec![swiss.clone(), old.clone(), big.clone(), wasm.clone()], vec![swiss, old, big, wasm]];
+        let cells = aggregate(&runs);
+        assert_eq!(cells.len(), 4, "{:#?}", cells.iter().map(|c| &c.cell).collect::<Vec<_>>());
+        assert!(cells.iter().all(|c| c.verdicts.len() == 2));
+        assert!(cells[1].cell.contains("GOEXPERIMENT=noswissmap") && cells[2].cell.contains("n=1000"));
+        assert!(cells[3].cell.ends_with("backend:wasm"));
     }
 
     #[test]

@@ -164,8 +164,9 @@ enum Command {
         /// A corpus folder, a pattern's folder under it, or a findings folder.
         #[arg(default_value = "corpus")]
         dir: PathBuf,
-        /// Kill a run whose resident memory exceeds this many MiB.
-        #[arg(long, default_value_t = 2048)]
+        /// Kill a run whose resident memory exceeds this many MiB (16 or
+        /// more: a Go runtime needs a few MiB to start).
+        #[arg(long, default_value_t = 2048, value_parser = mem_cap_range())]
         mem_cap_mib: u64,
     },
     /// Run the same plan N times: are the verdicts identical, and does any
@@ -239,12 +240,13 @@ struct RunArgs {
     /// Cells run at once (1 keeps timings honest on small machines).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
-    /// Kill a run whose resident memory exceeds this many MiB.
-    #[arg(long, default_value_t = 2048)]
+    /// Kill a run whose resident memory exceeds this many MiB (16 or
+    /// more: a Go runtime needs a few MiB to start).
+    #[arg(long, default_value_t = 2048, value_parser = mem_cap_range())]
     mem_cap_mib: u64,
     /// Memory budget for cells running at once, MiB, by the patterns'
     /// declared peaks [default: half the machine's memory].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_MIB))]
     mem_budget_mib: Option<u64>,
     /// Write the verdicts as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
@@ -302,11 +304,12 @@ struct FuzzArgs {
     /// The corpus folder: seeds, queue and findings per pattern.
     #[arg(long, default_value = "corpus", value_name = "DIR")]
     corpus: PathBuf,
-    /// Kill a run whose resident memory exceeds this many MiB.
-    #[arg(long, default_value_t = 2048)]
+    /// Kill a run whose resident memory exceeds this many MiB (16 or
+    /// more: a Go runtime needs a few MiB to start).
+    #[arg(long, default_value_t = 2048, value_parser = mem_cap_range())]
     mem_cap_mib: u64,
     /// Memory budget for judgements at once, MiB [default: half the machine's memory].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_MIB))]
     mem_budget_mib: Option<u64>,
     /// LibAFL's random seed [default: from the clock].
     #[arg(long)]
@@ -455,6 +458,15 @@ fn default_templates() -> PathBuf {
         return here;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("templates")
+}
+
+/// The largest MiB figure a flag takes (16 TiB): beyond it, bytes overflow.
+const MAX_MIB: u64 = 16 << 20;
+
+/// `--mem-cap-mib`: 16 MiB (a Go runtime starts in a few) to [`MAX_MIB`];
+/// 0 would record every run as a crash.
+fn mem_cap_range() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(16..=MAX_MIB)
 }
 
 /// What makes `gcfuzz diff` exit 1.
@@ -716,6 +728,9 @@ fn planned<'p>(cx: &Setup, patterns: &'p [Pattern], args: &RunArgs) -> Result<(V
     let plan = match &args.shard {
         Some(s) => {
             let (k, n) = matrix::parse_shard(s).map_err(anyhow::Error::msg)?;
+            if plan.cells.is_empty() {
+                bail!("nothing to run in any shard: {}", plan.skipped.join("; "));
+            }
             matrix::shard(&plan, k, n)
         }
         None => plan,
@@ -909,8 +924,14 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
 fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     let patterns = cx.patterns()?;
     let (selected, plan) = planned(cx, &patterns, &args)?;
-    if plan.cells.is_empty() {
+    // A shard may be empty (a CI matrix with more shards than cells): that
+    // is an empty result set merge accepts, not an error. A plan with no
+    // cells at all is one.
+    if plan.cells.is_empty() && args.shard.is_none() {
         bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });
+    }
+    if let (true, Some(s)) = (plan.cells.is_empty(), &args.shard) {
+        eprintln!("shard {s} holds none of the plan's cells: its result set is empty (merge accepts it)");
     }
     // The output folder (default ./out): the journal goes there unless
     // named apart.

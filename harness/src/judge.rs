@@ -65,7 +65,10 @@ pub fn judge(
         Ok(a) => a,
         Err(e) => {
             let e = e.to_string();
-            result.error = Some(format!("build failed: {}", e.lines().next().unwrap_or(&e)));
+            // The whole message: the compiler's output is what a reader of
+            // the JSON or the JUnit report needs (capped: a broken build
+            // can print megabytes).
+            result.error = Some(format!("build failed: {}", cap_text(&e, ERROR_CAP)));
             result.explanation = "not run: the build failed".into();
             return result;
         }
@@ -165,6 +168,21 @@ pub fn judge(
         result.evidence = keep_evidence(dir, scratch.path(), &result);
     }
     result
+}
+
+/// The most of a build error a cell keeps, bytes.
+pub const ERROR_CAP: usize = 16 << 10;
+
+/// `text`, cut at `cap` bytes (on a character boundary) with a note.
+fn cap_text(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_string();
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes cut)", &text[..end], text.len() - end)
 }
 
 /// The seed of trial `k` (where the backend seeds the program's random

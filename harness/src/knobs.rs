@@ -73,9 +73,69 @@ impl Knobs {
         Ok(k)
     }
 
+    /// Checks every value against what the Go runtime reads, so that a
+    /// typo is an error up front rather than a cell that silently measures
+    /// the default under a wrong label (Go ignores a GOGC of `abc`).
+    /// Relative GOMEMLIMITs (`0.5x`) are gcfuzz's own and allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(v) = &self.gogc {
+            check_gogc(v)?;
+        }
+        if let Some(v) = &self.gomemlimit {
+            check_gomemlimit(v)?;
+        }
+        if let Some(v) = &self.gomaxprocs {
+            check_gomaxprocs(v)?;
+        }
+        Ok(())
+    }
+
     /// Whether GODEBUG holds the setting `kv` (`key=value`).
     pub fn has_godebug(&self, kv: &str) -> bool {
         self.godebug.as_deref().is_some_and(|g| g.split(',').any(|s| s.trim() == kv.trim()))
+    }
+}
+
+/// GOGC: an integer of 0 or more, or `off`.
+pub fn check_gogc(v: &str) -> Result<(), String> {
+    if v == "off" || (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && v.parse::<i32>().is_ok()) {
+        Ok(())
+    } else {
+        Err(format!("GOGC `{v}`: want an integer of 0 or more (a percentage, e.g. 100) or `off`"))
+    }
+}
+
+/// GOMEMLIMIT: Go's size syntax (digits with an optional suffix B, KiB,
+/// MiB, GiB or TiB), `off`, or gcfuzz's relative `Nx` (N times the
+/// pattern's live set).
+pub fn check_gomemlimit(v: &str) -> Result<(), String> {
+    let bad = || {
+        Err(format!(
+            "GOMEMLIMIT `{v}`: want bytes with an optional suffix (B, KiB, MiB, GiB, TiB; e.g. 512MiB), `off`, or a factor of the live set such as 0.5x"
+        ))
+    };
+    if v == "off" {
+        return Ok(());
+    }
+    if let Some(f) = v.strip_suffix('x') {
+        return match f.parse::<f64>() {
+            Ok(f) if f > 0.0 && f.is_finite() => Ok(()),
+            _ => bad(),
+        };
+    }
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    let (n, suffix) = v.split_at(digits);
+    if n.is_empty() || n.parse::<u64>().is_err() || !["", "B", "KiB", "MiB", "GiB", "TiB"].contains(&suffix) {
+        return bad();
+    }
+    Ok(())
+}
+
+/// GOMAXPROCS: an integer of 1 or more.
+pub fn check_gomaxprocs(v: &str) -> Result<(), String> {
+    match v.parse::<u32>() {
+        Ok(n) if n >= 1 && v.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        _ => Err(format!("GOMAXPROCS `{v}`: want an integer of 1 or more")),
     }
 }
 
@@ -110,6 +170,30 @@ impl fmt::Display for Knobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knob_values_are_checked_as_go_reads_them() {
+        for ok in ["0", "100", "2000", "off"] {
+            assert_eq!(check_gogc(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "abc", "6.4", "-5", "+5", " 50", "99999999999"] {
+            assert!(check_gogc(bad).is_err(), "{bad}");
+        }
+        for ok in ["0", "1048576", "512MiB", "1GiB", "64KiB", "3B", "1TiB", "off", "0.5x", "2x"] {
+            assert_eq!(check_gomemlimit(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "12XB", "1.5GiB", "512mb", "MiB", "-1", "0x", "-2x", "abcx", "1 GiB"] {
+            assert!(check_gomemlimit(bad).is_err(), "{bad}");
+        }
+        for ok in ["1", "2", "64"] {
+            assert_eq!(check_gomaxprocs(ok), Ok(()), "{ok}");
+        }
+        for bad in ["0", "-1", "two", "", "+2"] {
+            assert!(check_gomaxprocs(bad).is_err(), "{bad}");
+        }
+        let k = Knobs { gogc: Some("off".into()), gomemlimit: Some("nope".into()), ..Default::default() };
+        assert!(k.validate().unwrap_err().starts_with("GOMEMLIMIT `nope`"));
+    }
 
     #[test]
     fn gomemlimit_relative_to_the_live_set() {

@@ -91,6 +91,9 @@ pub enum MatrixError {
     /// A `--param` that is not `KEY=VALUE[,VALUE…]`.
     #[error("--param `{0}` must be KEY=VALUE[,VALUE…]")]
     ParamSyntax(String),
+    /// A runtime knob value the Go runtime would not read.
+    #[error("{0}")]
+    Knob(String),
     /// A pattern name that selects nothing, or a matrix file that does not read.
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -682,6 +685,18 @@ pub fn resolve<'p>(
     let params = axes.params.iter().map(|(k, v)| (k.clone(), split(v))).collect();
     let stress =
         axes.stress.as_ref().map(|v| v.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>()).transpose()?;
+    // Knob values as Go reads them (an empty one leaves the knob unset).
+    type Check = fn(&str) -> Result<(), String>;
+    let knob_axes: [(&Option<Vec<String>>, Check); 3] = [
+        (&axes.gogc, crate::knobs::check_gogc),
+        (&axes.gomemlimit, crate::knobs::check_gomemlimit),
+        (&axes.gomaxprocs, crate::knobs::check_gomaxprocs),
+    ];
+    for (values, check) in knob_axes {
+        for v in values.iter().flatten().filter(|v| !v.is_empty()) {
+            check(v).map_err(MatrixError::Knob)?;
+        }
+    }
     let spec = MatrixSpec {
         go,
         go_lines,

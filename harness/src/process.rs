@@ -141,22 +141,17 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
     let (tx, rx) = mpsc::channel::<String>();
     let out_thread = std::thread::spawn(move || {
         let mut r = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match r.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
+        while let Some(line) = read_capped_line(&mut r, LINE_CAP) {
+            if tx.send(line).is_err() {
+                break;
             }
         }
     });
     let cap = spec.stderr_cap;
-    let err_thread = std::thread::spawn(move || capture_capped(stderr, cap));
+    let (err_tx, err_rx) = mpsc::channel::<String>();
+    let err_thread = std::thread::spawn(move || {
+        let _ = err_tx.send(capture_capped(stderr, cap));
+    });
 
     let deadline = start + spec.timeout;
     let mut outcome = ChildOutcome::default();
@@ -175,6 +170,12 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
         }
         if now.duration_since(last_poll) >= Duration::from_millis(50) {
             last_poll = now;
+            // Exited, whether or not its stdout is closed (a grandchild may
+            // hold it open): what it wrote is drained below.
+            if let Ok(Some(s)) = child.try_wait() {
+                status = Some(s);
+                break;
+            }
             if let Some(rss) = rss_of(pid) {
                 outcome.peak_rss = outcome.peak_rss.max(rss);
                 if spec.rss_cap.is_some_and(|cap| rss > cap) {
@@ -227,19 +228,27 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
     // Whatever the child started in its group goes too.
     signal_group(pid, libc::SIGKILL);
     // Lines that arrived after we stopped reading still count (unless we
-    // stopped on purpose: then the decision stands).
-    if !outcome.stopped_early {
-        for line in rx.try_iter() {
-            on_line(&line);
+    // stopped on purpose: then the decision stands). The readers end at
+    // end of file. A grandchild that left the group
+    // (setsid) can hold the pipes open for ever: wait a moment, then leave
+    // those threads to finish on their own rather than hang here.
+    let drain_until = Instant::now() + DRAIN;
+    loop {
+        match rx.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
+            Ok(line) if !outcome.stopped_early => {
+                on_line(&line);
+            }
+            Ok(_) => {}
+            Err(_) => break,
         }
     }
-    let _ = out_thread.join();
-    if !outcome.stopped_early {
-        for line in rx.try_iter() {
-            on_line(&line);
-        }
+    if out_thread.is_finished() {
+        let _ = out_thread.join();
     }
-    outcome.stderr = err_thread.join().unwrap_or_default();
+    outcome.stderr = err_rx.recv_timeout(drain_until.saturating_duration_since(Instant::now())).unwrap_or_default();
+    if err_thread.is_finished() {
+        let _ = err_thread.join();
+    }
     if let Some(s) = status {
         outcome.code = s.code();
         outcome.signal = s.signal();
@@ -263,6 +272,45 @@ fn rss_of(pid: i32) -> Option<u64> {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(pages * if page > 0 { page as u64 } else { 4096 })
+}
+
+/// The longest stdout line read whole (bytes); the rest of a longer one is
+/// dropped, so a child printing gigabytes without a newline cannot exhaust
+/// gcfuzz's memory. Probe lines are a few KiB.
+pub const LINE_CAP: usize = 1 << 20;
+
+/// How long to wait for the pipes to close after the child's group is gone.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// The next line (without its newline), at most `cap` bytes of it kept;
+/// `None` at end of file.
+fn read_capped_line(r: &mut impl BufRead, cap: usize) -> Option<String> {
+    let mut line = Vec::new();
+    let mut any = false;
+    loop {
+        let (used, done) = {
+            let buf = match r.fill_buf() {
+                Ok(b) => b,
+                Err(_) => return None,
+            };
+            if buf.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..i], i + 1),
+                None => (buf, 0),
+            };
+            let room = cap.saturating_sub(line.len());
+            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if done > 0 { (done, true) } else { (buf.len(), false) }
+        };
+        r.consume(used);
+        if done {
+            break;
+        }
+    }
+    any.then(|| String::from_utf8_lossy(&line).trim_end_matches('\r').to_string())
 }
 
 /// Reads everything, keeping the first and last `cap / 2` bytes.
@@ -409,6 +457,26 @@ mod tests {
         assert!(o.stderr.starts_with("line0\n"), "{}", o.stderr);
         assert!(o.stderr.trim_end().ends_with("line1999"), "{}", o.stderr);
         assert!(o.stderr.contains("bytes of stderr cut"));
+    }
+
+    #[test]
+    fn a_line_without_end_is_capped_and_the_next_line_still_arrives() {
+        let mut lines = Vec::new();
+        let s = sh("head -c 3000000 /dev/zero | tr '\\0' a; echo; echo next");
+        let o = run(&s, &mut |l| lines.push(l.len())).unwrap();
+        assert_eq!(lines, [LINE_CAP, 4], "{o:?}");
+    }
+
+    #[test]
+    fn a_grandchild_holding_the_pipes_open_does_not_hang_the_reader() {
+        // setsid: the grandchild leaves the group, so the group kill misses
+        // it, and it keeps stdout and stderr open for 5 s.
+        let s = sh("setsid sleep 5 & echo started; echo oops >&2");
+        let mut lines = Vec::new();
+        let o = run(&s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(lines, ["started"]);
+        assert_eq!(o.code, Some(0));
+        assert!(o.wall_ms < 4000, "returned after the drain, not after the grandchild: {} ms", o.wall_ms);
     }
 
     #[test]

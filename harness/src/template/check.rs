@@ -10,6 +10,13 @@ use crate::version::{GoVersion, VersionReq};
 use serde_saphyr::Spanned;
 use std::path::Path;
 
+/// The longest a run may be given (`timeout_s`, and so `max_wall_s`): a
+/// day. Beyond it a run is a mistake, and a duration that large does not
+/// fit the clocks that time it.
+pub const MAX_RUN_S: f64 = 86_400.0;
+/// The most rounds a run may ask for.
+pub const MAX_ROUNDS: u32 = 100_000;
+
 pub(super) struct Checker<'a> {
     pub(super) path: &'a Path,
     pub(super) dir: &'a Path,
@@ -84,7 +91,11 @@ impl Checker<'_> {
                 }
                 own.push(self.module_dir(path, dir, &dir.referenced)?);
             }
-            variants.push(Variant { name, about: v.about, files, env: knobs(&v.env), modules: own });
+            let env = knobs(&v.env);
+            if let Err(e) = env.validate() {
+                return self.err(None, format!("variant `{name}`: env: {e}"));
+            }
+            variants.push(Variant { name, about: v.about, files, env, modules: own });
         }
         variants.sort_by_key(|v| match v.name.as_str() {
             "buggy" => (0, String::new()),
@@ -101,6 +112,13 @@ impl Checker<'_> {
         }
         if !(r.max_wall_s > 0.0 && r.timeout_s > r.max_wall_s) {
             return self.err(None, "run: timeout_s must be greater than max_wall_s, both positive");
+        }
+        if r.timeout_s > MAX_RUN_S {
+            return self
+                .err(None, format!("run: timeout_s {} is beyond a day ({MAX_RUN_S} s): a run must end", r.timeout_s));
+        }
+        if r.rounds > MAX_ROUNDS {
+            return self.err(None, format!("run: rounds {} is more than {MAX_ROUNDS}: a run must end", r.rounds));
         }
         if r.trials == 0 || r.trials > 1000 {
             return self.err(None, format!("run: trials must be 1 to 1000, not {}", r.trials));
@@ -203,6 +221,9 @@ impl Checker<'_> {
             let go_req = c.go.as_ref().map(|g| self.req(g)).transpose()?;
             let go_line = c.go_line.as_ref().map(|l| self.line(l)).transpose()?;
             let knobs = Knobs { gogc: c.gogc, gomemlimit: c.gomemlimit, gomaxprocs: c.gomaxprocs, godebug: c.godebug };
+            if let Err(e) = knobs.validate() {
+                return self.err(None, format!("configs: {e}"));
+            }
             let stress = match &c.stress {
                 Some(s) => s
                     .value

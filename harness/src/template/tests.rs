@@ -278,3 +278,23 @@ fn a_local_module_is_checked_and_rendered_into_the_program() {
         }
     }
 }
+
+#[test]
+fn run_limits_and_knob_values_out_of_reach_are_errors_not_panics() {
+    let d = dir();
+    for (text, message) in [
+        ("run: {timeout_s: 1e30}", "timeout_s 1000000000000000000000000000000 is beyond a day"),
+        ("run: {timeout_s: .inf}", "is beyond a day"),
+        ("run: {max_wall_s: .nan}", "timeout_s must be greater than max_wall_s"),
+        ("run: {rounds: 4000000000}", "a run must end"),
+    ] {
+        let e = parse(&GOOD.replace("configs:", &format!("{text}\nconfigs:")), d.path()).unwrap_err().to_string();
+        assert!(e.contains(message), "{text}: {e}");
+    }
+    let bad_env = GOOD.replace("env: {gogc: 50, godebug: \"x=1\"}", "env: {gogc: fifty}");
+    let e = parse(&bad_env, d.path()).unwrap_err().to_string();
+    assert!(e.contains("variant `tuned`: env: GOGC `fifty`: want an integer"), "{e}");
+    let bad_config = GOOD.replace("  - {}\n", "  - {gomaxprocs: \"0\"}\n");
+    let e = parse(&bad_config, d.path()).unwrap_err().to_string();
+    assert!(e.contains("configs: GOMAXPROCS `0`"), "{e}");
+}

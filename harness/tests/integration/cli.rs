@@ -110,6 +110,12 @@ fn a_failed_build_is_a_setup_error_exit_3_and_recorded_per_cell() {
     assert!(o.stderr.contains("build failed: `go build` failed for Go 1.27.3"), "{o}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains(r#"<testsuites name="gcfuzz" tests="1" failures="0" errors="1""#), "{junit}");
+    // The JSON and the JUnit report keep the compiler's own words, with
+    // the file and line, not only the first line of the error.
+    let compiler = "buggy.go:";
+    assert!(junit.contains(compiler) && junit.contains("cannot use"), "{junit}");
+    let verdicts = std::fs::read_to_string(out.join("verdicts.json")).unwrap();
+    assert!(verdicts.contains(compiler) && verdicts.contains("cannot use"), "{verdicts}");
     // A merge input that is not gcfuzz's is bad input: exit 2.
     let bogus = d.path().join("bogus.json");
     std::fs::write(&bogus, "{\"not\": \"verdicts\"}").unwrap();
@@ -217,6 +223,51 @@ fn bad_input_gets_clear_errors_and_exit_2() {
 
     let o = gcfuzz(&["run", "--go-line", "1.2x"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
+
+    // Knob values Go would silently ignore are refused up front, with the
+    // forms it reads (issue 13: `--gogc abc` ran the defaults under a
+    // wrong label, `--mem-cap-mib 0` recorded every run as a crash).
+    let cases: [(&[&str], &str); 6] = [
+        (&["--gogc", "abc"], "GOGC `abc`: want an integer of 0 or more"),
+        (&["--gogc", "6.4"], "GOGC `6.4`: want an integer"),
+        (&["--gomaxprocs", "0"], "GOMAXPROCS `0`: want an integer of 1 or more"),
+        (&["--gomemlimit", "12XB"], "GOMEMLIMIT `12XB`: want bytes with an optional suffix"),
+        (&["--mem-cap-mib", "0"], "0 is not in 16..=16777216"),
+        (&["--mem-budget-mib", "99999999999999"], "is not in 1..=16777216"),
+    ];
+    for (flags, message) in cases {
+        let mut args = vec!["run", "02", "--no-out"];
+        args.extend_from_slice(flags);
+        let o = gcfuzz(&args, &[]);
+        assert_eq!(o.code, Some(2), "{o}");
+        assert!(o.stderr.contains(message), "{flags:?}: {o}");
+    }
+    let o = gcfuzz(&["plan", "02", "--gogc", "off,50", "--gomemlimit", "1GiB,0.5x,off", "--gomaxprocs", "1"], &[]);
+    assert_eq!(o.code, Some(0), "the forms Go reads (and relative limits) are accepted: {o}");
+}
+
+#[test]
+fn an_empty_shard_is_an_empty_result_set_that_merge_accepts() {
+    let d = tempfile::tempdir().unwrap();
+    let (s1, s2) = (d.path().join("s1"), d.path().join("s2"));
+    // One cell, two shards: the second has nothing (a CI matrix with more
+    // shards than cells).
+    for (k, dir) in [("1/2", &s1), ("2/2", &s2)] {
+        let o = gcfuzz(&["run", "02", "--go", "latest", "--shard", k, "--quiet", "--out", dir.to_str().unwrap()], &[]);
+        assert_eq!(o.code, Some(0), "{o}");
+        assert!(dir.join("verdicts.json").is_file() && dir.join("results.jsonl").is_file(), "{o}");
+    }
+    assert_eq!(std::fs::read_to_string(s2.join("verdicts.json")).unwrap().trim(), "[]");
+    let o = gcfuzz(&["merge", s1.to_str().unwrap(), s2.to_str().unwrap()], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    assert!(o.stderr.contains("1 cells: 1 as expected"), "{o}");
+    // A plan with no cells at all is still an error, sharded or not.
+    let o = gcfuzz(
+        &["run", "15", "--go", "1.21", "--godebug", "asynctimerchan=1", "--go-line", "1.23", "--shard", "1/2"],
+        &[],
+    );
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("nothing to run"), "{o}");
 }
 
 #[test]

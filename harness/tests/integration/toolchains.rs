@@ -48,3 +48,44 @@ fn toolchain_list_names_every_catalogue_version() {
         assert!(o.stdout.contains(v), "{v} missing\n{o}");
     }
 }
+
+/// An executable shell script at `path`.
+fn script(path: &std::path::Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_hanging_pip_or_go_is_an_error_within_its_time_limit() {
+    let d = tempfile::tempdir().unwrap();
+    // A "python" whose pip never answers, while the install lock is held.
+    let python = d.path().join("python");
+    script(&python, "exec sleep 60");
+    let t = std::time::Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+        .args(["--no-path-go", "toolchain", "install", "1.25"])
+        .env("GCFUZZ_HOME", d.path().join("home"))
+        .env("GCFUZZ_PYTHON", &python)
+        .env("GCFUZZ_PIP_TIMEOUT_S", "2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("pip did not finish within 2 s and was killed"), "{err}");
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    // A Go installation whose `go version` hangs.
+    let goroot = d.path().join("goroot");
+    script(&goroot.join("bin/go"), "exec sleep 60");
+    let t = std::time::Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+        .args(["--no-path-go", "--goroot", goroot.to_str().unwrap(), "toolchain", "list"])
+        .env("GCFUZZ_HOME", d.path().join("home"))
+        .env("GCFUZZ_GO_PROBE_TIMEOUT_S", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`go version` did not answer within 1 s"), "{err}");
+    assert!(t.elapsed().as_secs() < 15, "{:?}", t.elapsed());
+}
