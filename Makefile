@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate fuzz replay test test-deps snapshots lint modules fmt build
+.PHONY: run matrix calibrate fuzz replay test test-deps reliability snapshots lint modules fmt build
 
 # fuzz: wall time of `make fuzz` over all patterns (shared out evenly).
 FUZZ_TIME ?= 16m
@@ -37,6 +37,10 @@ test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --locked --workspace
 
+## reliability: the fault-injection suite (kills, signals, hanging/crashing/hungry children, shared caches, 200+ bad inputs): one table
+reliability:
+	$(CARGO) test --locked -p gcfuzz --test reliability -- --ignored --nocapture
+
 ## test-deps: what the tests need beyond cargo (Debian's chromium)
 test-deps:
 	@scripts/test-deps
@@ -51,6 +55,7 @@ build:
 ## lint: clippy on every target, warnings as errors
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p gcfuzz --test reliability -- -D warnings
 
 ## modules: the crate's module graph; fails on an import cycle (data flows one way)
 modules:

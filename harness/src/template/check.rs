@@ -368,6 +368,17 @@ impl Checker<'_> {
             if !self.dir.join(name).is_file() {
                 return self.err(Some(&f.referenced), format!("`{name}` does not exist in {}", self.dir.display()));
             }
+            // A symbolic link may point anywhere: only inside the folder.
+            let inside = match (self.dir.join(name).canonicalize(), self.dir.canonicalize()) {
+                (Ok(f), Ok(d)) => f.starts_with(d),
+                _ => false,
+            };
+            if !inside {
+                return self.err(
+                    Some(&f.referenced),
+                    format!("`{name}` leads out of the pattern's folder {} (a symbolic link?)", self.dir.display()),
+                );
+            }
             out.push(name.clone());
         }
         Ok(out)

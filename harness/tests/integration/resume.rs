@@ -2,8 +2,7 @@
 //! resumed ends with every cell done exactly once, and Ctrl-C stops the
 //! children and leaves no orphan.
 
-use crate::support::{home, shared};
-use std::collections::HashMap;
+use crate::support::{cells, home, processes_with, shared};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,18 +18,6 @@ fn gcfuzz(args: &[&str], out: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Cell ids in the journal's `cell` lines, with how often each appears.
-fn cells(journal: &Path) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for line in std::fs::read_to_string(journal).unwrap_or_default().lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if v["type"] == "cell" {
-            *m.entry(v["cell"].as_str().unwrap().to_string()).or_insert(0) += 1;
-        }
-    }
-    m
 }
 
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -75,20 +62,6 @@ fn a_run_killed_halfway_and_resumed_does_every_cell_exactly_once() {
     let out = gcfuzz(&resume_args, &out_dir).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(cells(&journal), after);
-}
-
-/// Processes whose command line holds `needle` (NUL-separated arguments).
-fn processes_with(needle: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        if let Ok(cmd) = std::fs::read(e.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmd).contains(needle)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 #[test]

@@ -7,6 +7,7 @@ use gcfuzz::results::CellResult;
 use gcfuzz::run::Native;
 use gcfuzz::template::{self, Pattern};
 use gcfuzz::toolchain::{self, Toolchains};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -277,4 +278,30 @@ pub fn count_colour(png_path: &Path, hex: &str, tolerance: i32) -> usize {
         .chunks(step)
         .filter(|px| (0..3).all(|i| (px[i] as i32 - want[i]).abs() <= tolerance))
         .count()
+}
+
+/// Cell ids in the journal's `cell` lines, with how often each appears.
+pub fn cells(journal: &Path) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for line in std::fs::read_to_string(journal).unwrap_or_default().lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if v["type"] == "cell" {
+            *m.entry(v["cell"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+/// Processes whose command line holds `needle` (NUL-separated arguments).
+pub fn processes_with(needle: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmd).contains(needle)
+        {
+            pids.push(pid);
+        }
+    }
+    pids
 }
