@@ -48,6 +48,13 @@ pub struct ChildSpec {
     pub rss_cap: Option<u64>,
     /// Bytes of stderr kept (the first and last halves).
     pub stderr_cap: usize,
+    /// Run the child in a fresh temporary folder of its own (also its
+    /// TMPDIR), removed when it ends, instead of `cwd`.
+    pub private_cwd: bool,
+    /// Give the child a network namespace of its own with only a loopback
+    /// interface, where the kernel lets gcfuzz make one (root, or
+    /// unprivileged user namespaces); elsewhere it shares the host's.
+    pub isolate_network: bool,
 }
 
 impl ChildSpec {
@@ -62,6 +69,8 @@ impl ChildSpec {
             grace: Duration::from_secs(2),
             rss_cap: None,
             stderr_cap: STDERR_CAP,
+            private_cwd: false,
+            isolate_network: false,
         }
     }
 }
@@ -130,6 +139,39 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
         .process_group(0);
     if let Some(cwd) = &spec.cwd {
         cmd.current_dir(cwd);
+    }
+    // Removed when this function returns (the child and its group are
+    // gone by then).
+    let private = if spec.private_cwd {
+        let dir = tempfile::Builder::new()
+            .prefix("gcfuzz-run-")
+            .tempdir()
+            .map_err(|source| SpawnError { program: spec.program.clone(), source })?;
+        cmd.current_dir(dir.path()).env("TMPDIR", dir.path());
+        Some(dir)
+    } else {
+        None
+    };
+    // No child outlives gcfuzz, even one killed with SIGKILL (which no
+    // handler sees): the kernel kills the child when its parent goes.
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    let isolate = spec.isolate_network;
+    // SAFETY: between fork and exec the closure calls only
+    // async-signal-safe functions (prctl, getppid, _exit, unshare, socket,
+    // ioctl, close) on memory of its own stack.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                // The parent died before the line above: go with it.
+                libc::_exit(1);
+            }
+            if isolate && libc::unshare(libc::CLONE_NEWNET) == 0 {
+                loopback_up();
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(|source| SpawnError { program: spec.program.clone(), source })?;
     let pid = child.id() as i32;
@@ -254,7 +296,27 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
         outcome.signal = s.signal();
     }
     outcome.wall_ms = start.elapsed().as_millis() as u64;
+    drop(private);
     Ok(outcome)
+}
+
+/// Brings the `lo` interface of the current network namespace up (a new
+/// namespace starts with it down). Called between fork and exec.
+fn loopback_up() {
+    // SAFETY: plain system calls on a zeroed ifreq on this stack frame.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+        libc::ioctl(fd, libc::SIOCSIFFLAGS, &req);
+        libc::close(fd);
+    }
 }
 
 fn signal_group(pgid: i32, sig: i32) {
@@ -477,6 +539,29 @@ mod tests {
         assert_eq!(lines, ["started"]);
         assert_eq!(o.code, Some(0));
         assert!(o.wall_ms < 4000, "returned after the drain, not after the grandchild: {} ms", o.wall_ms);
+    }
+
+    #[test]
+    fn a_child_can_have_its_own_folder_and_only_a_loopback_network() {
+        let mut s = sh("pwd; echo \"[$TMPDIR]\"; touch here; cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' '");
+        s.private_cwd = true;
+        s.isolate_network = true;
+        let mut lines = Vec::new();
+        let o = run(&s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(o.code, Some(0), "{o:?}");
+        let dir = std::path::PathBuf::from(&lines[0]);
+        assert!(lines[0].contains("gcfuzz-run-"), "{lines:?}");
+        assert_eq!(lines[1], format!("[{}]", lines[0]));
+        assert!(!dir.exists(), "the folder goes with the child");
+        // In a namespace of its own the child sees `lo` and nothing else
+        // (where the kernel refuses one, it sees the host's interfaces).
+        let interfaces = &lines[2..];
+        let isolated = unsafe { libc::geteuid() } == 0;
+        if isolated {
+            assert_eq!(interfaces, ["lo"], "{lines:?}");
+        }
+        // That loopback is up there is what patterns 01 and 09 (real TCP on
+        // 127.0.0.1) show in the end-to-end tests.
     }
 
     #[test]

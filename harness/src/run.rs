@@ -396,6 +396,10 @@ impl Backend for Native {
         child.env = spec.env();
         child.timeout = spec.timeout;
         child.rss_cap = spec.rss_cap;
+        // A program under test gets a folder of its own and no network but
+        // its loopback: it cannot write into the user's tree or reach out.
+        child.private_cwd = true;
+        child.isolate_network = true;
         let mut collector = Collector::new(spec);
         let outcome = process::run_until(&child, &mut |line| collector.line(line))?;
         Ok(collector.finish(spec, self.name(), outcome.into()))

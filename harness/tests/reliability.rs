@@ -19,6 +19,9 @@
 //!   recorded verdict, none left running.
 //! - **Shared caches**: two gcfuzz processes building the same new program
 //!   into one empty cache at once: both succeed with the same verdicts.
+//! - **The fuzzer killed**: SIGKILL at random points of `gcfuzz fuzz`, five
+//!   times, each followed by a restart on the same corpus: every queue file
+//!   reads, and the last restart finishes.
 //!
 //! After every scenario the machine is searched for probe children
 //! (`-scenario` in their arguments): any left is an orphan.
@@ -59,8 +62,13 @@ impl Tally {
         }
     }
 
-    /// Probe children still running: orphans.
+    /// Probe children still running (a moment after the scenario, for the
+    /// kernel to deliver their parent's death): orphans.
     fn orphans_after(&mut self, scenario: &str) {
+        let t0 = Instant::now();
+        while !processes_with("\0-scenario\0").is_empty() && t0.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let left = processes_with("\0-scenario\0");
         if !left.is_empty() {
             self.notes.push(format!("{scenario}: {} orphan(s) {left:?}", left.len()));
@@ -303,6 +311,8 @@ fn kill_and_resume(t: &mut Tally, d: &Path) -> PathBuf {
                     unreadable += 1;
                 }
                 t.fault(&format!("SIGKILL {kills}"), true);
+                // Its children die with it (the one in flight included).
+                t.orphans_after("SIGKILL of gcfuzz run");
                 continue;
             }
         }
@@ -388,6 +398,48 @@ fn children(t: &mut Tally, d: &Path) {
     t.orphans_after("children");
 }
 
+/// The fuzzer killed with SIGKILL at random points, five times, each time
+/// started again on the same corpus: every queue file reads, and the last
+/// start finishes.
+fn fuzzer_kills(t: &mut Tally, d: &Path) {
+    let mut rng = Rng(0x6675_7a7a);
+    let corpus = d.join("corpus");
+    let args =
+        ["fuzz", "02", "--go", "latest", "--iters", "24", "--jobs", "2", "-q", "--corpus", corpus.to_str().unwrap()];
+    let patterns = gcfuzz::template::load_all(&templates()).unwrap();
+    let queue = corpus.join("02-subslice-pins-array/queue");
+    for k in 0..6 {
+        let mut child = gcfuzz_child(&args, &[]);
+        if k < 5 {
+            std::thread::sleep(Duration::from_millis(300 + rng.below(2500) as u64));
+            let killed = child.try_wait().unwrap().is_none();
+            let _ = child.kill();
+            let _ = child.wait();
+            let unreadable: Vec<String> = std::fs::read_dir(&queue)
+                .map(|rd| rd.flatten().map(|e| e.path()).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .filter_map(|p| gcfuzz::fuzz::RunConfig::load(&p, &patterns).err().map(|e| e.to_string()))
+                .collect();
+            if !unreadable.is_empty() {
+                t.notes.push(format!("fuzzer kill {k}: unreadable queue files {unreadable:?}"));
+            }
+            if killed {
+                t.fault(&format!("fuzzer SIGKILL {k}"), unreadable.is_empty());
+            }
+        } else {
+            let o = child.wait_with_output().unwrap();
+            let ok = o.status.success();
+            if !ok {
+                t.notes.push(format!("fuzzer restart: {}", String::from_utf8_lossy(&o.stderr)));
+            }
+            t.fault("fuzzer restarted after kills", ok);
+        }
+        t.orphans_after("fuzzer kill");
+    }
+}
+
 fn shared_cache(t: &mut Tally, d: &Path) {
     // A cache of builds of its own, empty: both processes want the same key.
     let cache_home = d.join("home");
@@ -450,6 +502,7 @@ fn fault_injection_suite() {
     signals(&mut t, d.path());
     children(&mut t, d.path());
     shared_cache(&mut t, d.path());
+    fuzzer_kills(&mut t, d.path());
     timed("faults", t0);
 
     println!("\nfault-injection suite ({} s)", started.elapsed().as_secs());
