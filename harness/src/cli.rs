@@ -121,8 +121,9 @@ enum Command {
     },
     /// Lint pattern folders before a long run: the YAML, the variants
     /// (they differ, they build), the expectations, bounded rounds, and one
-    /// short run (stdout left to the probe, every signal's metric moves).
-    /// Exit 1 when a problem is found.
+    /// short run (stdout left to the probe, no stray crash, every signal's
+    /// metric and `per` in the samples, every `per` moving). Exit 1 when a
+    /// problem is found.
     Check {
         /// Pattern folders (each holding a pattern.yaml).
         #[arg(required = true, value_name = "DIR")]
@@ -594,7 +595,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             };
             let p = crate::scaffold::new_pattern(&name, from)?;
             let parent = name.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            println!("wrote {} ({})", name.display(), p.files_of(&p.variants[0]).join(", "));
+            println!("wrote {}: pattern.yaml and its Go files", name.display());
             println!("next: gcfuzz check {}", name.display());
             println!("      gcfuzz --templates {} run {}", parent.display(), p.id);
             Ok(EXIT_OK)
