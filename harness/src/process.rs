@@ -9,8 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -55,6 +56,10 @@ pub struct ChildSpec {
     /// interface, where the kernel lets gcfuzz make one (root, or
     /// unprivileged user namespaces); elsewhere it shares the host's.
     pub isolate_network: bool,
+    /// The most tasks (processes and threads) the child and everything it
+    /// starts may have at once, where a pids cgroup can be made (a fork
+    /// storm is contained, and whatever is left is killed at the end).
+    pub max_tasks: Option<u32>,
 }
 
 impl ChildSpec {
@@ -71,6 +76,7 @@ impl ChildSpec {
             stderr_cap: STDERR_CAP,
             private_cwd: false,
             isolate_network: false,
+            max_tasks: None,
         }
     }
 }
@@ -152,6 +158,8 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
     } else {
         None
     };
+    let cgroup = spec.max_tasks.and_then(TaskCap::new);
+    let procs = cgroup.as_ref().and_then(|c| std::ffi::CString::new(c.procs().into_os_string().into_vec()).ok());
     // No child outlives gcfuzz, even one killed with SIGKILL (which no
     // handler sees): the kernel kills the child when its parent goes.
     // SAFETY: getpid has no preconditions.
@@ -162,6 +170,14 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
     // ioctl, close) on memory of its own stack.
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(procs) = &procs {
+                // Into the task-capped cgroup before exec ("0": this one).
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                    libc::close(fd);
+                }
+            }
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if libc::getppid() != parent {
                 // The parent died before the line above: go with it.
@@ -296,8 +312,73 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
         outcome.signal = s.signal();
     }
     outcome.wall_ms = start.elapsed().as_millis() as u64;
+    if let Some(c) = cgroup {
+        let refused = c.finish();
+        if refused > 0 {
+            let note = format!(
+                "\ngcfuzz: the task cap of {} was reached ({refused} fork(s) refused)\n",
+                spec.max_tasks.unwrap_or(0)
+            );
+            outcome.stderr.push_str(&note);
+        }
+    }
     drop(private);
     Ok(outcome)
+}
+
+/// A pids cgroup of one run's own (cgroup v1's `pids` hierarchy, or v2
+/// where the pids controller is enabled), removed at the end.
+struct TaskCap {
+    dir: PathBuf,
+}
+
+impl TaskCap {
+    /// A new group capped at `max` tasks, or `None` where none can be made
+    /// (not root, no pids controller).
+    fn new(max: u32) -> Option<TaskCap> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let name = format!("gcfuzz-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        for root in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"] {
+            let dir = Path::new(root).join(&name);
+            if std::fs::create_dir(&dir).is_err() {
+                continue;
+            }
+            if std::fs::write(dir.join("pids.max"), max.to_string()).is_ok() {
+                return Some(TaskCap { dir });
+            }
+            let _ = std::fs::remove_dir(&dir);
+        }
+        None
+    }
+
+    fn procs(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
+    }
+
+    /// Kills whatever is left in the group, removes it, and returns how
+    /// many forks the cap refused.
+    fn finish(self) -> u64 {
+        let refused = std::fs::read_to_string(self.dir.join("pids.events"))
+            .ok()
+            .and_then(|t| t.lines().find_map(|l| l.strip_prefix("max ")).and_then(|n| n.trim().parse().ok()))
+            .unwrap_or(0);
+        for _ in 0..100 {
+            let left: Vec<i32> = std::fs::read_to_string(self.procs())
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect();
+            if left.is_empty() && std::fs::remove_dir(&self.dir).is_ok() {
+                break;
+            }
+            for pid in left {
+                // SAFETY: kill(2) on a pid of this run's own cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        refused
+    }
 }
 
 /// Brings the `lo` interface of the current network namespace up (a new
@@ -562,6 +643,37 @@ mod tests {
         }
         // That loopback is up there is what patterns 01 and 09 (real TCP on
         // 127.0.0.1) show in the end-to-end tests.
+    }
+
+    #[test]
+    fn a_fork_storm_is_contained_by_the_task_cap_and_cleaned_up() {
+        let mut s = sh("i=0; while [ $i -lt 300 ]; do sleep 37 & i=$((i+1)); done 2>/dev/null; echo forked");
+        s.max_tasks = Some(50);
+        s.timeout = Duration::from_secs(20);
+        let Some(probe) = TaskCap::new(50) else {
+            eprintln!("no pids cgroup here (not root?): the cap is not enforced, nothing to test");
+            return;
+        };
+        probe.finish();
+        let o = run(&s, &mut |_| {}).unwrap();
+        // The shell's fork fails at the cap (it gives up), long before 300.
+        assert!(!o.timed_out && o.wall_ms < 10_000, "{o:?}");
+        assert!(o.stderr.contains("the task cap of 50 was reached"), "{}", o.stderr);
+        // No `sleep 37` of it is left, and no cgroup.
+        let left = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x0037\x00"))
+            .count();
+        assert_eq!(left, 0);
+        let groups = std::fs::read_dir("/sys/fs/cgroup/pids")
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("gcfuzz-{}-", std::process::id())))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert_eq!(groups, 0);
     }
 
     #[test]

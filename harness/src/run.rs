@@ -400,11 +400,18 @@ impl Backend for Native {
         // its loopback: it cannot write into the user's tree or reach out.
         child.private_cwd = true;
         child.isolate_network = true;
+        // A fork storm stops at MAX_TASKS (threads count: a Go program has
+        // a few dozen); whatever it left is killed with the run.
+        child.max_tasks = Some(MAX_TASKS);
         let mut collector = Collector::new(spec);
         let outcome = process::run_until(&child, &mut |line| collector.line(line))?;
         Ok(collector.finish(spec, self.name(), outcome.into()))
     }
 }
+
+/// The most tasks (processes and threads) a native run may have at once,
+/// where a pids cgroup can be made.
+pub const MAX_TASKS: u32 = 4096;
 
 /// How a backend that stops a program itself (the wasm host) says why,
 /// on a line of the run's stderr; the crash message is that line.
