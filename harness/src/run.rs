@@ -335,6 +335,12 @@ impl Collector {
     pub fn line_with(&mut self, line: &str, extra: &[(&str, f64)]) -> bool {
         match probe::parse_line(line) {
             Ok(Line::Hello(h)) => self.hello = Some(h),
+            Ok(Line::Sample(_)) if self.samples.len() >= MAX_SAMPLES => {
+                // A child that floods stdout with samples: bounded memory.
+                if self.protocol_errors.len() < 20 {
+                    self.protocol_errors.push(format!("more than {MAX_SAMPLES} samples: the rest are dropped"));
+                }
+            }
             Ok(Line::Sample(mut s)) => {
                 for &(k, v) in extra {
                     s.values.insert(k.to_string(), v);
@@ -408,6 +414,10 @@ impl Backend for Native {
         Ok(collector.finish(spec, self.name(), outcome.into()))
     }
 }
+
+/// The most samples a run's record keeps (a sample per round; rounds are at
+/// most 100,000 and early stopping may double them).
+pub const MAX_SAMPLES: usize = 200_100;
 
 /// The most tasks (processes and threads) a native run may have at once,
 /// where a pids cgroup can be made.
@@ -505,6 +515,36 @@ mod tests {
         let mut m = out(None, Some(9), "");
         m.over_memory = Some(3 << 30);
         assert_eq!(c(m, None).unwrap(), (CrashClass::OutOfMemory, "killed at 3072 MiB resident".into()));
+    }
+
+    #[test]
+    fn a_flood_of_samples_or_garbage_is_bounded() {
+        let spec = RunSpec {
+            program: "/x".into(),
+            scenario: "15-x/buggy".into(),
+            params: Default::default(),
+            knobs: Default::default(),
+            rounds: 5,
+            gc_per_sample: 1,
+            max_wall: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            rss_cap: None,
+            extra_args: vec![],
+            stop_when: None,
+            seed: 0,
+        };
+        let mut c = Collector::new(&spec);
+        let line = r#"{"v":1,"type":"sample","round":3,"t_ns":5,"heap_live":1,"counters":{}}"#;
+        for _ in 0..MAX_SAMPLES + 1000 {
+            c.line(line);
+        }
+        for _ in 0..1000 {
+            c.line("garbage");
+        }
+        let r = c.finish(&spec, "native", RunOutcome::default());
+        assert_eq!(r.samples.len(), MAX_SAMPLES);
+        assert_eq!(r.protocol_errors.len(), 20);
+        assert!(r.protocol_errors[0].contains("samples: the rest are dropped"), "{:?}", r.protocol_errors);
     }
 
     #[test]
