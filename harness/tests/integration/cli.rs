@@ -201,6 +201,9 @@ fn bad_input_gets_clear_errors_and_exit_2() {
     let o = gcfuzz(&["--templates", bad.to_str().unwrap(), "list"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
     assert!(o.stderr.contains("13-bad-yaml/pattern.yaml:10:11: unknown variant `slop`"), "{o}");
+    // Found by `make reliability`: a pattern file that is a symbolic link
+    // out of its folder.
+    assert!(o.stderr.contains("14-symlink-out/pattern.yaml:") && o.stderr.contains("`buggy.go` leads out of"), "{o}");
 
     let o = gcfuzz(&["run", "--go", "1.19"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
