@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate fuzz replay test test-deps reliability snapshots lint modules fmt build
+.PHONY: run matrix calibrate fuzz replay test test-deps reliability bench snapshots lint modules fmt build
 
 # fuzz: wall time of `make fuzz` over all patterns (shared out evenly).
 FUZZ_TIME ?= 16m
@@ -40,6 +40,10 @@ test: test-deps
 ## reliability: the fault-injection suite (kills, signals, hanging/crashing/hungry children, shared caches, 200+ bad inputs): one table
 reliability:
 	$(CARGO) test --locked -p gcfuzz --test reliability -- --ignored --nocapture
+
+## bench: gcfuzz against a `go run` loop over the same runs, timed side by side (BENCH=--quick: five patterns); out/bench/bench.json
+bench: build
+	scripts/bench $(BENCH)
 
 ## test-deps: what the tests need beyond cargo (Debian's chromium)
 test-deps:
