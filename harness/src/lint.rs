@@ -2,7 +2,7 @@
 //! run. Each problem names the file, the line (where one can be found) and
 //! the field:
 //! - the YAML loads and validates (every rule of the template checker);
-//! - the variants differ (their Go files or their knobs);
+//! - the variants differ (their Go files, knobs or local modules);
 //! - the expectations give a verdict for every cell of every Go version in
 //!   the catalogue;
 //! - the run is bounded (rounds, wall time, timeout);
@@ -22,9 +22,10 @@ use crate::template::{self, Pattern};
 use crate::version::GoVersion;
 use std::path::{Path, PathBuf};
 
-/// The most rounds, wall seconds and timeout seconds a pattern may ask
-/// for: a run must end, and a CI suite must finish.
-pub const MAX_ROUNDS: u32 = 10_000;
+/// The most rounds, wall seconds and timeout seconds `check` lets pass (the
+/// loader's hard limits are looser): a run must end, and a CI suite must
+/// finish.
+pub const ADVISED_MAX_ROUNDS: u32 = 10_000;
 const MAX_WALL_S: f64 = 3600.0;
 const MAX_TIMEOUT_S: f64 = 4.0 * 3600.0;
 
@@ -109,8 +110,8 @@ pub fn check(dir: &Path, toolchains: &[GoVersion], builder: &dyn Builder, backen
 
     // The run is bounded.
     let r = &p.run;
-    if r.rounds > MAX_ROUNDS {
-        out.push(problem(at("rounds:"), "run.rounds", format!("{} rounds: at most {MAX_ROUNDS}", r.rounds)));
+    if r.rounds > ADVISED_MAX_ROUNDS {
+        out.push(problem(at("rounds:"), "run.rounds", format!("{} rounds: at most {ADVISED_MAX_ROUNDS}", r.rounds)));
     }
     if r.max_wall_s > MAX_WALL_S || r.timeout_s > MAX_TIMEOUT_S || !r.max_wall_s.is_finite() || !r.timeout_s.is_finite()
     {
