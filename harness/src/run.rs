@@ -415,9 +415,9 @@ impl Backend for Native {
     }
 }
 
-/// The most samples a run's record keeps (a sample per round; rounds are at
-/// most 100,000 and early stopping may double them).
-pub const MAX_SAMPLES: usize = 200_100;
+/// The most samples a run's record keeps: a sample per round, rounds at
+/// most the loader's limit, doubled by early stopping, and the baseline.
+pub const MAX_SAMPLES: usize = 2 * crate::template::MAX_ROUNDS as usize + 100;
 
 /// The most tasks (processes and threads) a native run may have at once,
 /// where a pids cgroup can be made.
@@ -517,13 +517,12 @@ mod tests {
         assert_eq!(c(m, None).unwrap(), (CrashClass::OutOfMemory, "killed at 3072 MiB resident".into()));
     }
 
-    #[test]
-    fn a_flood_of_samples_or_garbage_is_bounded() {
-        let spec = RunSpec {
+    fn spec() -> RunSpec {
+        RunSpec {
             program: "/x".into(),
             scenario: "15-x/buggy".into(),
-            params: Default::default(),
-            knobs: Default::default(),
+            params: [("workers".to_string(), "10".to_string())].into(),
+            knobs: Knobs { gogc: Some("off".into()), ..Default::default() },
             rounds: 5,
             gc_per_sample: 1,
             max_wall: Duration::from_secs(2),
@@ -532,7 +531,12 @@ mod tests {
             extra_args: vec![],
             stop_when: None,
             seed: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_flood_of_samples_or_garbage_is_bounded() {
+        let spec = spec();
         let mut c = Collector::new(&spec);
         let line = r#"{"v":1,"type":"sample","round":3,"t_ns":5,"heap_live":1,"counters":{}}"#;
         for _ in 0..MAX_SAMPLES + 1000 {
@@ -549,20 +553,7 @@ mod tests {
 
     #[test]
     fn spec_sets_knobs_and_nothing_else() {
-        let spec = RunSpec {
-            program: "/x".into(),
-            scenario: "15-x/buggy".into(),
-            params: [("workers".to_string(), "10".to_string())].into(),
-            knobs: Knobs { gogc: Some("off".into()), ..Default::default() },
-            rounds: 5,
-            gc_per_sample: 1,
-            max_wall: Duration::from_secs(2),
-            timeout: Duration::from_secs(5),
-            rss_cap: None,
-            extra_args: vec![],
-            stop_when: None,
-            seed: 0,
-        };
+        let spec = spec();
         assert_eq!(
             spec.args(),
             [

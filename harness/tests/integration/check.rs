@@ -35,9 +35,14 @@ fn check_rejects_each_broken_fixture_with_its_place_and_passes_good_patterns() {
         ("85-same-variants/pattern.yaml:14: variants:", "buggy and fixed have the same Go files, knobs and modules"),
         ("86-unbounded-rounds/pattern.yaml:22: run.rounds:", "50000 rounds: at most 10000"),
     ];
+    // Each problem is its place and what follows up to the next problem
+    // (a build failure carries the compiler's lines).
+    let root = dir.display().to_string();
     for (place, message) in expected {
-        let line = o.stdout.lines().find(|l| l.contains(place)).unwrap_or_else(|| panic!("no `{place}`:\n{o}"));
-        assert!(line.contains(message) || o.stdout.contains(message), "{place}: {message}\n{o}");
+        let at = o.stdout.find(place).unwrap_or_else(|| panic!("no `{place}`:\n{o}"));
+        let rest = &o.stdout[at..];
+        let problem = &rest[..rest[1..].find(&root).map_or(rest.len(), |n| n + 1)];
+        assert!(problem.contains(message), "{place}: {message}\n{problem}");
     }
     assert!(o.stderr.contains("6 pattern(s) checked, 7 problem(s)"), "{o}");
     // Good patterns pass: a built-in one and the worked example (with its
