@@ -41,7 +41,7 @@ test: test-deps
 reliability:
 	$(CARGO) test --locked -p gcfuzz --test reliability -- --ignored --nocapture
 
-## bench: gcfuzz against a `go run` loop over the same runs, timed side by side (BENCH=--quick: five patterns); out/bench/bench.json
+## bench: the default plan and the full matrix, cold and warm, against a `go run` loop and the floor, plus fuzz execs/s (BENCH=--quick: five patterns, minutes); out/bench/bench.json
 bench: build
 	scripts/bench $(BENCH)
 

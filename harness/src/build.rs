@@ -37,6 +37,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Bumped when the rendered layout or build settings change meaning.
@@ -106,6 +107,25 @@ impl Target {
             Target::Wasip1 => "prog.wasm",
         }
     }
+}
+
+/// What the Go builder did in this process: `go build` invocations, their
+/// milliseconds, and builds served from the cache (`make bench` compares
+/// invocations with the plan's build keys).
+struct BuildCounts {
+    builds: AtomicU64,
+    build_ms: AtomicU64,
+    hits: AtomicU64,
+}
+
+static COUNTS: BuildCounts =
+    BuildCounts { builds: AtomicU64::new(0), build_ms: AtomicU64::new(0), hits: AtomicU64::new(0) };
+
+/// (`go build` invocations, their milliseconds, cache hits) so far in
+/// this process.
+pub fn build_counts() -> (u64, u64, u64) {
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    (get(&COUNTS.builds), get(&COUNTS.build_ms), get(&COUNTS.hits))
 }
 
 /// Compile-time settings beyond the go line: the instrumented builds that
@@ -514,11 +534,13 @@ impl Builder for GoBuilder {
             scenarios: names.clone(),
         };
         if program.is_file() {
+            COUNTS.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(artifact(true, 0));
         }
         std::fs::create_dir_all(&root).map_err(io_err("failed to create", &root))?;
         let lock = crate::errors::lock_file(&root.join(format!("{hash}.lock")))?;
         if program.is_file() {
+            COUNTS.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(artifact(true, 0));
         }
         let staging = tempfile::Builder::new()
@@ -548,6 +570,8 @@ impl Builder for GoBuilder {
             stdout.push('\n');
         })?;
         let build_ms = t.elapsed().as_millis() as u64;
+        COUNTS.builds.fetch_add(1, Ordering::Relaxed);
+        COUNTS.build_ms.fetch_add(build_ms, Ordering::Relaxed);
         if out.timed_out {
             return Err(BuildError::Timeout { go: key.go, secs: self.timeout.as_secs() });
         }

@@ -340,7 +340,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                         break;
                     }
                     if let Some(j) = c.journal {
-                        let write = j.lock().unwrap_or_else(|e| e.into_inner()).cell(id, &r);
+                        let write = j.lock().unwrap_or_else(|e| e.into_inner()).cell_at(id, todo[i], &r);
                         if let Err(e) = write {
                             journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
                             crate::process::interrupt();

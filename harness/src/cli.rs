@@ -156,6 +156,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FailOn::Verdict)]
         fail_on: FailOn,
     },
+    /// The least work a result set's verdicts needed, in hindsight: per
+    /// cell the fewest trials and rounds that give each variant the status
+    /// its whole runs gave, what those would take, and the floor (builds
+    /// and minimal runs over the cores). `make bench` measures against it.
+    Floor {
+        /// An output folder of `run --out` or its journal (`.jsonl`).
+        #[arg(value_name = "DIR|FILE")]
+        input: PathBuf,
+        /// Seconds of compiling to add (the run's `go build` time).
+        #[arg(long, default_value_t = 0.0)]
+        build_s: f64,
+        /// Cores to divide by [default: this machine's].
+        #[arg(long)]
+        cores: Option<usize>,
+        /// Write every cell's floor and the totals as JSON to FILE (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Search run configurations with LibAFL for where a fix fails or a
     /// bug hides; findings go to corpus/<pattern>/findings/.
     Fuzz(FuzzArgs),
@@ -238,9 +256,11 @@ struct RunArgs {
     /// embedded wasmtime, deterministic) [default: native].
     #[arg(long, value_delimiter = ',')]
     backend: Option<Vec<String>>,
-    /// Cells run at once (1 keeps timings honest on small machines).
-    #[arg(long, short, default_value_t = 1)]
-    jobs: usize,
+    /// Cells run at once [default: the machine's cores]. Patterns marked
+    /// `exclusive` (timing-sensitive) still run alone, and the memory
+    /// budget still holds.
+    #[arg(long, short)]
+    jobs: Option<usize>,
     /// Kill a run whose resident memory exceeds this many MiB (16 or
     /// more: a Go runtime needs a few MiB to start).
     #[arg(long, default_value_t = 2048, value_parser = mem_cap_range())]
@@ -271,9 +291,13 @@ struct RunArgs {
     /// Also ask go vet and the runtime's own checks about each cell.
     #[arg(long)]
     detectors: bool,
-    /// Stop each run once its samples decide it; let an undecided one run
-    /// up to twice its rounds.
+    /// Run every run to its rounds, undecided or not (by default a run
+    /// stops once its samples decide it, and an undecided one runs on up
+    /// to twice its rounds).
     #[arg(long)]
+    no_early_stop: bool,
+    /// Early stopping is the default; kept so older command lines work.
+    #[arg(long, hide = true, conflicts_with = "no_early_stop")]
     early_stop: bool,
     /// Run only shard K of N (deterministic, even by expected cost); `gcfuzz merge` joins them.
     #[arg(long, value_name = "K/N")]
@@ -353,7 +377,8 @@ pub fn main() -> ExitCode {
     code
 }
 
-/// `gcfuzz rusage: self 1.23 s CPU, children 45.6 s CPU, peak RSS 78 MiB`:
+/// `gcfuzz rusage: self 1.23 s CPU, children 45.6 s CPU, peak RSS 78 MiB,
+/// go build 4 (9100 ms), cache hits 2`:
 /// gcfuzz's own cost apart from its children's (`GCFUZZ_RUSAGE=1`, for
 /// `make bench`).
 fn rusage_line() -> String {
@@ -367,8 +392,9 @@ fn rusage_line() -> String {
         (r.ru_utime.tv_sec + r.ru_stime.tv_sec) as f64 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) as f64 / 1e6
     };
     let (me, children) = (get(libc::RUSAGE_SELF), get(libc::RUSAGE_CHILDREN));
+    let (builds, build_ms, hits) = crate::build::build_counts();
     format!(
-        "gcfuzz rusage: self {:.3} s CPU, children {:.3} s CPU, peak RSS {} MiB",
+        "gcfuzz rusage: self {:.3} s CPU, children {:.3} s CPU, peak RSS {} MiB, go build {builds} ({build_ms} ms), cache hits {hits}",
         cpu(&me),
         cpu(&children),
         me.ru_maxrss / 1024
@@ -574,6 +600,9 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
             Ok(EXIT_OK)
         }
+        Command::Floor { input, build_s, cores: n, json } => {
+            floor(&cx, &input, build_s, n.unwrap_or_else(cores), json.as_deref())
+        }
         Command::Render { pattern, variant, go_line, out } => render(&cx, &pattern, &variant, &go_line, &out),
         Command::Plan(args) => {
             let patterns = cx.patterns()?;
@@ -696,13 +725,64 @@ impl RunArgs {
 
     fn options(&self) -> campaign::Options {
         campaign::Options {
-            jobs: self.jobs,
+            jobs: self.jobs.unwrap_or_else(cores).max(1),
             rss_cap: Some(self.mem_cap_mib << 20),
             mem_budget: self.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
             detectors: self.detectors,
-            early_stop: self.early_stop,
+            early_stop: !self.no_early_stop,
         }
     }
+}
+
+/// `gcfuzz floor`: reads a journal, asks the oracle again on less of each
+/// cell's runs, prints the totals (and writes every cell as JSON).
+fn floor(cx: &Setup, input: &Path, build_s: f64, cores: usize, json: Option<&Path>) -> Result<u8> {
+    let journal = if input.is_dir() { input.join("results.jsonl") } else { input.to_path_buf() };
+    if !journal.is_file() {
+        bail!("{}: no journal there (give an output folder of `run --out` or its results.jsonl)", journal.display());
+    }
+    let results = crate::journal::read(&journal)?;
+    let patterns = cx.patterns()?;
+    let mut cells = Vec::new();
+    for r in &results {
+        let Some(p) = patterns.iter().find(|p| p.id == r.pattern) else {
+            bail!(
+                "{}: cell `{}` names pattern `{}`, which is not in the catalogue",
+                journal.display(),
+                r.cell,
+                r.pattern
+            );
+        };
+        cells.push(crate::floor::cell_floor(p, r));
+    }
+    let total = crate::floor::total(&cells, build_s, cores);
+    let needed: usize = cells.iter().flat_map(|c| &c.variants).map(|v| v.post_rounds_needed * v.trials_needed).sum();
+    let made: usize = cells.iter().flat_map(|c| &c.variants).map(|v| v.post_rounds * v.trials).sum();
+    println!(
+        "{} cells: runs took {:.2} s; their verdicts needed {needed} of {made} rounds after warm-up, {:.2} s of runs ({:.2} s of it in exclusive cells)",
+        cells.len(),
+        total.ran_s,
+        total.minimal_s,
+        total.minimal_exclusive_s
+    );
+    println!(
+        "floor on {} cores with {:.2} s of builds: {:.2} s; {:.2} s with exclusive cells run alone",
+        total.cores, total.build_s, total.plain_s, total.exclusive_aware_s
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "total": total, "cells": cells }))? + "\n";
+        if path == Path::new("-") {
+            print!("{text}");
+        } else {
+            crate::errors::write_atomic(path, text.as_bytes())?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// The cores this process may use (1 when that cannot be told).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The backends a plan names, made once each: native always (cheap),

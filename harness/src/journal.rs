@@ -110,15 +110,23 @@ impl Journal {
     pub fn cell(&mut self, cell: &str, result: &CellResult) -> Result<(), JournalError> {
         self.append(serde_json::json!({"v": 1, "type": "cell", "cell": cell, "result": result}))
     }
+
+    /// Records one finished cell with its place in the plan (`seq`): cells
+    /// run side by side finish in any order, and [`read`] gives them back
+    /// in plan order.
+    pub fn cell_at(&mut self, cell: &str, seq: usize, result: &CellResult) -> Result<(), JournalError> {
+        self.append(serde_json::json!({"v": 1, "type": "cell", "cell": cell, "seq": seq, "result": result}))
+    }
 }
 
-/// Reads a journal back: every finished cell in journal order, each with
+/// Reads a journal back: every finished cell in plan order (by the `seq`
+/// the campaign writes; cells without one after them, in journal order), each with
 /// its runs (a run recorded twice, by an interrupted cell and its resume,
 /// counts once: the later record wins). A torn last line is ignored.
 pub fn read(path: &Path) -> Result<Vec<CellResult>, JournalError> {
     let err = |what: String| JournalError { path: path.to_path_buf(), what };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let mut cells: Vec<CellResult> = Vec::new();
+    let mut cells: Vec<(usize, CellResult)> = Vec::new();
     // Per cell: ((variant, trial), record).
     type Runs = Vec<((String, u64), RunRecord)>;
     let mut runs: HashMap<String, Runs> = HashMap::new();
@@ -144,11 +152,15 @@ pub fn read(path: &Path) -> Result<Vec<CellResult>, JournalError> {
                 if r.cell.is_empty() {
                     r.cell = id;
                 }
-                cells.push(r);
+                let seq = v["seq"].as_u64().map_or(usize::MAX, |n| n as usize);
+                cells.push((seq, r));
             }
             _ => return Err(err(format!("line {}: neither a run nor a cell", number + 1))),
         }
     }
+    // Stable: equal places (none) keep journal order.
+    cells.sort_by_key(|(seq, _)| *seq);
+    let mut cells: Vec<CellResult> = cells.into_iter().map(|(_, c)| c).collect();
     for c in &mut cells {
         let mut list = runs.remove(&c.cell).unwrap_or_default();
         // Buggy before fixed, trials in order, as the campaign ran them.
@@ -216,6 +228,22 @@ mod tests {
             crash: None,
             protocol_errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn cells_finished_out_of_order_read_back_in_plan_order() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("results.jsonl");
+        {
+            let (mut j, _) = Journal::open(&p, false).unwrap();
+            // Two jobs: the plan's third cell finished first, then the first.
+            j.cell_at("c", 2, &result("15-c")).unwrap();
+            j.cell_at("a", 0, &result("15-a")).unwrap();
+            j.cell("x", &result("15-x")).unwrap();
+            j.cell_at("b", 1, &result("15-b")).unwrap();
+        }
+        let ids: Vec<String> = read(&p).unwrap().into_iter().map(|c| c.pattern).collect();
+        assert_eq!(ids, ["15-a", "15-b", "15-c", "15-x"], "by place, a cell without one last");
     }
 
     #[test]

@@ -49,7 +49,36 @@ pub struct Options<'a> {
 /// Judges `cell` of `pattern`: builds its program with `builder` (for
 /// `backend`'s target), runs both variants on `backend`, and returns the
 /// result with both variants' records, signals, verdict and expectation.
+///
+/// With early stopping and an evidence folder, a cell that keeps evidence
+/// (its fix fails or its verdict is unexpected) and had a run stopped early
+/// is judged once more at its full rounds: a run stopped early is killed
+/// before it writes its heap profile, and evidence should come from whole
+/// runs. That second judgement is the cell's result.
 pub fn judge(
+    pattern: &Pattern,
+    cell: &Cell,
+    builder: &dyn Builder,
+    backend: &dyn Backend,
+    opts: &Options,
+) -> CellResult {
+    let first = judge_once(pattern, cell, builder, backend, opts);
+    let cut = first.runs.iter().any(|r| r.outcome.stopped_early);
+    if opts.evidence.is_some() && cut && needs_evidence(&first) && !crate::process::interrupted() {
+        return judge_once(pattern, cell, builder, backend, &Options { early_stop: false, ..*opts });
+    }
+    first
+}
+
+/// Whether a judged cell keeps evidence: its fix fails (the fixed variant
+/// shows the symptom, crashes or hangs) or its verdict is unexpected.
+fn needs_evidence(r: &CellResult) -> bool {
+    let fix_fails =
+        r.fixed.as_ref().is_some_and(|f| matches!(f.status, Presence::Present | Presence::Crash | Presence::Timeout));
+    fix_fails || !r.met
+}
+
+fn judge_once(
     pattern: &Pattern,
     cell: &Cell,
     builder: &dyn Builder,
@@ -158,12 +187,10 @@ pub fn judge(
     result.verdict = Verdict::from_pair(buggy.status, fixed.status);
     result.met = result.expected == Some(result.verdict);
     result.explanation = explain(&buggy, &fixed);
-    // The fix fails when its variant shows the symptom, crashes or hangs.
-    let fix_fails = matches!(fixed.status, Presence::Present | Presence::Crash | Presence::Timeout);
     result.buggy = Some(buggy);
     result.fixed = Some(fixed);
     if let (Some(dir), Some(scratch)) = (opts.evidence, &scratch)
-        && (fix_fails || !result.met)
+        && needs_evidence(&result)
     {
         result.evidence = keep_evidence(dir, scratch.path(), &result);
     }

@@ -34,6 +34,7 @@ pub mod cli;
 pub mod detect;
 pub mod detector;
 pub mod errors;
+pub mod floor;
 pub mod fuzz;
 pub mod journal;
 pub mod judge;

@@ -8,6 +8,7 @@ mod cli;
 mod detectors;
 mod diff;
 mod examples;
+mod floor;
 mod fuzz;
 mod judge;
 mod layout;

@@ -69,8 +69,20 @@ fn ctrl_c_stops_the_children_and_keeps_finished_cells() {
     let _machine = shared();
     let d = tempfile::tempdir().unwrap();
     let journal = d.path().join("results.jsonl");
-    // An unusual round count marks this test's children.
-    let args = ["run", "15", "--go", "latest", "--rounds", "41", "--journal", journal.to_str().unwrap(), "--quiet"];
+    // An unusual round count marks this test's children (full rounds:
+    // early stopping would let the probe run up to twice as many).
+    let args = [
+        "run",
+        "15",
+        "--go",
+        "latest",
+        "--rounds",
+        "41",
+        "--no-early-stop",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--quiet",
+    ];
     let child = gcfuzz(&args, &d.path().join("out"));
     // The probe's `-rounds 41` (gcfuzz's own `--rounds 41` does not match).
     let marker = "\0-rounds\0".to_string() + "41\0";
