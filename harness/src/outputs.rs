@@ -5,7 +5,7 @@
 //! into one, which [`Merged::write`] writes as a whole folder.
 
 use crate::errors::{IoError, io_err};
-use crate::journal::{self, Journal, JournalError};
+use crate::journal::{self, JournalError};
 use crate::results::CellResult;
 use crate::run::RunRecord;
 use std::collections::HashMap;
@@ -37,6 +37,14 @@ pub enum OutputError {
         /// The file.
         path: PathBuf,
         /// What the JSON parser said.
+        reason: String,
+    },
+    /// A merge or diff input in which nothing reads as results.
+    #[error("`{path}` is not a gcfuzz result set: {reason}")]
+    NotResults {
+        /// The file.
+        path: PathBuf,
+        /// Why.
         reason: String,
     },
     /// An input named on the command line does not exist.
@@ -109,12 +117,20 @@ pub struct Merged {
     pub results: Vec<CellResult>,
     /// The input each cell came from, by cell id.
     sources: HashMap<String, PathBuf>,
+    /// Inputs with lines that did not read (skipped), one line each.
+    pub notes: Vec<String>,
 }
 
 /// One result set: an output folder (its journal, else its
 /// verdicts.json), a journal (`.jsonl`) or a `--json` verdict file; its
 /// cells, with their runs when it has a journal.
 pub fn read_set(path: &Path) -> Result<Vec<CellResult>, OutputError> {
+    read_set_noting(path).map(|(cells, _)| cells)
+}
+
+/// [`read_set`], with a line for people when a journal had lines that did
+/// not read (skipped; every intact line is kept).
+pub fn read_set_noting(path: &Path) -> Result<(Vec<CellResult>, Option<String>), OutputError> {
     if !path.exists() {
         return Err(OutputError::NoSuchInput(path.to_path_buf()));
     }
@@ -124,11 +140,23 @@ pub fn read_set(path: &Path) -> Result<Vec<CellResult>, OutputError> {
         Some(path.to_path_buf()).filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
     };
     if let Some(j) = journal {
-        return Ok(journal::read(&j)?);
+        let contents = journal::read_all(&j)?;
+        if contents.cells.is_empty() && contents.skipped.count > 0 {
+            return Err(OutputError::NotResults {
+                path: j,
+                reason: format!("none of its {} line(s) reads as a run or a cell", contents.skipped.count),
+            });
+        }
+        return Ok((contents.cells, contents.skipped.describe(&j)));
     }
     let file = if path.is_dir() { path.join("verdicts.json") } else { path.to_path_buf() };
-    let text = std::fs::read_to_string(&file).map_err(io_err("failed to read", &file))?;
-    serde_json::from_str(&text).map_err(|e| OutputError::NotVerdicts { path: file, reason: e.to_string() })
+    let not = |reason: String| OutputError::NotVerdicts { path: file.clone(), reason };
+    let meta = std::fs::metadata(&file).map_err(io_err("failed to read", &file))?;
+    if !meta.is_file() {
+        return Err(not("not a regular file".into()));
+    }
+    let bytes = std::fs::read(&file).map_err(io_err("failed to read", &file))?;
+    serde_json::from_slice(&bytes).map(|cells| (cells, None)).map_err(|e| not(e.to_string()))
 }
 
 /// Joins result sets: output folders (their journals keep the series),
@@ -137,8 +165,10 @@ pub fn read_set(path: &Path) -> Result<Vec<CellResult>, OutputError> {
 pub fn merge(inputs: &[PathBuf]) -> Result<Merged, OutputError> {
     let mut results: Vec<CellResult> = Vec::new();
     let mut sources: HashMap<String, PathBuf> = HashMap::new();
+    let mut notes = Vec::new();
     for input in inputs {
-        let cells = read_set(input)?;
+        let (cells, note) = read_set_noting(input)?;
+        notes.extend(note);
         for c in cells.iter().filter(|c| !c.cell.is_empty()) {
             if let Some(first) = sources.insert(c.cell.clone(), input.clone()) {
                 return Err(OutputError::Duplicate { cell: c.cell.clone(), first, second: input.clone() });
@@ -157,24 +187,19 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Merged, OutputError> {
             format!("{:?}", r.overrides),
         )
     });
-    Ok(Merged { results, sources })
+    Ok(Merged { results, sources, notes })
 }
 
 impl Merged {
     /// Writes the joined folder: a journal of every cell and its runs, the
-    /// evidence copied from the input folders, and every report.
+    /// evidence copied from the input folders, and every report. The
+    /// folder is taken as a run takes it (refused while a run or another
+    /// merge holds it), and the journal is written beside the old one and
+    /// renamed over it: an input merged into itself (`merge A B --out A`)
+    /// is read whole first, and a kill leaves the old journal or the new.
     pub fn write(&mut self, dir: &Path) -> Result<(), OutputError> {
-        std::fs::create_dir_all(dir).map_err(io_err("failed to create", dir))?;
-        let (mut j, _) = Journal::open(&dir.join(JOURNAL), false)?;
-        for r in &self.results {
-            let mut trials: HashMap<&str, u32> = HashMap::new();
-            for run in &r.runs {
-                let t = trials.entry(run.variant()).or_default();
-                j.run(&r.cell, run.variant(), *t, run)?;
-                *t += 1;
-            }
-            j.cell(&r.cell, r)?;
-        }
+        let out = OutDir::open(dir, true)?;
+        journal::write_whole(&out.journal(), &self.results)?;
         // Evidence paths are relative to each input's folder: copy them over.
         for r in &self.results {
             let Some(input) = self.sources.get(&r.cell).filter(|i| i.is_dir()) else { continue };
@@ -195,6 +220,7 @@ impl Merged {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::Journal;
 
     fn cell(id: &str, pattern: &str, evidence: &[&str]) -> CellResult {
         let mut r: CellResult = serde_json::from_value(serde_json::json!({
