@@ -9,7 +9,7 @@
 //! the rest go on; only a toolchain that cannot be had (or a journal that
 //! cannot be written) stops the campaign.
 
-use crate::build::{Artifact, BuildKey, Builder, Prebuilt, scenario_name};
+use crate::build::{Artifact, BuildKey, Builder, Prebuilt};
 use crate::journal::{Journal, JournalError};
 use crate::matrix::{Cell, Plan};
 use crate::results::{CellResult, Event};
@@ -146,9 +146,12 @@ pub enum CampaignError {
 }
 
 /// What the campaign's threads tell the reporting thread.
+/// What one `go build` makes: a pattern's programs for one build key.
+type Unit = (BuildKey, String);
+
 enum Msg {
-    BuildStarted(BuildKey, usize),
-    Built(BuildKey, Result<Artifact, String>),
+    BuildStarted(Unit, usize),
+    Built(Unit, Result<Artifact, String>),
     Cell(usize, Box<CellResult>),
 }
 
@@ -238,23 +241,21 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         })?;
     }
 
-    // One build per key, holding the buggy and fixed scenarios of every
-    // pattern that has a cell with that key, in the order cells need them.
-    let mut keys: Vec<(BuildKey, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
+    // One build per key and pattern (each scenario its own executable:
+    // no pattern's code runs in another's process), holding the pattern's
+    // buggy and fixed scenarios, in the order cells need them.
+    let mut keys: Vec<(Unit, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
+    let mut units: Vec<Unit> = Vec::with_capacity(cells.len());
+    let mut at_unit: HashMap<Unit, usize> = HashMap::new();
     for (cell, (_, key)) in cells.iter().zip(&backends) {
         let p = c.patterns[cell.pattern];
-        let at = match keys.iter().position(|(k, _)| k == key) {
-            Some(at) => at,
-            None => {
-                keys.push((key.clone(), Vec::new()));
-                keys.len() - 1
-            }
-        };
-        for v in p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")) {
-            if !keys[at].1.iter().any(|(q, w)| scenario_name(q, w) == scenario_name(p, v)) {
-                keys[at].1.push((p, v));
-            }
+        let unit: Unit = (key.clone(), p.id.clone());
+        if !at_unit.contains_key(&unit) {
+            at_unit.insert(unit.clone(), keys.len());
+            let scen = p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")).map(|v| (p, v));
+            keys.push((unit.clone(), scen.collect()));
         }
+        units.push(unit);
     }
     if crate::process::interrupted() {
         return Ok(Outcome { results: Vec::new(), resumed, interrupted: true });
@@ -271,22 +272,22 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     let mut results: Vec<Option<CellResult>> = vec![None; total];
     let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
     let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.options.mem_budget };
-    let built: Mutex<BTreeMap<BuildKey, Result<Artifact, String>>> = Mutex::new(BTreeMap::new());
+    let built: Mutex<BTreeMap<Unit, Result<Artifact, String>>> = Mutex::new(BTreeMap::new());
     let ready = std::sync::Condvar::new();
     std::thread::scope(|s| {
         {
             let (tx, gate, built, ready, keys) = (tx.clone(), &gate, &built, &ready, &keys);
             s.spawn(move || {
-                for (key, scen) in keys {
+                for (unit, scen) in keys {
                     let result = if crate::process::interrupted() {
                         Err("not built: gcfuzz was interrupted".to_string())
                     } else {
-                        let _ = tx.send(Msg::BuildStarted(key.clone(), scen.len()));
+                        let _ = tx.send(Msg::BuildStarted(unit.clone(), scen.len()));
                         let _place = gate.admit(false, BUILD_MIB << 20);
-                        c.builder.build(key, scen).map_err(|e| e.to_string())
+                        c.builder.build(&unit.0, scen).map_err(|e| e.to_string())
                     };
-                    let _ = tx.send(Msg::Built(key.clone(), result.clone()));
-                    built.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), result);
+                    let _ = tx.send(Msg::Built(unit.clone(), result.clone()));
+                    built.lock().unwrap_or_else(|e| e.into_inner()).insert(unit.clone(), result);
                     ready.notify_all();
                 }
             });
@@ -294,8 +295,8 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         for _ in 0..c.options.jobs.max(1).min(total.max(1)) {
             let tx = tx.clone();
             let next = &next;
-            let (cells, ids, todo, backends, journal_error, gate, built, ready) =
-                (&cells, &ids, &todo, &backends, &journal_error, &gate, &built, &ready);
+            let (cells, ids, todo, backends, units, journal_error, gate, built, ready) =
+                (&cells, &ids, &todo, &backends, &units, &journal_error, &gate, &built, &ready);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -308,7 +309,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                     let artifact = {
                         let mut b = built.lock().unwrap_or_else(|e| e.into_inner());
                         loop {
-                            if let Some(a) = b.get(key) {
+                            if let Some(a) = b.get(&units[i]) {
                                 break a.clone();
                             }
                             b = ready.wait(b).unwrap_or_else(|e| e.into_inner());
@@ -357,9 +358,11 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         let mut done = 0;
         for msg in rx {
             match msg {
-                Msg::BuildStarted(key, scenarios) => on_event(Event::BuildStarted { key, scenarios }),
+                Msg::BuildStarted((key, pattern), scenarios) => {
+                    on_event(Event::BuildStarted { key, pattern, scenarios })
+                }
                 Msg::Built(_, Ok(a)) => on_event(Event::BuildDone(&a)),
-                Msg::Built(key, Err(error)) => on_event(Event::BuildFailed { key, error }),
+                Msg::Built((key, pattern), Err(error)) => on_event(Event::BuildFailed { key, pattern, error }),
                 Msg::Cell(i, r) => {
                     done += 1;
                     on_event(Event::CellDone { done, total, result: &r });
@@ -376,7 +379,10 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
     let mut out = Vec::with_capacity(all.len());
     for (i, id) in ids.iter().enumerate() {
         if let Some(r) = c.done.get(id) {
-            out.push(r.clone());
+            let mut r = r.clone();
+            let cell = &all[i];
+            crate::judge::expect_again(c.patterns[cell.pattern], cell, &mut r);
+            out.push(r);
         } else if let Some((&j, r)) = fresh.next() {
             debug_assert_eq!(i, j);
             out.extend(r);

@@ -415,6 +415,7 @@ fn error_code(e: &anyhow::Error) -> u8 {
             || cause.is::<crate::stress::StressError>()
             || matches!(cause.downcast_ref(), Some(ToolchainError::Unknown { .. } | ToolchainError::Version(_)))
             || matches!(cause.downcast_ref(), Some(CampaignError::NoBackend { .. }))
+            || matches!(cause.downcast_ref(), Some(crate::journal::JournalError { busy: true, .. }))
             || matches!(cause.downcast_ref(), Some(crate::fuzz::FuzzError::Nothing(_)))
             || matches!(
                 cause.downcast_ref(),
@@ -426,6 +427,8 @@ fn error_code(e: &anyhow::Error) -> u8 {
                     OutputError::InUse(_)
                         | OutputError::Duplicate { .. }
                         | OutputError::NotVerdicts { .. }
+                        | OutputError::NotResults { .. }
+                        | OutputError::Journal(crate::journal::JournalError { busy: true, .. })
                         | OutputError::NoSuchInput(_)
                 )
             );
@@ -535,8 +538,26 @@ pub enum FailOn {
     Never,
 }
 
+/// Writes a document asked for on stdout (`--json -`), flushed: an error
+/// when it cannot be written, stdout closed included (Rust's stdout
+/// swallows writes to a closed descriptor, which would lose the document
+/// and exit 0).
+fn write_stdout(doc: &[u8]) -> Result<()> {
+    // SAFETY: fcntl(F_GETFD) on a descriptor number only reads its flags.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        bail!("stdout is closed: the document asked for on `-` cannot be written");
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(doc).and_then(|()| out.flush()).context("failed to write to stdout")?;
+    Ok(())
+}
+
 fn diff(old: &Path, new: &Path, markdown: Option<&Path>, json: Option<&Path>, fail_on: FailOn) -> Result<u8> {
-    let (a, b) = (outputs::read_set(old)?, outputs::read_set(new)?);
+    let (a, note_a) = outputs::read_set_noting(old)?;
+    let (b, note_b) = outputs::read_set_noting(new)?;
+    for note in note_a.iter().chain(&note_b) {
+        eprintln!("warning: {note}");
+    }
     if a.is_empty() && b.is_empty() {
         bail!("both result sets are empty: nothing to compare");
     }
@@ -551,7 +572,7 @@ fn diff(old: &Path, new: &Path, markdown: Option<&Path>, json: Option<&Path>, fa
     let docs = [(markdown, d.markdown()), (json, serde_json::to_string_pretty(&d)? + "\n")];
     for (path, doc) in docs {
         match path {
-            Some(p) if p == dash => std::io::stdout().write_all(doc.as_bytes())?,
+            Some(p) if p == dash => write_stdout(doc.as_bytes())?,
             Some(p) => std::fs::write(p, doc).with_context(|| format!("failed to write `{}`", p.display()))?,
             None => {}
         }
@@ -607,11 +628,12 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Plan(args) => {
             let patterns = cx.patterns()?;
             let (_, plan) = planned(&cx, &patterns, &args)?;
+            // A build is one pattern's programs for one build key.
             let mut keys = std::collections::BTreeSet::new();
             for c in &plan.cells {
                 println!("{}", c.label());
                 let target = if c.backend == "wasm" { build::Target::Wasip1 } else { build::Target::Native };
-                keys.insert(BuildKey::for_cell(c, target));
+                keys.insert((BuildKey::for_cell(c, target), c.pattern_id.clone()));
             }
             for s in &plan.skipped {
                 println!("skipped: {s}");
@@ -658,6 +680,9 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Calibrate { repeat, run: args } => calibrate(&cx, repeat, args),
         Command::Merge { inputs, json, out } => {
             let mut merged = outputs::merge(&inputs)?;
+            for note in &merged.notes {
+                eprintln!("warning: {note}");
+            }
             print_results(&merged.results, json.as_deref(), &format!(" (merged from {} inputs)", inputs.len()))?;
             if let Some(dir) = &out {
                 merged.write(dir)?;
@@ -676,7 +701,7 @@ fn render(cx: &Setup, pattern: &str, variant: &str, go_line: &str, out: &Path) -
         format!("pattern `{}` has no variant `{variant}` (it has {})", p.id, names.join(", "))
     })?;
     let line = GoVersion::parse_line(go_line)?;
-    let files = build::render(&cx.probe(), line, &[(p, v)])?;
+    let files = build::render_standalone(&cx.probe(), line, p, v)?;
     build::write_files(out, &files)?;
     eprintln!(
         "wrote {} ({} files, go line {}); build it with: cd {} && go build -o prog . && ./prog",
@@ -741,7 +766,11 @@ fn floor(cx: &Setup, input: &Path, build_s: f64, cores: usize, json: Option<&Pat
     if !journal.is_file() {
         bail!("{}: no journal there (give an output folder of `run --out` or its results.jsonl)", journal.display());
     }
-    let results = crate::journal::read(&journal)?;
+    let contents = crate::journal::read_all(&journal)?;
+    if let Some(note) = contents.skipped.describe(&journal) {
+        eprintln!("warning: {note}");
+    }
+    let results = contents.cells;
     let patterns = cx.patterns()?;
     let mut cells = Vec::new();
     for r in &results {
@@ -861,7 +890,7 @@ fn print_results(results: &[CellResult], json: Option<&Path>, note: &str) -> Res
     if let Some(path) = json {
         let doc = report::json(results);
         if to_stdout {
-            std::io::stdout().write_all(doc.as_bytes())?;
+            write_stdout(doc.as_bytes())?;
         } else {
             std::fs::write(path, doc).with_context(|| format!("failed to write `{}`", path.display()))?;
         }
@@ -1053,6 +1082,9 @@ fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     let (journal, done) = match &journal_path {
         Some(path) => {
             let (j, done) = Journal::open(path, args.resume)?;
+            if let Some(note) = j.skipped().describe(path) {
+                eprintln!("warning: {note}; the cells they held run again");
+            }
             (Some(Mutex::new(j)), done)
         }
         None => (None, Default::default()),
@@ -1130,7 +1162,7 @@ mod tests {
             anyhow::Error::from(std::io::Error::other("disk full")).context("failed to write `x`"),
             crate::errors::IoError { what: "failed to create", path: "x".into(), source: io }.into(),
             crate::build::BuildError::Timeout { go: GoVersion::new(1, 27, 3), secs: 600 }.into(),
-            crate::journal::JournalError { path: "j".into(), what: "no space".into() }.into(),
+            crate::journal::JournalError { path: "j".into(), what: "no space".into(), busy: false }.into(),
             campaign::CampaignError::from(ToolchainError::Download {
                 version: GoVersion::new(1, 27, 3),
                 stderr: String::new(),

@@ -63,26 +63,31 @@ fn run_one(cx: &Context, pattern: &Pattern, d: Detector) -> DetectorResult {
     }
     // A build of the right flavor (the plain one unless instrumented).
     let flavor = flavor(d, go);
-    let program = if flavor == Flavor::Plain {
-        cx.artifact.program.clone()
+    let built = if flavor == Flavor::Plain {
+        Ok(cx.artifact.clone())
     } else {
         let key = BuildKey { flavor, ..cx.artifact.key.clone() };
         let scen: Vec<(&Pattern, &Variant)> = variants.iter().map(|v| (pattern, *v)).collect();
-        match cx.builder.build(&key, &scen) {
-            Ok(a) => a.program,
-            Err(e) => {
-                let msg = format!("{flavor:?} build failed: {}", e.to_string().lines().next().unwrap_or(""));
-                return DetectorResult::from_pair(
-                    d,
-                    Detection::new(Finding::Error, &msg),
-                    Detection::new(Finding::Error, &msg),
-                );
-            }
+        cx.builder.build(&key, &scen)
+    };
+    let programs = built.and_then(|a| {
+        let [b, f] = [variants[0], variants[1]].map(|v| a.program(&scenario_name(pattern, v)));
+        Ok([b?, f?])
+    });
+    let programs = match programs {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = format!("{flavor:?} build failed: {}", e.to_string().lines().next().unwrap_or(""));
+            return DetectorResult::from_pair(
+                d,
+                Detection::new(Finding::Error, &msg),
+                Detection::new(Finding::Error, &msg),
+            );
         }
     };
     let [b, f] = [0, 1].map(|i| {
         let mut spec = cx.specs[i].clone();
-        spec.program = program.clone();
+        spec.program = programs[i].clone();
         spec.stop_when = None; // a detector watches the whole run
         match d {
             Detector::Invalidptr => spec.knobs = spec.knobs.overlay(&godebug("invalidptr=1")),

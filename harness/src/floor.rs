@@ -50,7 +50,7 @@ pub struct VariantFloor {
     pub variant: String,
     /// Its status on everything it ran.
     pub status: Presence,
-    /// Trials it ran, and the least that give the same status.
+    /// Trials it ran.
     pub trials: usize,
     /// The least trials that give the same status.
     pub trials_needed: usize,

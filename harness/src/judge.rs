@@ -129,8 +129,16 @@ fn judge_once(
                 return result;
             }
         };
+        let program = match artifact.program(&scenario_name(pattern, v)) {
+            Ok(p) => p,
+            Err(e) => {
+                result.explanation = "not run: the build has no program for it".into();
+                result.error = Some(e.to_string());
+                return result;
+            }
+        };
         let spec = RunSpec {
-            program: artifact.program.clone(),
+            program,
             scenario: scenario_name(pattern, v),
             params: cell.params.clone(),
             knobs,
@@ -148,6 +156,13 @@ fn judge_once(
         };
         let mut records = Vec::new();
         for trial in 0..cell.trials {
+            // Ctrl-C / SIGTERM between two trials: stop here. The cell is
+            // not done (the campaign does not record it; --resume reruns it).
+            if crate::process::interrupted() {
+                result.explanation = "not run to the end: gcfuzz was interrupted".into();
+                result.runs.extend(records);
+                return result;
+            }
             let mut spec = spec.clone();
             // Paired: both variants' trial k share a seed; trials differ.
             spec.seed = trial_seed(trial);
@@ -218,6 +233,16 @@ fn cap_text(text: &str, cap: usize) -> String {
 pub fn trial_seed(k: u32) -> u64 {
     // SplitMix64's increment: well-spread seeds from small integers.
     0x9E37_79B9_7F4A_7C15u64.wrapping_mul(u64::from(k) + 1)
+}
+
+/// Holds a cell judged earlier (resumed from a journal) to the pattern's
+/// expectation as it reads now: an `expect:` edited between a run and its
+/// resume applies to every cell of the table, not only to those run since.
+pub fn expect_again(p: &Pattern, cell: &Cell, r: &mut CellResult) {
+    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), &cell.backend);
+    r.expected = expectation.map(|e| e.verdict);
+    r.why = expectation.map(|e| e.why.clone()).unwrap_or_default();
+    r.met = r.error.is_none() && r.expected == Some(r.verdict);
 }
 
 /// A cell's result before anything ran: its identity and expectation.

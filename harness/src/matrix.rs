@@ -88,6 +88,19 @@ pub enum MatrixError {
         /// Why.
         reason: String,
     },
+    /// Rounds or trials beyond what a run may ask for.
+    #[error("{0}")]
+    Bound(String),
+    /// A plan larger than gcfuzz plans.
+    #[error(
+        "the plan has more than {max} cells (at least {at}); narrow the axes, or split it with --shard in one plan of at most {max}"
+    )]
+    TooLarge {
+        /// The limit.
+        max: usize,
+        /// How many it had when planning stopped.
+        at: usize,
+    },
     /// A `--param` that is not `KEY=VALUE[,VALUE…]`.
     #[error("--param `{0}` must be KEY=VALUE[,VALUE…]")]
     ParamSyntax(String),
@@ -217,12 +230,32 @@ pub fn cannot_run(backend: &str, p: &Pattern, knobs: &Knobs) -> Option<String> {
     (!missing.is_empty()).then(|| format!("needs {}, which the {backend} backend lacks", missing.join(", ")))
 }
 
+/// The most cells one plan may have. A cell is two processes of at
+/// least a fraction of a second, so 100,000 cells are days of machine
+/// time: past that the axes were crossed by mistake, and planning stops
+/// with a clear refusal before memory and minutes go into a plan no one
+/// will run (`--shard` splits a plan up to this size across CI jobs).
+pub const MAX_CELLS: usize = 100_000;
+
 /// Plans the cells of `patterns` for `spec`.
 pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixError> {
     for name in spec.params.keys() {
         if !patterns.iter().any(|p| p.params.iter().any(|q| &q.name == name)) {
             return Err(MatrixError::UnknownParam(name.clone()));
         }
+    }
+    if let Some(t) = spec.trials
+        && !(1..=crate::template::MAX_TRIALS).contains(&t)
+    {
+        return Err(MatrixError::Bound(format!("trials must be 1 to {}, not {t}", crate::template::MAX_TRIALS)));
+    }
+    if let Some(r) = spec.rounds
+        && r > crate::template::MAX_ROUNDS
+    {
+        return Err(MatrixError::Bound(format!(
+            "rounds {r} is more than {}: a run must end",
+            crate::template::MAX_ROUNDS
+        )));
     }
     let backends = if spec.backends.is_empty() { vec![DEFAULT_BACKEND.to_string()] } else { spec.backends.clone() };
     let backends = &backends;
@@ -246,19 +279,21 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     }
                 }
                 param_sets = next;
+                if param_sets.len() > MAX_CELLS {
+                    return Err(MatrixError::TooLarge { max: MAX_CELLS, at: param_sets.len() });
+                }
             }
         }
         let rounds = spec.rounds.unwrap_or(p.run.rounds);
         if rounds < p.run.warmup + 3 {
             return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
         }
+        let configs = expand(&p.configs, spec)?;
         for &go in &spec.go {
             // What makes two configurations the same cell.
             type Same = (GoVersion, Knobs, String, Option<String>, BTreeMap<String, String>);
-            let mut seen: Vec<Same> = Vec::new();
-            for (config, params) in
-                expand(&p.configs, spec).into_iter().flat_map(|c| param_sets.iter().map(move |ps| (c.clone(), ps)))
-            {
+            let mut seen: std::collections::BTreeSet<Same> = std::collections::BTreeSet::new();
+            for (config, params) in configs.iter().flat_map(|c| param_sets.iter().map(move |ps| (c, ps))) {
                 if !config.applies_to(go) {
                     continue;
                 }
@@ -278,10 +313,9 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     config.goexperiment.clone(),
                     params.clone(),
                 );
-                if seen.contains(&key) {
+                if !seen.insert(key) {
                     continue;
                 }
-                seen.push(key);
                 // A GOMEMLIMIT relative to the live set must resolve for
                 // both variants (each may set its own): say so now, not
                 // per cell.
@@ -293,6 +327,9 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                         .map_err(|reason| MatrixError::BadKnob { pattern: p.id.clone(), reason })?;
                 }
                 for backend in backends {
+                    if out.cells.len() >= MAX_CELLS {
+                        return Err(MatrixError::TooLarge { max: MAX_CELLS, at: out.cells.len() + 1 });
+                    }
                     if let Some(why) = cannot_run(backend, p, &config.knobs) {
                         out.skipped.push(format!("{} on Go {go} ({}): {why}", p.id, config.knobs));
                         continue;
@@ -322,38 +359,43 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
     Ok(out)
 }
 
-/// The pattern's configurations with the command line's axes applied.
-fn expand(configs: &[Config], spec: &MatrixSpec) -> Vec<Config> {
+/// The pattern's configurations with the command line's axes applied;
+/// refused past [`MAX_CELLS`] (each is at least one cell per toolchain).
+fn expand(configs: &[Config], spec: &MatrixSpec) -> Result<Vec<Config>, MatrixError> {
     let mut out: Vec<Config> = configs.to_vec();
     if let Some(lines) = &spec.go_lines {
-        out = cross(&out, lines, |c, l| c.go_line = Some(*l));
+        out = cross(&out, lines, |c, l| c.go_line = Some(*l))?;
     }
     // An empty value is the runtime's default (the variable unset), so a
     // file can pin every axis and still leave a knob alone.
     let set = |x: &String| Some(x.trim().to_string()).filter(|s| !s.is_empty());
     if let Some(v) = &spec.gogc {
-        out = cross(&out, v, |c, x| c.knobs.gogc = set(x));
+        out = cross(&out, v, |c, x| c.knobs.gogc = set(x))?;
     }
     if let Some(v) = &spec.gomemlimit {
-        out = cross(&out, v, |c, x| c.knobs.gomemlimit = set(x));
+        out = cross(&out, v, |c, x| c.knobs.gomemlimit = set(x))?;
     }
     if let Some(v) = &spec.gomaxprocs {
-        out = cross(&out, v, |c, x| c.knobs.gomaxprocs = set(x));
+        out = cross(&out, v, |c, x| c.knobs.gomaxprocs = set(x))?;
     }
     if let Some(v) = &spec.godebug {
-        out = cross(&out, v, |c, x| c.knobs.godebug = Some(x.clone()).filter(|s| !s.is_empty()));
+        out = cross(&out, v, |c, x| c.knobs.godebug = Some(x.clone()).filter(|s| !s.is_empty()))?;
     }
     if let Some(v) = &spec.stress {
-        out = cross(&out, v, |c, x| c.stress = *x);
+        out = cross(&out, v, |c, x| c.stress = *x)?;
     }
     if let Some(v) = &spec.goexperiment {
-        out = cross(&out, v, |c, x| c.goexperiment = Some(x.clone()).filter(|s| !s.is_empty()));
+        out = cross(&out, v, |c, x| c.goexperiment = Some(x.clone()).filter(|s| !s.is_empty()))?;
     }
-    out
+    Ok(out)
 }
 
-fn cross<T>(configs: &[Config], values: &[T], set: impl Fn(&mut Config, &T)) -> Vec<Config> {
-    let mut out = Vec::new();
+fn cross<T>(configs: &[Config], values: &[T], set: impl Fn(&mut Config, &T)) -> Result<Vec<Config>, MatrixError> {
+    let n = configs.len().saturating_mul(values.len());
+    if n > MAX_CELLS {
+        return Err(MatrixError::TooLarge { max: MAX_CELLS, at: n });
+    }
+    let mut out = Vec::with_capacity(n);
     for c in configs {
         for v in values {
             let mut c = c.clone();
@@ -361,7 +403,7 @@ fn cross<T>(configs: &[Config], values: &[T], set: impl Fn(&mut Config, &T)) -> 
             out.push(c);
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -560,6 +602,40 @@ expect: [{verdict: reproduced}]
         assert!(e.contains("outside the range"), "{e}");
         let few = MatrixSpec { go: vec![v("1.27.3")], rounds: Some(3), ..Default::default() };
         assert!(matches!(plan(&[&p], &few), Err(MatrixError::TooFewRounds { .. })));
+        for (trials, rounds) in [(Some(100_000), None), (Some(0), None), (None, Some(10_000_000))] {
+            let s = MatrixSpec { go: vec![v("1.27.3")], trials, rounds, ..Default::default() };
+            let e = plan(&[&p], &s).unwrap_err();
+            assert!(matches!(e, MatrixError::Bound(_)), "{trials:?} {rounds:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_plan_past_its_bound_is_refused_at_once_and_planning_is_not_quadratic() {
+        let p = pattern();
+        let values = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>();
+        // 20,000 GOGC values on one toolchain: 20,000 cells per default
+        // configuration, quickly (the old duplicate check compared each
+        // with all before it).
+        let one = MatrixSpec { go: vec![v("1.27.3")], gogc: Some(values(1)), ..Default::default() };
+        let per_value = plan(&[&p], &one).unwrap().cells.len();
+        let s = MatrixSpec { go: vec![v("1.27.3")], gogc: Some(values(20_000)), ..Default::default() };
+        let t = std::time::Instant::now();
+        assert_eq!(plan(&[&p], &s).unwrap().cells.len(), 20_000 * per_value);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        // A million cells, and a billion: refused, before building them.
+        for (gogc, gomemlimit) in [(1000, 1000), (1_000_000, 1000)] {
+            let s = MatrixSpec {
+                go: vec![v("1.27.3")],
+                gogc: Some(values(gogc)),
+                gomemlimit: Some(values(gomemlimit).into_iter().map(|m| format!("{m}MiB")).collect()),
+                ..Default::default()
+            };
+            let t = std::time::Instant::now();
+            let e = plan(&[&p], &s).unwrap_err();
+            assert!(matches!(e, MatrixError::TooLarge { max: MAX_CELLS, .. }), "{e}");
+            assert!(e.to_string().contains("--shard"), "{e}");
+            assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        }
     }
 }
 

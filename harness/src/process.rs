@@ -211,18 +211,34 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
         let _ = err_tx.send(capture_capped(stderr, cap));
     });
 
-    let deadline = start + spec.timeout;
+    let mut deadline = start + spec.timeout;
     let mut outcome = ChildOutcome::default();
     let mut status = None;
     let mut stdout_open = true;
     let mut last_poll = Instant::now() - Duration::from_secs(1);
+    let mut last_turn = Instant::now();
     loop {
         let now = Instant::now();
+        // A turn of this loop takes at most ~50 ms. A longer one means
+        // gcfuzz itself did not run (SIGSTOP, a paused VM, heavy swapping):
+        // that time was not the child's to use up, so the deadline moves
+        // by it. The child is judged on the time gcfuzz watched it.
+        let turn = now.duration_since(last_turn);
+        if turn > STALL {
+            deadline += turn;
+        }
+        last_turn = now;
         if interrupted() {
             outcome.interrupted = true;
             break;
         }
         if now >= deadline {
+            // Exit is checked before the deadline: a child that finished
+            // while no one looked has not timed out.
+            if let Ok(Some(s)) = child.try_wait() {
+                status = Some(s);
+                break;
+            }
             outcome.timed_out = true;
             break;
         }
@@ -425,6 +441,10 @@ pub const LINE_CAP: usize = 1 << 20;
 /// How long to wait for the pipes to close after the child's group is gone.
 const DRAIN: Duration = Duration::from_secs(2);
 
+/// A turn of the watching loop longer than this means gcfuzz was stopped
+/// (its turns take ~50 ms): the deadline moves by the turn.
+const STALL: Duration = Duration::from_secs(1);
+
 /// The next line (without its newline), at most `cap` bytes of it kept;
 /// `None` at end of file.
 fn read_capped_line(r: &mut impl BufRead, cap: usize) -> Option<String> {
@@ -568,6 +588,33 @@ mod tests {
         assert!(o.timed_out);
         assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
         assert!(o.code.is_some() || o.signal.is_some());
+    }
+
+    #[test]
+    fn a_harness_that_was_stopped_records_no_false_timeout() {
+        // The child prints, finishes its work in 0.2 s and exits; gcfuzz
+        // stalls for 2.5 s on the first line (as if SIGSTOPped), past the
+        // child's 1 s deadline.
+        let mut s = sh("echo first; sleep 0.2; echo done; exit 0");
+        s.timeout = Duration::from_secs(1);
+        let mut lines = Vec::new();
+        let o = run(&s, &mut |l| {
+            if lines.is_empty() {
+                std::thread::sleep(Duration::from_millis(2500));
+            }
+            lines.push(l.to_string());
+        })
+        .unwrap();
+        assert!(!o.timed_out, "{o:?}");
+        assert_eq!((o.code, lines.as_slice()), (Some(0), ["first".to_string(), "done".to_string()].as_slice()));
+        // A child that really hangs still times out after a stall.
+        let mut s = sh("echo first; sleep 30");
+        s.timeout = Duration::from_secs(1);
+        s.grace = Duration::from_millis(100);
+        let t = Instant::now();
+        let o = run(&s, &mut |_| std::thread::sleep(Duration::from_millis(1500))).unwrap();
+        assert!(o.timed_out, "{o:?}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     #[test]

@@ -44,14 +44,14 @@ pub fn event_line(e: &Event) -> Option<String> {
         Event::Note(m) => Some(format!("toolchain: {m}")),
         Event::BuildStarted { .. } | Event::Download { .. } | Event::Started { .. } => None,
         Event::BuildDone(a) => Some(format!(
-            "build: go{} line {} ({} scenarios) {}",
+            "build: {} go{} line {} {}",
+            a.scenarios.join(" "),
             a.key.go,
             a.key.go_line.line_string(),
-            a.scenarios.len(),
             if a.cached { "cached".to_string() } else { format!("built in {:.1} s", a.build_ms as f64 / 1000.0) }
         )),
-        Event::BuildFailed { key, error } => {
-            Some(format!("build: go{} line {} FAILED\n{error}", key.go, key.go_line.line_string()))
+        Event::BuildFailed { key, pattern, error } => {
+            Some(format!("build: {pattern} go{} line {} FAILED\n{error}", key.go, key.go_line.line_string()))
         }
         Event::CellDone { done, total, result: r } => Some(format!(
             "[{done}/{total}] {} go{} line{} {}{}: {} ({})",

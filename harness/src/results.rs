@@ -33,6 +33,8 @@ pub enum Event<'a> {
     BuildStarted {
         /// Its key.
         key: BuildKey,
+        /// The pattern whose scenarios it builds.
+        pattern: String,
         /// Scenarios it holds.
         scenarios: usize,
     },
@@ -42,6 +44,8 @@ pub enum Event<'a> {
     BuildFailed {
         /// Its key.
         key: BuildKey,
+        /// The pattern whose scenarios it builds.
+        pattern: String,
         /// The error, with the compiler output.
         error: String,
     },

@@ -250,10 +250,16 @@ impl Builder for SyntheticBuilder {
         let mut scenarios: Vec<String> = scenarios.iter().map(|(p, v)| scenario_name(p, v)).collect();
         scenarios.sort();
         scenarios.dedup();
+        // The key in each path, for scripts that behave by toolchain or go line.
+        let programs = scenarios
+            .iter()
+            .map(|s| {
+                (s.clone(), PathBuf::from(format!("{PROGRAM_ROOT}/go{}/line{}/{s}", key.go, key.go_line.line_string())))
+            })
+            .collect();
         Ok(Artifact {
             key: key.clone(),
-            // The key, for scripts that behave by toolchain or go line.
-            program: PathBuf::from(format!("{PROGRAM_ROOT}/go{}/line{}", key.go, key.go_line.line_string())),
+            programs,
             src: PathBuf::new(),
             hash: "synthetic".into(),
             cached: false,

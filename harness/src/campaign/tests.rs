@@ -277,6 +277,22 @@ fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
     let c = Campaign::new(vec![&p], full, &builder, vec![&backend], options()).with_journal(&j, done);
     assert_eq!(run_quietly(&c).resumed, 4);
     assert_eq!(backend.runs(), 0);
+    drop(c);
+    drop(j);
+    // `expect:` edited before a resume: the resumed cells are held to it
+    // too, not to what the journal says was expected then.
+    let mut edited = p.clone();
+    edited.expect.retain(|e| e.verdict == Verdict::NotReproduced);
+    let backend = SyntheticBackend::new(leaky);
+    let (j, done) = Journal::open(&path, true).unwrap();
+    let j = Mutex::new(j);
+    let full = plan(&[&edited], &spec(&["1.21.13", "1.22.10", "1.23.9", "1.27.3"])).unwrap();
+    let c = Campaign::new(vec![&edited], full, &builder, vec![&backend], options()).with_journal(&j, done);
+    let out = run_quietly(&c);
+    assert_eq!((out.resumed, backend.runs()), (4, 0));
+    let met: Vec<(Option<Verdict>, bool)> = out.results.iter().map(|r| (r.expected, r.met)).collect();
+    let nr = Some(Verdict::NotReproduced);
+    assert_eq!(met, [(nr, false), (nr, false), (nr, false), (nr, true)], "every cell against the edited expectation");
 }
 
 #[test]

@@ -35,11 +35,15 @@ pub const MEMORY_FLOOR: u64 = 256 << 20;
 /// not matched on).
 type Slot = OnceLock<Result<Artifact, String>>;
 
-/// A builder that remembers each key's program (or its error): one build
-/// per build key for a whole fuzzing campaign.
+/// What a [`Memo`] remembers a build by: its key and scenario names.
+type MemoKey = (BuildKey, Vec<String>);
+
+/// A builder that remembers each build's programs (or its error): one
+/// build per build key and scenarios for a whole fuzzing campaign.
 pub struct Memo<'a> {
     inner: &'a dyn Builder,
-    built: Mutex<HashMap<BuildKey, Arc<Slot>>>,
+    /// By build key and scenario names.
+    built: Mutex<HashMap<MemoKey, Arc<Slot>>>,
     /// Builds asked of the inner builder.
     pub builds: AtomicU64,
     /// Milliseconds the inner builder spent compiling (cache hits cost 0).
@@ -59,9 +63,13 @@ impl Builder for Memo<'_> {
     }
 
     fn build(&self, key: &BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError> {
-        // One slot per key: a second thread wanting the same key waits for
-        // it rather than building it twice; other keys do not wait.
-        let slot = self.built.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+        // One slot per key and scenarios: a second thread wanting the same
+        // build waits for it rather than building it twice; others do not.
+        let mut names: Vec<String> = scenarios.iter().map(|(p, v)| crate::build::scenario_name(p, v)).collect();
+        names.sort();
+        names.dedup();
+        let slot =
+            self.built.lock().unwrap_or_else(|e| e.into_inner()).entry((key.clone(), names)).or_default().clone();
         slot.get_or_init(|| {
             self.builds.fetch_add(1, Ordering::Relaxed);
             let r = self.inner.build(key, scenarios);

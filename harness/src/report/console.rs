@@ -113,10 +113,14 @@ impl Reporter {
                     bar.finish_and_clear();
                 }
             }
-            Event::BuildStarted { key, scenarios } => {
+            Event::BuildStarted { key, pattern, scenarios } => {
                 let bar = b.multi.add(ProgressBar::new_spinner());
                 bar.set_style(style("{spinner} building {msg} ({elapsed})"));
-                bar.set_message(format!("go{} line {} ({scenarios} scenarios)", key.go, key.go_line.line_string()));
+                bar.set_message(format!(
+                    "{pattern} go{} line {} ({scenarios} scenarios)",
+                    key.go,
+                    key.go_line.line_string()
+                ));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 b.builds.push((format!("{key:?}"), bar));
             }

@@ -16,6 +16,9 @@ use std::path::Path;
 pub const MAX_RUN_S: f64 = 86_400.0;
 /// The most rounds a run may ask for.
 pub const MAX_ROUNDS: u32 = 100_000;
+/// The most trials (processes per variant) a cell may ask for, wherever
+/// it is asked (pattern.yaml, `--trials`, a matrix file, a finding).
+pub const MAX_TRIALS: u32 = 1000;
 
 pub(super) struct Checker<'a> {
     pub(super) path: &'a Path,
@@ -48,10 +51,22 @@ impl Checker<'_> {
                 );
             }
             let [lo, hi] = p.range.value;
+            let d = p.default.value;
+            if ![lo, hi, d].iter().all(|x| x.is_finite()) {
+                return self.err(
+                    Some(&p.default.referenced),
+                    format!("parameter `{name}`: default and range must be finite numbers (not NaN or inf)"),
+                );
+            }
+            if p.kind == ParamType::Int && [lo, hi, d].iter().any(|x| x.abs() > super::model::MAX_EXACT_INT as f64) {
+                return self.err(
+                    Some(&p.range.referenced),
+                    format!("parameter `{name}`: an int's default and range must lie within ±2^53 (exact integers)"),
+                );
+            }
             if lo > hi {
                 return self.err(Some(&p.range.referenced), format!("parameter `{name}`: range [{lo}, {hi}] is empty"));
             }
-            let d = p.default.value;
             if d < lo || d > hi {
                 return self.err(
                     Some(&p.default.referenced),
@@ -120,8 +135,8 @@ impl Checker<'_> {
         if r.rounds > MAX_ROUNDS {
             return self.err(None, format!("run: rounds {} is more than {MAX_ROUNDS}: a run must end", r.rounds));
         }
-        if r.trials == 0 || r.trials > 1000 {
-            return self.err(None, format!("run: trials must be 1 to 1000, not {}", r.trials));
+        if r.trials == 0 || r.trials > MAX_TRIALS {
+            return self.err(None, format!("run: trials must be 1 to {MAX_TRIALS}, not {}", r.trials));
         }
         let run = RunSettings {
             rounds: r.rounds,
@@ -180,9 +195,27 @@ impl Checker<'_> {
                     .err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
             }
             let threshold = match &s.present_above.value {
+                ThresholdSpec::Number(v) if !v.is_finite() => {
+                    return self.err(
+                        Some(&s.present_above.referenced),
+                        format!("signal `{}`: threshold must be a finite number", s.name),
+                    );
+                }
                 ThresholdSpec::Number(v) => Threshold::Number(*v),
                 ThresholdSpec::Expr(e) => match parse_scaled(e) {
-                    Some((param, factor)) if params.iter().any(|p| p.name == param) => {
+                    Some((param, factor)) if params.iter().any(|p: &Param| p.name == param) => {
+                        // Finite over the parameter's whole range, so no
+                        // value a user or the fuzzer picks makes it inf.
+                        let q = params.iter().find(|p: &&Param| p.name == param).expect("found above");
+                        if !(factor * q.range.0).is_finite() || !(factor * q.range.1).is_finite() {
+                            return self.err(
+                                Some(&s.present_above.referenced),
+                                format!(
+                                    "signal `{}`: threshold `{e}` is not a finite number over `{param}`'s range [{}, {}]",
+                                    s.name, q.range.0, q.range.1
+                                ),
+                            );
+                        }
                         Threshold::Scaled { param, factor }
                     }
                     Some((param, _)) => {

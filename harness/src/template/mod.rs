@@ -17,7 +17,7 @@ mod load;
 mod model;
 mod spec;
 
-pub use check::{MAX_ROUNDS, MAX_RUN_S};
+pub use check::{MAX_ROUNDS, MAX_RUN_S, MAX_TRIALS};
 pub use error::TemplateError;
 pub use load::{load_all, load_catalogue, load_pattern, parse_pattern, select};
 pub use model::*;

@@ -187,17 +187,47 @@ pub struct Param {
 
 impl Param {
     /// Checks a value given on the command line and formats it for the probe.
+    /// An int is read as an integer (exact up to ±2^53, where every
+    /// integer is also exact as the fuzzer's floating point; beyond that
+    /// it is refused, never rounded); a number that is not finite (NaN,
+    /// inf) is refused for every type.
     pub fn check(&self, raw: &str) -> Result<String, String> {
-        let v: f64 = raw.trim().parse().map_err(|_| format!("`{raw}` is not a number"))?;
-        if self.kind == ParamType::Int && v.fract() != 0.0 {
-            return Err(format!("`{raw}` is not an integer"));
-        }
+        let text = raw.trim();
+        let (v, formatted) = if self.kind == ParamType::Int {
+            let i: i64 = match text.parse::<i64>() {
+                Ok(i) => i,
+                Err(_) => {
+                    let f: f64 = text.parse().map_err(|_| format!("`{raw}` is not a number"))?;
+                    if !f.is_finite() || f.fract() != 0.0 {
+                        return Err(format!("`{raw}` is not an integer"));
+                    }
+                    if f.abs() > MAX_EXACT_INT as f64 {
+                        return Err(format!("`{raw}` is beyond ±2^53, where integers are no longer exact"));
+                    }
+                    f as i64
+                }
+            };
+            if i.unsigned_abs() > MAX_EXACT_INT as u64 {
+                return Err(format!("`{raw}` is beyond ±2^53, where integers are no longer exact"));
+            }
+            (i as f64, i.to_string())
+        } else {
+            let f: f64 = text.parse().map_err(|_| format!("`{raw}` is not a number"))?;
+            if !f.is_finite() {
+                return Err(format!("`{raw}` is not a finite number"));
+            }
+            (f, format_number(f))
+        };
         if v < self.range.0 || v > self.range.1 {
-            return Err(format!("{v} is outside the range [{}, {}]", self.range.0, self.range.1));
+            return Err(format!("{formatted} is outside the range [{}, {}]", self.range.0, self.range.1));
         }
-        Ok(format_number(v))
+        Ok(formatted)
     }
 }
+
+/// The largest integer an int parameter may hold: 2^53, below which every
+/// integer is exact as an `f64` (the fuzzer's and the thresholds' number).
+pub const MAX_EXACT_INT: i64 = 1 << 53;
 
 /// Formats a number as the probe reads it: integers without a fraction.
 pub fn format_number(v: f64) -> String {

@@ -91,6 +91,58 @@ fn parameter_values_are_checked() {
     assert!(w.check("1000").unwrap_err().contains("outside the range"));
     assert!(w.check("2.5").unwrap_err().contains("not an integer"));
     assert!(w.check("many").unwrap_err().contains("not a number"));
+    assert_eq!(w.check("5e1"), Ok("50".into()), "an integral number in another spelling");
+    // Integers are read as integers: beyond 2^53 refused, never rounded.
+    let big = Param {
+        name: "n".into(),
+        kind: ParamType::Int,
+        default: 0.0,
+        range: (0.0, MAX_EXACT_INT as f64),
+        about: String::new(),
+    };
+    assert_eq!(big.check("9007199254740991"), Ok("9007199254740991".into()), "2^53 - 1 exactly");
+    assert!(big.check("9007199254740993").unwrap_err().contains("2^53"), "2^53 + 1 would round to 2^53");
+    assert!(big.check("9223372036854775807").unwrap_err().contains("2^53"));
+    assert!(big.check("1e300").unwrap_err().contains("2^53"));
+    // NaN and inf pass no range check.
+    let ratio = Param { kind: ParamType::Float, range: (0.0, 2.0), ..big };
+    for bad in ["NaN", "nan", "inf", "-inf", "infinity"] {
+        assert!(ratio.check(bad).unwrap_err().contains("not a finite number"), "{bad}");
+    }
+    assert_eq!(ratio.check("0.5"), Ok("0.5".into()));
+}
+
+#[test]
+fn parameters_and_thresholds_that_are_not_finite_or_exact_do_not_load() {
+    let d = dir();
+    let cases = [
+        (
+            "workers: {type: int, default: 10, range: [1, 100]}",
+            "workers: {type: int, default: 9223372036854775807, range: [1, 9223372036854775807]}",
+            "2^53",
+        ),
+        (
+            "workers: {type: int, default: 10, range: [1, 100]}",
+            "workers: {type: float, default: .nan, range: [.nan, .nan]}",
+            "finite",
+        ),
+        (
+            "workers: {type: int, default: 10, range: [1, 100]}",
+            "workers: {type: float, default: 1, range: [0, .inf]}",
+            "finite",
+        ),
+        (
+            "workers: {type: int, default: 10, range: [1, 100]}",
+            "workers: {type: float, default: 1, range: [0, 1e308]}",
+            "not a finite number over",
+        ),
+        ("present_above: 0.5", "present_above: .inf", "finite"),
+    ];
+    for (from, to, says) in cases {
+        assert!(GOOD.contains(from), "{from}");
+        let e = parse(&GOOD.replacen(from, to, 1), d.path()).unwrap_err().to_string();
+        assert!(e.contains(says), "{to}: {e}");
+    }
 }
 
 /// Each bad file must fail with a message naming the problem, and where the

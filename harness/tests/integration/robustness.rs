@@ -53,6 +53,42 @@ fn crashing_hanging_and_greedy_children_are_recorded() {
     assert!(t.elapsed().as_secs() < 60, "took {:?}", t.elapsed());
 }
 
+/// Issue 26, defect 8: all scenarios of a build key shared one program, so
+/// every pattern's package-level code ran in every run. A pattern whose
+/// init() turns the collector off made built-in 10 `fix-fails`, and one
+/// whose init() panics made every other pattern `crash` with its message.
+/// Now each scenario is an executable of its own.
+#[test]
+fn one_patterns_package_level_code_never_runs_in_another_patterns_process() {
+    let d = fixture_templates(&["97-init-side-effects"]);
+    for id in ["02-subslice-pins-array", "10-gogc-off"] {
+        crate::support::copy_dir(&crate::support::templates().join(id), &d.path().join(id));
+    }
+    let mut run = Run::new(&[], "latest");
+    run.templates = d.path().to_path_buf();
+    let rs = run.results();
+    let table = gcfuzz::report::table(&rs);
+    let cell = |id: &str| rs.iter().find(|r| r.pattern == id).unwrap_or_else(|| panic!("no {id}:\n{table}"));
+    for id in ["02-subslice-pins-array", "10-gogc-off"] {
+        let r = cell(id);
+        assert_eq!((r.verdict, r.met), (Verdict::Reproduced, true), "{id}: {}\n{table}", r.explanation);
+        assert!(r.runs.iter().all(|run| run.crash.is_none()), "{id}: {table}");
+    }
+    // 10's fixed variant keeps the collector on: its growth stays far
+    // below the threshold (with GOGC=-1 from 97's init it grew ~1 KiB per
+    // iteration, like the buggy one).
+    let growth = crate::support::estimate(cell("10-gogc-off"), "fixed", "memory_growth");
+    assert!(growth < 512.0, "10's fixed variant grew {growth} B/iteration\n{table}");
+    // 97's own buggy init panics in its own process; its fixed variant,
+    // which does not link the buggy package, runs clean.
+    let own = cell("97-init-side-effects");
+    assert_eq!((own.verdict, own.met), (Verdict::Crash, true), "{}", own.explanation);
+    let buggy = own.buggy.as_ref().unwrap();
+    assert_eq!(buggy.status, Presence::Crash);
+    assert!(buggy.crash.as_ref().unwrap().message.contains("must run in its own process only"), "{:?}", buggy.crash);
+    assert_eq!(own.fixed.as_ref().unwrap().status, Presence::Absent, "{}", own.explanation);
+}
+
 #[test]
 fn builds_are_cached_by_content() {
     let d = fixture_templates(&["90-panics"]);
@@ -71,7 +107,9 @@ fn builds_are_cached_by_content() {
     let key = BuildKey::new(go, "1.22".parse().unwrap());
     let scen: Vec<_> = p.variants.iter().map(|v| (p, v)).collect();
     let first = b.build(&key, &scen).unwrap();
-    assert!(!first.cached && first.program.is_file());
+    assert!(!first.cached);
+    assert_eq!(first.programs.len(), scen.len(), "one executable per scenario");
+    assert!(first.programs.values().all(|p| p.is_file()), "{:?}", first.programs);
     let again = b.build(&key, &scen).unwrap();
     assert!(again.cached, "an unchanged program is not rebuilt");
     assert_eq!(again.hash, first.hash);

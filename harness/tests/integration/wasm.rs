@@ -102,7 +102,7 @@ fn a_different_seed_changes_what_depends_on_it_and_nothing_else() {
     let art = builder.build(&key, &both).unwrap_or_else(|e| panic!("{e}"));
     let wasm = Wasm::new().unwrap();
     let spec = |seed: u64| RunSpec {
-        program: art.program.clone(),
+        program: art.program(&format!("{}/fixed", p.id)).unwrap(),
         scenario: format!("{}/fixed", p.id),
         params: p.default_params(),
         knobs: Default::default(),
