@@ -638,11 +638,15 @@ impl Builder for GoBuilder {
             let failed = root.join(format!("{hash}.failed"));
             let _ = std::fs::remove_dir_all(&failed);
             let kept = std::fs::rename(&src, &failed).is_ok();
+            let note = crate::errors::low_space_note(&self.home, crate::errors::free_bytes(&self.home));
             return Err(BuildError::Compile {
                 go: key.go,
                 go_line: key.go_line.line_string(),
                 dir: if kept { failed } else { src },
-                output: format!("{stdout}{}", out.stderr),
+                output: match note {
+                    Some(n) => format!("{n}\n{stdout}{}", out.stderr),
+                    None => format!("{stdout}{}", out.stderr),
+                },
             });
         }
         // `go build -o DIR/` names each executable after its folder, with

@@ -415,7 +415,7 @@ fn error_code(e: &anyhow::Error) -> u8 {
             || cause.is::<crate::stress::StressError>()
             || matches!(cause.downcast_ref(), Some(ToolchainError::Unknown { .. } | ToolchainError::Version(_)))
             || matches!(cause.downcast_ref(), Some(CampaignError::NoBackend { .. }))
-            || matches!(cause.downcast_ref(), Some(crate::journal::JournalError { busy: true, .. }))
+            || matches!(cause.downcast_ref(), Some(crate::journal::JournalError { usage: true, .. }))
             || matches!(cause.downcast_ref(), Some(crate::fuzz::FuzzError::Nothing(_)))
             || matches!(
                 cause.downcast_ref(),
@@ -428,7 +428,7 @@ fn error_code(e: &anyhow::Error) -> u8 {
                         | OutputError::Duplicate { .. }
                         | OutputError::NotVerdicts { .. }
                         | OutputError::NotResults { .. }
-                        | OutputError::Journal(crate::journal::JournalError { busy: true, .. })
+                        | OutputError::Journal(crate::journal::JournalError { usage: true, .. })
                         | OutputError::NoSuchInput(_)
                 )
             );
@@ -1048,13 +1048,31 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
     let backends = Backends::new(&Backends::NAMES.map(String::from))?;
     let all = backends.all();
     let results = crate::fuzz::replay(dir, &patterns, &builder, &all, Some(mem_cap_mib << 20), true, &mut |r| {
-        eprintln!("{} {}", if r.holds { "holds" } else { "FAILS" }, r.path.display())
+        eprintln!(
+            "{} {}",
+            if r.holds {
+                "holds"
+            } else if r.unreadable {
+                "UNREADABLE"
+            } else {
+                "FAILS"
+            },
+            r.path.display()
+        )
     });
     print!("{}", report::fuzz::replay_table(&results));
     if crate::process::interrupted() {
         return Ok(EXIT_INTERRUPTED);
     }
-    Ok(if results.iter().all(|r| r.holds) { EXIT_OK } else { EXIT_UNEXPECTED })
+    // A finding that behaves otherwise is what CI gates on; one that does
+    // not read is bad input, not a changed behaviour.
+    Ok(if results.iter().any(|r| !r.holds && !r.unreadable) {
+        EXIT_UNEXPECTED
+    } else if results.iter().any(|r| r.unreadable) {
+        EXIT_USAGE
+    } else {
+        EXIT_OK
+    })
 }
 
 fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
@@ -1162,7 +1180,7 @@ mod tests {
             anyhow::Error::from(std::io::Error::other("disk full")).context("failed to write `x`"),
             crate::errors::IoError { what: "failed to create", path: "x".into(), source: io }.into(),
             crate::build::BuildError::Timeout { go: GoVersion::new(1, 27, 3), secs: 600 }.into(),
-            crate::journal::JournalError { path: "j".into(), what: "no space".into(), busy: false }.into(),
+            crate::journal::JournalError { path: "j".into(), what: "no space".into(), usage: false }.into(),
             campaign::CampaignError::from(ToolchainError::Download {
                 version: GoVersion::new(1, 27, 3),
                 stderr: String::new(),

@@ -59,3 +59,91 @@ pub fn try_lock_file(path: &Path) -> Result<Option<std::fs::File>, IoError> {
         Err(std::fs::TryLockError::Error(e)) => Err(io_err("failed to lock", path)(e)),
     }
 }
+
+/// The largest configuration file gcfuzz reads (pattern.yaml, a matrix
+/// file, a finding): far above any real one, so a mistake such as a link
+/// to a device or a huge file is refused instead of read for ever.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads a configuration file as text: a regular file (not a device, a
+/// pipe or a link to one) of at most [`MAX_CONFIG_BYTES`].
+pub fn read_config(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut text = String::new();
+    f.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} MiB: not a gcfuzz configuration file", MAX_CONFIG_BYTES >> 20),
+        ));
+    }
+    Ok(text)
+}
+
+/// Bytes free to an unprivileged writer on the file system holding
+/// `path`, or `None` where it cannot be asked.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we own; `c` is a valid
+    // NUL-terminated path for the duration of the call.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// Below this many free bytes a failed `go build` is blamed on the disk.
+pub const LOW_SPACE: u64 = 256 << 20;
+
+/// A note for a command that failed while the disk under `path` had only
+/// `free` bytes left: a full disk makes `go` fail with misleading errors
+/// (`package errors is not in std`), so the cause is said first.
+pub fn low_space_note(path: &Path, free: Option<u64>) -> Option<String> {
+    let free = free.filter(|&f| f < LOW_SPACE)?;
+    Some(format!(
+        "gcfuzz: only {:.1} MiB are free on the file system of `{}`: the disk is (nearly) full, which makes `go` fail with misleading errors such as `package errors is not in std`; free some space (or set GCFUZZ_HOME elsewhere) and run again",
+        free as f64 / (1 << 20) as f64,
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nearly_full_disk_is_named_and_a_roomy_one_is_not() {
+        let note = low_space_note(Path::new("/h"), Some(3 << 20)).unwrap();
+        assert!(
+            note.contains("only 3.0 MiB are free") && note.contains("`/h`") && note.contains("not in std"),
+            "{note}"
+        );
+        assert_eq!(low_space_note(Path::new("/h"), Some(LOW_SPACE)), None);
+        assert_eq!(low_space_note(Path::new("/h"), None), None);
+        assert!(free_bytes(Path::new("/")).is_some_and(|b| b > 0));
+        assert_eq!(free_bytes(Path::new("/no/such/folder")), None);
+    }
+
+    #[test]
+    fn configuration_files_are_regular_and_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let link = d.path().join("m.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let t = std::time::Instant::now();
+        assert!(read_config(&link).unwrap_err().to_string().contains("not a regular file"));
+        let big = d.path().join("big.yaml");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_CONFIG_BYTES + 10).unwrap();
+        assert!(read_config(&big).unwrap_err().to_string().contains("larger than 16 MiB"));
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        std::fs::write(&big, "a: 1\n").unwrap();
+        assert_eq!(read_config(&big).unwrap(), "a: 1\n");
+    }
+}

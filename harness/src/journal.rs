@@ -39,13 +39,14 @@ pub struct JournalError {
     pub path: PathBuf,
     /// What went wrong.
     pub what: String,
-    /// Another gcfuzz process holds it (a usage error, not a broken disk).
-    pub busy: bool,
+    /// The user's to mend, not the disk's: another gcfuzz process holds
+    /// it, or it is not a regular file.
+    pub usage: bool,
 }
 
 impl JournalError {
     fn new(path: &Path, what: impl Into<String>) -> Self {
-        JournalError { path: path.to_path_buf(), what: what.into(), busy: false }
+        JournalError { path: path.to_path_buf(), what: what.into(), usage: false }
     }
 }
 
@@ -99,7 +100,7 @@ impl Skipped {
 fn open_regular(path: &Path, file: File) -> Result<File, JournalError> {
     let meta = file.metadata().map_err(|e| JournalError::new(path, e.to_string()))?;
     if !meta.is_file() {
-        return Err(JournalError::new(path, "not a regular file"));
+        return Err(JournalError { usage: true, ..JournalError::new(path, "not a regular file") });
     }
     Ok(file)
 }
@@ -124,7 +125,9 @@ fn parse(bytes: &[u8]) -> Result<Line, String> {
         Some("cell") => {
             let mut r: CellResult = serde_json::from_value(v["result"].clone())
                 .map_err(|e| format!("a cell that does not read back ({e}; written by another gcfuzz version?)"))?;
-            if r.cell.is_empty() {
+            // The line's own key names the cell (runs and resumes go by
+            // it); the copy inside the result follows it.
+            if !id.is_empty() {
                 r.cell = id.clone();
             }
             Ok(Line::Cell { cell: id, seq: v["seq"].as_u64(), result: Box::new(r) })
@@ -190,7 +193,7 @@ impl Journal {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(JournalError {
-                    busy: true,
+                    usage: true,
                     ..err("in use by another gcfuzz process (a run or a merge writing it); wait for it, or name another journal".into())
                 });
             }
@@ -267,7 +270,7 @@ pub fn write_whole(path: &Path, cells: &[CellResult]) -> Result<(), JournalError
             Ok(()) => Some(f),
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(JournalError {
-                    busy: true,
+                    usage: true,
                     ..err("in use by another gcfuzz process (a run writing it); wait for it, or write elsewhere".into())
                 });
             }
@@ -461,7 +464,7 @@ mod tests {
         first.cell("a", &result("15-a")).unwrap();
         for resume in [true, false] {
             let e = Journal::open(&p, resume).unwrap_err();
-            assert!(e.busy && e.to_string().contains("in use by another gcfuzz"), "{e}");
+            assert!(e.usage && e.to_string().contains("in use by another gcfuzz"), "{e}");
         }
         assert_eq!(read(&p).unwrap().len(), 1, "a refused open truncates nothing");
         drop(first);

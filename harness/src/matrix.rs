@@ -697,7 +697,7 @@ pub struct MatrixFile {
 pub fn load_file(path: &std::path::Path) -> Result<MatrixFile, crate::template::TemplateError> {
     use crate::template::TemplateError;
     let text =
-        std::fs::read_to_string(path).map_err(|source| TemplateError::Io { path: path.to_path_buf(), source })?;
+        crate::errors::read_config(path).map_err(|source| TemplateError::Io { path: path.to_path_buf(), source })?;
     serde_saphyr::from_str(&text).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
         let message = e.to_string().lines().next().unwrap_or("").trim_start_matches("error: ").to_string();

@@ -616,12 +616,18 @@ pub struct Replayed {
     pub verdict: Option<crate::verdict::Verdict>,
     /// Whether it still shows its objective.
     pub holds: bool,
+    /// The finding could not be read (its configuration or its record is
+    /// missing or broken): nothing was judged, so nothing is said about
+    /// the behaviour.
+    pub unreadable: bool,
     /// Why not, or the numbers.
     pub detail: String,
 }
 
 /// Every finding under `dir` (any depth: `corpus/`, one pattern's folder,
-/// or a `findings/` folder), in path order.
+/// or a `findings/` folder), in path order, by its configuration's path
+/// (`.yaml`); a record (`.json`) whose configuration is missing is listed
+/// by the path the configuration would have, so replay can say so.
 pub fn finding_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -631,9 +637,12 @@ pub fn finding_files(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") && p.parent().is_some_and(|d| d.ends_with("findings"))
-            {
-                out.push(p);
+            } else if p.parent().is_some_and(|d| d.ends_with("findings")) {
+                if p.extension().is_some_and(|x| x == "yaml") {
+                    out.push(p);
+                } else if p.extension().is_some_and(|x| x == "json") && !p.with_extension("yaml").exists() {
+                    out.push(p.with_extension("yaml"));
+                }
             }
         }
     }
@@ -653,31 +662,32 @@ pub fn replay(
     confirm: bool,
     on_done: &mut dyn FnMut(&Replayed),
 ) -> Vec<Replayed> {
-    let mut out = Vec::new();
+    let mut out: Vec<Replayed> = Vec::new();
     for path in finding_files(dir) {
         if crate::process::interrupted() {
             break;
         }
-        let saved: Option<Finding> =
-            std::fs::read_to_string(path.with_extension("json")).ok().and_then(|t| serde_json::from_str(&t).ok());
+        let record = path.with_extension("json");
+        let saved: Result<Finding, String> = crate::errors::read_config(&record)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()));
+        let unreadable = |detail: String| Replayed {
+            path: path.clone(),
+            objective: None,
+            saved_verdict: None,
+            verdict: None,
+            holds: false,
+            unreadable: true,
+            detail,
+        };
         let r = match (RunConfig::load(&path, all), &saved) {
-            (Err(e), _) => Replayed {
-                path: path.clone(),
-                objective: None,
-                saved_verdict: None,
-                verdict: None,
-                holds: false,
-                detail: e.to_string(),
-            },
-            (Ok(_), None) => Replayed {
-                path: path.clone(),
-                objective: None,
-                saved_verdict: None,
-                verdict: None,
-                holds: false,
-                detail: format!("no readable {} beside it", path.with_extension("json").display()),
-            },
-            (Ok(c), Some(f)) => {
+            (Err(_), Ok(_)) if !path.exists() => unreadable(format!(
+                "only its record {} is here: the configuration beside it is missing",
+                record.display()
+            )),
+            (Err(e), _) => unreadable(e.to_string()),
+            (Ok(_), Err(e)) => unreadable(format!("its record {} does not read: {e}", record.display())),
+            (Ok(c), Ok(f)) => {
                 match (all.iter().find(|p| p.id == c.pattern), backends.iter().find(|b| b.name() == c.backend)) {
                     (_, None) => Replayed {
                         path: path.clone(),
@@ -685,6 +695,7 @@ pub fn replay(
                         saved_verdict: Some(f.result.verdict),
                         verdict: None,
                         holds: false,
+                        unreadable: false,
                         detail: format!("no `{}` backend here", c.backend),
                     },
                     (None, _) => Replayed {
@@ -693,6 +704,7 @@ pub fn replay(
                         saved_verdict: Some(f.result.verdict),
                         verdict: None,
                         holds: false,
+                        unreadable: false,
                         detail: format!("no pattern `{}`", c.pattern),
                     },
                     (Some(p), Some(&backend)) => {
@@ -709,6 +721,7 @@ pub fn replay(
                             saved_verdict: Some(f.result.verdict),
                             verdict: Some(now.verdict),
                             holds,
+                            unreadable: false,
                             detail: now.error.clone().unwrap_or_else(|| now.explanation.clone()),
                         }
                     }

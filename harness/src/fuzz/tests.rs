@@ -133,6 +133,21 @@ fn a_parameter_threshold_is_found_minimised_and_replayed() {
     });
     let rs = replay_quietly(corpus.path(), &p, &fixed_now);
     assert!(rs.iter().all(|r| !r.holds) && rs[0].verdict == Some(Verdict::Reproduced), "{rs:?}");
+    assert!(rs.iter().all(|r| !r.unreadable), "a changed behaviour, not an unreadable finding");
+    // A finding that does not read is said so, not judged as a change: a
+    // configuration cut short, and a record whose configuration is gone.
+    let text = std::fs::read_to_string(&f.path).unwrap();
+    std::fs::write(&f.path, &text[..text.len() / 3]).unwrap();
+    let orphan = f.path.with_file_name("orphan.json");
+    std::fs::copy(f.path.with_extension("json"), &orphan).unwrap();
+    let rs = replay_quietly(corpus.path(), &p, &SyntheticBackend::new(script));
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    assert!(rs.iter().all(|r| r.unreadable && !r.holds && r.verdict.is_none()), "{rs:?}");
+    let about_orphan =
+        rs.iter().find(|r| r.path == orphan.with_extension("yaml")).expect("the orphan record is listed");
+    assert!(about_orphan.detail.contains("configuration beside it is missing"), "{}", about_orphan.detail);
+    let table = crate::report::fuzz::replay_table(&rs);
+    assert!(table.contains("UNREADABLE") && table.contains("2 could not be read"), "{table}");
 }
 
 #[test]

@@ -75,7 +75,13 @@ pub fn replay_table(rs: &[Replayed]) -> String {
     for r in rs {
         out.push_str(&format!(
             "{:<5} {} {} saved {} now {}: {}\n",
-            if r.holds { "holds" } else { "FAILS" },
+            if r.holds {
+                "holds"
+            } else if r.unreadable {
+                "UNREADABLE"
+            } else {
+                "FAILS"
+            },
             r.path.display(),
             r.objective.map_or("?".into(), |o| o.to_string()),
             r.saved_verdict.map_or("?".into(), |v| v.to_string()),
@@ -84,6 +90,11 @@ pub fn replay_table(rs: &[Replayed]) -> String {
         ));
     }
     let held = rs.iter().filter(|r| r.holds).count();
-    out.push_str(&format!("{held} of {} findings behave as saved\n", rs.len()));
+    let unreadable = rs.iter().filter(|r| r.unreadable).count();
+    out.push_str(&format!("{held} of {} findings behave as saved", rs.len()));
+    if unreadable > 0 {
+        out.push_str(&format!("; {unreadable} could not be read (nothing judged)"));
+    }
+    out.push('\n');
     out
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Loads one pattern from its folder.
 pub fn load_pattern(dir: &Path) -> Result<Pattern, TemplateError> {
     let path = dir.join("pattern.yaml");
-    let text = std::fs::read_to_string(&path).map_err(|source| TemplateError::Io { path: path.clone(), source })?;
+    let text = crate::errors::read_config(&path).map_err(|source| TemplateError::Io { path: path.clone(), source })?;
     let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
     parse_pattern(&text, &path, &id, dir)
 }

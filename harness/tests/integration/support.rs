@@ -283,7 +283,9 @@ pub fn count_colour(png_path: &Path, hex: &str, tolerance: i32) -> usize {
 /// Cell ids in the journal's `cell` lines, with how often each appears.
 pub fn cells(journal: &Path) -> HashMap<String, usize> {
     let mut m = HashMap::new();
-    for line in std::fs::read_to_string(journal).unwrap_or_default().lines() {
+    // Bytes, not text: a torn line may end inside a character.
+    let bytes = std::fs::read(journal).unwrap_or_default();
+    for line in String::from_utf8_lossy(&bytes).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if v["type"] == "cell" {
             *m.entry(v["cell"].as_str().unwrap().to_string()).or_insert(0) += 1;
