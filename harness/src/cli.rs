@@ -165,7 +165,7 @@ enum Command {
         #[arg(value_name = "DIR|FILE")]
         input: PathBuf,
         /// Seconds of compiling to add (the run's `go build` time).
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
         build_s: f64,
         /// Cores to divide by [default: this machine's].
         #[arg(long)]
@@ -345,6 +345,15 @@ struct FuzzArgs {
 }
 
 /// `90s`, `10m`, `1h`, or seconds.
+/// A number of seconds, finite and not negative (NaN would pass a plain
+/// f64 flag and poison every sum it enters).
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..1e9).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds (finite, 0 or more)")),
+    }
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
@@ -538,14 +547,23 @@ pub enum FailOn {
     Never,
 }
 
+/// Whether the process started with its stdout closed (set by the binary
+/// before Rust's runtime replaces a closed stdout with /dev/null).
+pub static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Writes a document asked for on stdout (`--json -`), flushed: an error
-/// when it cannot be written, stdout closed included (Rust's stdout
-/// swallows writes to a closed descriptor, which would lose the document
-/// and exit 0).
+/// when it cannot be written, stdout closed included (the runtime would
+/// write it to /dev/null in its place, losing the document with exit 0).
 fn write_stdout(doc: &[u8]) -> Result<()> {
     // SAFETY: fcntl(F_GETFD) on a descriptor number only reads its flags.
-    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
-        bail!("stdout is closed: the document asked for on `-` cannot be written");
+    let closed_now = unsafe { libc::fcntl(1, libc::F_GETFD) } == -1;
+    if closed_now || STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+        // An I/O error (exit 3, setup), not a usage error.
+        let closed = std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "stdout is closed: the document asked for on `-` cannot be written",
+        );
+        return Err(closed.into());
     }
     let mut out = std::io::stdout().lock();
     out.write_all(doc).and_then(|()| out.flush()).context("failed to write to stdout")?;
@@ -1164,6 +1182,14 @@ mod tests {
     }
 
     #[test]
+    fn seconds_are_finite_and_not_negative() {
+        assert_eq!(parse_seconds("3.5"), Ok(3.5));
+        for bad in ["NaN", "inf", "-1", "x", "1e300"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn errors_exit_by_cause() {
         let usage: Vec<anyhow::Error> = vec![
             anyhow::anyhow!("--repeat must be at least 2"),
@@ -1171,6 +1197,14 @@ mod tests {
             matrix::MatrixError::ParamSyntax("x".into()).into(),
             ToolchainError::Unknown { given: "1.19".into(), known: String::new() }.into(),
             outputs::OutputError::InUse("out".into()).into(),
+            outputs::OutputError::NotResults { path: "r.jsonl".into(), reason: "no line reads".into() }.into(),
+            outputs::OutputError::Journal(crate::journal::JournalError {
+                path: "j".into(),
+                what: "in use".into(),
+                usage: true,
+            })
+            .into(),
+            crate::journal::JournalError { path: "j".into(), what: "not a regular file".into(), usage: true }.into(),
         ];
         for e in &usage {
             assert_eq!(error_code(e), EXIT_USAGE, "{e:#}");

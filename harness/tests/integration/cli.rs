@@ -495,6 +495,16 @@ fn shards_merged_equal_the_unsharded_run() {
     assert!(o.stderr.contains("is in both"), "{o}");
     let o = gcfuzz(&["plan", "--shard", "4/3"], &[]);
     assert_eq!(o.code, Some(2), "{o}");
+    // `--json -` with stdout closed: the JSON cannot be written, and that
+    // is an error (exit 3), not a silent exit 0 with the document lost.
+    let closed = std::process::Command::new("/bin/sh")
+        .args(["-c", "exec \"$0\" merge \"$1\" --json - >&-", env!("CARGO_BIN_EXE_gcfuzz"), &merged])
+        .env("GCFUZZ_HOME", home())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&closed.stderr);
+    assert_eq!(closed.status.code(), Some(3), "{err}");
+    assert!(err.contains("stdout is closed"), "{err}");
 }
 
 #[test]
