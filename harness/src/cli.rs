@@ -819,7 +819,7 @@ fn floor(cx: &Setup, input: &Path, build_s: f64, cores: usize, json: Option<&Pat
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&serde_json::json!({ "total": total, "cells": cells }))? + "\n";
         if path == Path::new("-") {
-            print!("{text}");
+            write_stdout(text.as_bytes())?;
         } else {
             crate::errors::write_atomic(path, text.as_bytes())?;
         }
