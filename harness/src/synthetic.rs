@@ -170,6 +170,17 @@ impl Backend for SyntheticBackend {
         let limit = usize::try_from(spec.rounds).unwrap_or(usize::MAX).saturating_add(1);
         let mut sent: u32 = 0;
         for s in series.samples.iter().take(limit) {
+            // The memory cap, as the native watcher applies it: a run whose
+            // resident memory (the sample's `rss`) passes it is killed
+            // there, before it reports the sample.
+            if let (Some(cap), Some(rss)) = (spec.rss_cap, s.get("rss"))
+                && rss as u64 > cap
+            {
+                outcome.over_memory = Some(rss as u64);
+                outcome.peak_rss = rss as u64;
+                outcome.signal = Some(libc::SIGKILL);
+                break;
+            }
             sent += 1;
             if collector.line(&sample_line(s)) {
                 outcome.stopped_early = true;
@@ -177,7 +188,7 @@ impl Backend for SyntheticBackend {
             }
         }
         std::thread::sleep(self.hold);
-        if !outcome.stopped_early {
+        if !outcome.stopped_early && outcome.over_memory.is_none() {
             match &series.exit {
                 Exit::Done => {
                     let done = serde_json::json!({"v": 1, "type": "done", "rounds": sent.saturating_sub(1), "reason": "rounds"});

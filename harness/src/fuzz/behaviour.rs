@@ -26,7 +26,45 @@ pub const FEATURES: &[&str] = &[
     "rss-slope",
     "counter-rates",
     "symptom-signals",
+    "cut",
 ];
+
+/// How the fuzzer's cap cut a run, if it did: its memory (bucket 0), its
+/// time (1: killed at the capped timeout) or its wall clock (2: the probe
+/// stopped itself at the capped `max_wall`).
+pub fn cut_kind(run: &RunRecord) -> Option<usize> {
+    if run.outcome.over_memory.is_some() {
+        Some(0)
+    } else if run.outcome.timed_out {
+        Some(1)
+    } else if run.done.as_ref().is_some_and(|d| d.reason == "wall") {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// The slots of a judgement the fuzzer's cap cut: only how each variant
+/// was cut (what it measured is partly the cap's doing), so a heavy
+/// region is kept to breed from without its capped numbers posing as
+/// behaviour.
+pub fn cut_slots(r: &CellResult) -> Vec<usize> {
+    let f = FEATURES.iter().position(|x| *x == "cut").expect("a listed feature");
+    let mut out: Vec<usize> = ["buggy", "fixed"]
+        .iter()
+        .enumerate()
+        .flat_map(|(vi, name)| {
+            r.runs
+                .iter()
+                .filter(move |run| run.variant() == *name)
+                .filter_map(cut_kind)
+                .map(move |kind| vi * FEATURES.len() * BUCKETS + f * BUCKETS + kind)
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
 
 /// Slots for the pair's verdict, after both variants' features.
 const VERDICT_SLOTS: usize = BUCKETS;

@@ -132,6 +132,10 @@ pub struct Stats {
     /// Executions whose first judgement the run cap cut (see
     /// [`Judged::cut`]).
     pub slow: u64,
+    /// Of those, the ones judged again at the pattern's own limits because
+    /// the cap cut their fixed variant (within `target::HEAVY_SHARE` of
+    /// the run time).
+    pub heavy: u64,
     /// The last finding, for people.
     pub last_finding: Option<String>,
     /// The wall-time cap of first judgements' runs, s (see
@@ -382,6 +386,7 @@ fn fuzz_one(
             let mut inbox = engine.inbox.lock().unwrap_or_else(|e| e.into_inner());
             stats.errors = inbox.errors;
             stats.slow = inbox.slow;
+            stats.heavy = target.heavy.load(std::sync::atomic::Ordering::Relaxed);
             stats.last_error = inbox.last_error.clone();
             std::mem::take(&mut inbox.findings)
         };
@@ -400,7 +405,9 @@ fn fuzz_one(
                     stats.known += 1;
                     continue;
                 }
+                target.minimising.store(true, std::sync::atomic::Ordering::Relaxed);
                 let f = minimise(&target, &space, &seeds, &j, o, engine.executions(), deadline);
+                target.minimising.store(false, std::sync::atomic::Ordering::Relaxed);
                 known.push((o, f.config.nearest(&seeds).map(|(_, c)| c).unwrap_or_default()));
                 match save(&f, &dirs.findings)? {
                     Some(path) => {

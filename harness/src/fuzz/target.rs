@@ -108,9 +108,11 @@ pub struct Judged {
     pub slots: Vec<usize>,
     /// A run of the first judgement was cut by the fuzzer's cap (its time,
     /// its memory, or its rounds stopped at the capped limit): what it
-    /// shows is partly the cap's doing, so it lights no slot and LibAFL
-    /// does not keep it to breed more such mutants. A candidate among them
-    /// is still judged at full limits, and that judgement's slots count.
+    /// shows is partly the cap's doing, so of it only the cut itself lights
+    /// slots (`cut` per variant and kind: heavy regions stay in the corpus
+    /// to breed from). A candidate among them, or one whose fixed variant
+    /// was cut (within [`HEAVY_SHARE`]), is judged at full limits, and that
+    /// judgement's slots count.
     pub cut: bool,
 }
 
@@ -153,7 +155,23 @@ pub struct Target<'a> {
     slowest_ms: AtomicU64,
     /// The largest memory of a first judgement's run so far, bytes.
     largest_bytes: AtomicU64,
+    /// Milliseconds of every judgement so far, on the runs' own clocks.
+    spent_ms: AtomicU64,
+    /// Milliseconds of judgements at full limits that a cut asked for.
+    heavy_ms: AtomicU64,
+    /// Configurations judged again at full limits because the cap cut
+    /// their fixed variant.
+    pub heavy: AtomicU64,
+    /// While a finding is minimised every cut configuration is judged
+    /// again at full limits, whatever the share: a boundary must not move
+    /// because the budget ran out.
+    pub minimising: std::sync::atomic::AtomicBool,
 }
+
+/// The most of a campaign's run time that judging cut configurations again
+/// at the pattern's own limits may take (see [`Target::judge`]): heavy
+/// regions get explored, the rest of the space keeps more than half.
+pub const HEAVY_SHARE: f64 = 0.4;
 
 impl<'a> Target<'a> {
     /// A target judging `pattern` with `builder` on `backend`.
@@ -169,6 +187,10 @@ impl<'a> Target<'a> {
             fast: std::sync::OnceLock::new(),
             slowest_ms: AtomicU64::new(0),
             largest_bytes: AtomicU64::new(0),
+            spent_ms: AtomicU64::new(0),
+            heavy_ms: AtomicU64::new(0),
+            heavy: AtomicU64::new(0),
+            minimising: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -234,7 +256,27 @@ impl<'a> Target<'a> {
         self.slowest_ms.fetch_max(time("buggy").max(time("fixed")), Ordering::Relaxed);
         let largest = r.runs.iter().map(|run| run.outcome.peak_rss).max().unwrap_or(0);
         self.largest_bytes.fetch_max(largest, Ordering::Relaxed);
+        self.spent_ms.fetch_add(time("buggy") + time("fixed"), Ordering::Relaxed);
         r
+    }
+
+    /// Judges `c` at full limits because the cap cut it, counting the time
+    /// against [`HEAVY_SHARE`].
+    fn judge_heavy(&self, c: &RunConfig) -> CellResult {
+        let before = self.spent_ms.load(Ordering::Relaxed);
+        let r = self.judge_once(c, true);
+        let took = self.spent_ms.load(Ordering::Relaxed).saturating_sub(before);
+        self.heavy_ms.fetch_add(took, Ordering::Relaxed);
+        r
+    }
+
+    /// Whether the heavy share has room for one more full judgement.
+    fn heavy_room(&self) -> bool {
+        if self.minimising.load(Ordering::Relaxed) {
+            return true;
+        }
+        let (heavy, spent) = (self.heavy_ms.load(Ordering::Relaxed), self.spent_ms.load(Ordering::Relaxed));
+        heavy as f64 <= HEAVY_SHARE * spent as f64
     }
 
     /// Judges one configuration. A candidate counts only on a judgement at
@@ -257,9 +299,31 @@ impl<'a> Target<'a> {
         };
         let too_slow = capped && timed_out(&first.buggy) && timed_out(&first.fixed);
         let cut = capped && first.runs.iter().any(cut_by_cap);
+        // A cut is evidence, not silence: the cap stopped the fixed variant
+        // where the seeds' runs were far from it (4x their time or memory),
+        // which is where garbage-collector bugs grow. Such a configuration
+        // is judged at the pattern's own limits, within HEAVY_SHARE of the
+        // campaign's run time; that judgement, never the capped one,
+        // decides (and is confirmed like any candidate).
+        let fixed_cut = cut && first.runs.iter().any(|run| run.variant() == "fixed" && cut_by_cap(run));
+        let heavy = fixed_cut && !objective::needs_rerun(&first) && !crate::process::interrupted() && self.heavy_room();
         let mut rerun = None;
         let mut objectives = objective::confirmed(&first, None);
-        if self.confirm {
+        if heavy {
+            self.heavy.fetch_add(1, Ordering::Relaxed);
+            let full = self.judge_heavy(c);
+            objectives = Vec::new();
+            if !self.confirm {
+                objectives = objective::confirmed(&full, None);
+                rerun = Some(full);
+            } else if objective::needs_rerun(&full) && !crate::process::interrupted() {
+                let again = self.judge_heavy(c);
+                objectives = objective::confirmed(&full, Some(&again));
+                rerun = Some(again);
+            } else {
+                rerun = Some(full);
+            }
+        } else if self.confirm {
             objectives = Vec::new();
             if objective::needs_rerun(&first) && !too_slow && !crate::process::interrupted() {
                 let second = self.judge_once(c, true);
@@ -278,7 +342,7 @@ impl<'a> Target<'a> {
             objectives = objective::confirmed(&full, None);
             rerun = Some(full);
         }
-        let mut slots = if cut { Vec::new() } else { behaviour::slots(&first) };
+        let mut slots = if cut { behaviour::cut_slots(&first) } else { behaviour::slots(&first) };
         if let Some(r) = &rerun {
             slots.extend(behaviour::slots(r));
             slots.sort_unstable();
@@ -322,7 +386,7 @@ impl<'a> Target<'a> {
 /// Whether a run of a capped judgement met a capped limit: killed at its
 /// time or memory cap, or its rounds stopped at the capped wall time.
 fn cut_by_cap(run: &crate::run::RunRecord) -> bool {
-    run.outcome.timed_out || run.outcome.over_memory.is_some() || run.done.as_ref().is_some_and(|d| d.reason == "wall")
+    behaviour::cut_kind(run).is_some()
 }
 
 /// The result of a configuration that could not be planned.

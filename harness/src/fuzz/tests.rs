@@ -368,6 +368,63 @@ fn a_configuration_is_a_one_cell_matrix_file_that_replays_through_run() {
     );
 }
 
+/// Issue 21: a fix that fails only where the runs need far more memory than
+/// the seeds' runs. Under the fuzzer's memory cap (4x the seeds' largest
+/// run, at least 256 MiB) both variants die the same way there, so no
+/// objective fires; the cut itself must send the search there.
+#[test]
+fn a_fix_that_fails_only_where_memory_is_heavy_is_found_behind_the_cap() {
+    let (_d, p) = pattern("95-heavy", REPRODUCED);
+    // Resident memory grows with the size: 18 MiB at the seeds' 8 KiB, past
+    // the capped 256 MiB from 961 KiB on; the fix fails from 2048 KiB on.
+    let script = |spec: &RunSpec| {
+        let size: f64 = spec.params["size_kib"].parse().unwrap();
+        let leaks = spec.scenario.ends_with("/buggy") || size >= 2048.0;
+        let per_round = if leaks { 1e6 } else { 0.0 };
+        let rss = 16.0 * 1048576.0 + size * 262144.0;
+        Series::rounds(spec.rounds, move |r| vec![("heap_live", 1e6 + per_round * (r + 1) as f64), ("rss", rss)])
+    };
+    let backend = || {
+        let mut b = SyntheticBackend::new(script);
+        b.hold = std::time::Duration::from_millis(1); // time for the heavy share to count
+        b
+    };
+    // One configuration there, judged by hand: capped, both variants are
+    // killed at the cap; the cut sends it to full limits, where it fails.
+    let builder = SyntheticBuilder::default();
+    let b = backend();
+    let t = Target::new(&p, &builder, &b);
+    let seed = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
+    assert!(t.judge(&seed).objectives.is_empty(), "the seeds hold");
+    t.cap_runs(RUN_CAP_FACTOR);
+    let mut heavy = seed.clone();
+    heavy.params.insert("size_kib".into(), "3000".into());
+    let j = t.judge(&heavy);
+    assert!(j.cut && j.first.verdict == Verdict::Crash, "capped, both killed at 256 MiB: {}", j.first.explanation);
+    let full = j.rerun.as_ref().expect("judged again at full limits");
+    assert_eq!(full.verdict, Verdict::FixFails, "{}", full.explanation);
+    assert_eq!(j.objectives, [Objective::FixFails]);
+    assert_eq!(t.heavy.load(Ordering::Relaxed), 1);
+    let cut = behaviour::cut_slots(&j.first);
+    assert_eq!(cut.len(), 2, "a cut slot per variant: {cut:?}");
+    assert!(cut.iter().all(|s| j.slots.contains(s)), "the cut keeps it in the corpus");
+    // Ten seeds of LibAFL's random source, 120 executions each.
+    let mut after = Vec::new();
+    for seed in 1..=10u64 {
+        let corpus = tempfile::tempdir().unwrap();
+        let s = fuzz_quietly(&p, &backend(), &Options { seed, ..options(corpus.path(), 120) });
+        assert!(s.stats.slow > 0 && s.stats.heavy > 0, "seed {seed}: {:?}", s.stats);
+        let Some(f) = s.findings.iter().find(|f| f.objective == Objective::FixFails) else { continue };
+        assert_eq!(f.changes, ["size_kib"], "seed {seed}: minimised to the one change: {}", f.described);
+        let edge: f64 = f.boundaries["size_kib"].parse().unwrap();
+        assert!((2048.0..=2080.0).contains(&edge), "seed {seed}: narrowed to the boundary (2048): {:?}", f.boundaries);
+        after.push(f.found_after);
+    }
+    after.sort_unstable();
+    eprintln!("heavy-memory fix-fails found in {} of 10 seeds, after {after:?} executions", after.len());
+    assert!(after.len() >= 9, "found in {} of 10 seeds: {after:?}", after.len());
+}
+
 #[test]
 fn a_capped_first_run_never_makes_a_finding_by_itself() {
     let (_d, p) = pattern("98-capped", REPRODUCED);

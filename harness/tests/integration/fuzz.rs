@@ -79,6 +79,41 @@ fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
     assert!(o.stdout.contains("1 of 1 findings behave as saved"), "{o}");
 }
 
+/// Issue 21: fixture 89's fix fails only from 40 MiB buffers on, where its
+/// runs need 320 MiB to 1 GiB against ~25 MiB at the default size: past
+/// the fuzzer's cap on first judgements, where both variants are killed
+/// the same way. The cut of the fixed variant sends the configuration to
+/// a judgement at full limits. Measured with `gcfuzz fuzz 89 --go 1.27
+/// --iters 60`: found in 5 of 5 seeds (the build before this rule: 2 of 5).
+#[test]
+fn fuzzing_real_go_finds_a_fix_that_fails_only_where_memory_is_heavy() {
+    let machine = shared();
+    let t = fixture_templates(&["89-fix-fails-heavy"]);
+    let all: Vec<Pattern> = template::load_all(t.path()).unwrap();
+    let p = &all[0];
+    let builder = GoBuilder::new(&home(), &t.path().join("probe"), toolchains());
+    for seed in [1, 3] {
+        let corpus = tempfile::tempdir().unwrap();
+        let opts = fuzz::Options { seed, jobs: 1, ..options(corpus.path(), "latest", 60) };
+        let s = fuzz::fuzz(&[p], &all, &builder, &Native, &opts, &mut |_| {}).unwrap().remove(0);
+        eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
+        assert!(
+            s.stats.slow > 0 && s.stats.heavy > 0,
+            "seed {seed}: the cap cut runs and some were judged again: {:?}",
+            s.stats
+        );
+        let f = s.findings.iter().find(|f| f.objective == Objective::FixFails).unwrap_or_else(|| {
+            panic!("seed {seed}: no fix-fails in {} executions: {:?}", s.stats.executions, s.findings)
+        });
+        assert_eq!(f.changes, ["size_mib"], "seed {seed}: {}", f.described);
+        let edge: u64 = f.boundaries["size_mib"].parse().unwrap();
+        assert!((40..=42).contains(&edge), "seed {seed}: narrowed to the boundary (40): {:?}", f.boundaries);
+        assert_eq!(f.result.verdict, Verdict::FixFails, "the saved judgement is a full one");
+        assert!(f.result.runs.iter().all(|r| r.crash.is_none()), "no run of the saved judgement was cut");
+    }
+    drop(machine);
+}
+
 #[test]
 fn fuzzing_on_wasm_finds_it_under_a_virtual_cap_and_proves_it_with_one_full_judgement() {
     let machine = shared();
