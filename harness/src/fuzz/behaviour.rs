@@ -27,6 +27,7 @@ pub const FEATURES: &[&str] = &[
     "counter-rates",
     "symptom-signals",
     "cut",
+    "peak-memory",
 ];
 
 /// How the fuzzer's cap cut a run, if it did: its memory (bucket 0), its
@@ -122,6 +123,12 @@ pub fn slots(r: &CellResult) -> Vec<usize> {
                 out.push(at("symptom-signals", small_hash(&s.name) % BUCKETS));
             }
         }
+        // The level memory reached, not only how it moved: a run twice as
+        // heavy is another place (where garbage-collector bugs grow), and
+        // a mutant that gets there is kept to breed from.
+        if let Some(peak) = runs.iter().map(|run| run.outcome.peak_rss).max().filter(|&p| p > 0) {
+            out.push(at("peak-memory", memory_bucket(peak)));
+        }
     }
     let verdict_base = 2 * FEATURES.len() * BUCKETS;
     out.push(verdict_base + (r.verdict as usize).min(VERDICT_SLOTS - 1));
@@ -139,6 +146,13 @@ pub fn slot_name(slot: usize) -> String {
     let variant = if slot < per_variant { "buggy" } else { "fixed" };
     let s = slot % per_variant;
     format!("{variant}:{}[{}]", FEATURES[s / BUCKETS], s % BUCKETS)
+}
+
+/// Peak resident memory in doublings from 16 MiB (bucket 0 up to 32 MiB,
+/// 1 up to 64, …).
+fn memory_bucket(bytes: u64) -> usize {
+    let mib = bytes as f64 / f64::from(1u32 << 20);
+    if mib < 32.0 { 0 } else { ((mib / 16.0).log2().floor() as usize).min(BUCKETS - 1) }
 }
 
 fn presence_bucket(p: Presence) -> usize {
@@ -214,5 +228,8 @@ mod tests {
         assert_eq!(slot_name(0), "buggy:presence[0]");
         assert_eq!(slot_name(FEATURES.len() * BUCKETS + 2 * BUCKETS + 5), "fixed:gc-cycles-per-round[5]");
         assert_eq!(slot_name(MAP_SIZE - 1), format!("verdict[{}]", BUCKETS - 1));
+        let mib = |m: u64| m << 20;
+        assert_eq!((memory_bucket(mib(20)), memory_bucket(mib(33)), memory_bucket(mib(70))), (0, 1, 2));
+        assert_eq!(memory_bucket(mib(1 << 30)), BUCKETS - 1, "a petabyte stays in the map");
     }
 }

@@ -242,6 +242,7 @@ config_mutator!(ParamMutator, "param", |s, c, d| {
     }
 });
 config_mutator!(StressMutator, "stress", |s, c, d| s.mutate_stress(c, d));
+config_mutator!(LoadMutator, "load", |s, c, d| s.mutate_load(c, d));
 config_mutator!(VersionMutator, "version", |s, c, d| s.mutate_version(c, d));
 config_mutator!(RunMutator, "rounds-trials", |s, c, d| s.mutate_run(c, d));
 
@@ -282,6 +283,7 @@ type Mutators = SingleChoiceScheduledMutator<
         KnobMutator,
         ParamMutator,
         ParamMutator,
+        LoadMutator,
         StressMutator,
         VersionMutator,
         RunMutator,
@@ -436,6 +438,7 @@ impl<'t, 'a> Engine<'t, 'a> {
                 KnobMutator(space.clone()),
                 ParamMutator(space.clone()),
                 ParamMutator(space.clone()),
+                LoadMutator(space.clone()),
                 StressMutator(space.clone()),
                 VersionMutator(space.clone()),
                 RunMutator(space.clone()),

@@ -209,6 +209,32 @@ impl Space {
         true
     }
 
+    /// Moves the load as a person tuning a heavy run would, two axes at
+    /// once: a parameter, and with it either a second parameter the other
+    /// way by up to 8x (per-round work against size, so the cost stays in
+    /// reach) or the collector's settings (GOMEMLIMIT, often relative to
+    /// the live set, or GOGC). Regions that need two changes together are
+    /// where a single mutation, which no feedback rewards halfway, rarely
+    /// lands. Always inside the declared ranges.
+    pub fn mutate_load(&self, c: &mut RunConfig, d: &mut dyn Dice) {
+        if !self.mutate_param(c, d) {
+            self.mutate_knob(c, d);
+            return;
+        }
+        match d.below(3) {
+            0 if self.params.len() > 1 => {
+                let p = pick(d, &self.params);
+                let (lo, hi) = p.range;
+                let cur: f64 = c.params.get(&p.name).and_then(|v| v.parse().ok()).unwrap_or(p.default);
+                let mut next = (cur / 8f64.powf(d.unit())).clamp(lo, hi);
+                next = if p.kind == ParamType::Int { next.round() } else { round_sig(next, 3) };
+                c.params.insert(p.name.clone(), format_number(next.clamp(lo, hi)));
+            }
+            1 => c.knobs.gomemlimit = gomemlimit(d),
+            _ => c.knobs.gogc = gogc(d),
+        }
+    }
+
     /// Turns a stress goroutine on or off, or retunes one that is on.
     pub fn mutate_stress(&self, c: &mut RunConfig, d: &mut dyn Dice) {
         let s = &mut c.stress;
@@ -241,10 +267,23 @@ impl Space {
                 c.go = self.toolchains[j.min(self.toolchains.len() - 1)];
             }
             1 => {
+                // A pinned line needs a toolchain newer than it: on the
+                // oldest series, the toolchain moves up first (both axes in
+                // one move, as a person would pin an old line on a new Go).
+                if c.go.series() <= OLDEST_LINE {
+                    let newer: Vec<GoVersion> =
+                        self.toolchains.iter().copied().filter(|g| g.series() > OLDEST_LINE).collect();
+                    if !newer.is_empty() {
+                        c.go = *pick(d, &newer);
+                    }
+                }
                 let top = c.go.series();
-                let lines: Vec<GoVersion> = (OLDEST_LINE.minor..=top.minor).map(|m| GoVersion::new(1, m, 0)).collect();
-                let line = *pick(d, &lines);
-                c.go_line = Some(line).filter(|l| *l != top);
+                let older: Vec<GoVersion> = (OLDEST_LINE.minor..top.minor).map(|m| GoVersion::new(1, m, 0)).collect();
+                c.go_line = if older.is_empty() || (c.go_line.is_some() && d.chance(0.3)) {
+                    None
+                } else {
+                    Some(*pick(d, &older))
+                };
             }
             2 => {
                 let there: Vec<&Versioned> = GOEXPERIMENT.iter().filter(|e| e.exists_in(c.go)).collect();

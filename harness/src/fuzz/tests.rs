@@ -425,6 +425,70 @@ fn a_fix_that_fails_only_where_memory_is_heavy_is_found_behind_the_cap() {
     assert!(after.len() >= 9, "found in {} of 10 seeds: {after:?}", after.len());
 }
 
+/// Issue 21's other four kinds of hidden region, each a weakened fix found
+/// with no hint over ten seeds of LibAFL's random source (120 executions
+/// each) and minimised to the changes that matter: a knob range, two
+/// changes that only fail together, a stress goroutine, and a go line on a
+/// newer toolchain. The distribution is printed (`--nocapture`) and
+/// reported in the README.
+#[test]
+fn hidden_regions_of_four_kinds_are_found_over_ten_seeds() {
+    let (_d, p) = pattern("96-regions", REPRODUCED);
+    type Leaks = fn(&RunSpec) -> bool;
+    let gogc_high: Leaks =
+        |spec| spec.knobs.gogc.as_deref().is_some_and(|g| g == "off" || g.parse::<f64>().is_ok_and(|g| g >= 800.0));
+    let size_and_limit: Leaks = |spec| {
+        let size: f64 = spec.params["size_kib"].parse().unwrap();
+        size >= 512.0 && spec.knobs.gomemlimit.is_some()
+    };
+    let gc_forcer: Leaks = |spec| spec.extra_args.iter().any(|a| a == "-stress-gc-ms");
+    let old_line_new_go: Leaks = |spec| {
+        let path = spec.program.to_string_lossy().to_string();
+        let line_121 = path.contains("/line1.21/") || path.contains("/line1.22/");
+        line_121 && !path.contains("go1.21.") && !path.contains("go1.22.")
+    };
+    // (region, where the fix fails, the minimised changes, the least seeds
+    // of ten that must find it). Measured (deterministic: the same ten
+    // seeds give the same runs): 10, 10, 10 and 8 of 10. The go-line
+    // region is the hardest for this synthetic twin, whose runs do not
+    // change at all with the go line until the fix fails: nothing rewards
+    // half the way (real patterns whose behaviour follows the go line, such
+    // as 12 and 15, do light new slots there).
+    let regions: [(&str, Leaks, &[&str], usize); 4] = [
+        ("GOGC >= 800 or off", gogc_high, &["GOGC"], 9),
+        ("size_kib >= 512 with any GOMEMLIMIT", size_and_limit, &["GOMEMLIMIT", "size_kib"], 9),
+        ("a GC forcer beside the scenario", gc_forcer, &["stress"], 9),
+        ("go line 1.21-1.22 on Go 1.23+", old_line_new_go, &["go_line"], 8),
+    ];
+    for (what, leaks, changes, least) in regions {
+        // As a real run: its resident memory follows the size it works on.
+        let script = move |spec: &RunSpec| {
+            let leaking = spec.scenario.ends_with("/buggy") || leaks(spec);
+            let per_round = if leaking { 1e6 } else { 0.0 };
+            let size: f64 = spec.params["size_kib"].parse().unwrap();
+            let rss = 16.0 * 1048576.0 + size * 65536.0;
+            Series::rounds(spec.rounds, move |r| vec![("heap_live", 1e6 + per_round * (r + 1) as f64), ("rss", rss)])
+        };
+        let mut after = Vec::new();
+        for seed in 1..=10u64 {
+            let corpus = tempfile::tempdir().unwrap();
+            let s = fuzz_quietly(&p, &SyntheticBackend::new(script), &Options { seed, ..options(corpus.path(), 120) });
+            let Some(f) = s.findings.iter().find(|f| f.objective == Objective::FixFails) else { continue };
+            let mut got = f.changes.clone();
+            got.sort();
+            // A go line needs a newer toolchain than the seeds' oldest:
+            // the toolchain may stay changed beside it.
+            got.retain(|c| !(changes == ["go_line"] && c == "go"));
+            assert_eq!(got, changes, "{what}, seed {seed}: minimised to {}", f.described);
+            after.push(f.found_after);
+        }
+        after.sort_unstable();
+        let median = after.get(after.len() / 2).copied().unwrap_or(0);
+        eprintln!("{what}: found in {} of 10 seeds, after {after:?} executions (median {median})", after.len());
+        assert!(after.len() >= least, "{what}: found in {} of 10 seeds: {after:?}", after.len());
+    }
+}
+
 #[test]
 fn a_capped_first_run_never_makes_a_finding_by_itself() {
     let (_d, p) = pattern("98-capped", REPRODUCED);
