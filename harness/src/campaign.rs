@@ -145,10 +145,10 @@ pub enum CampaignError {
     },
 }
 
-/// What the campaign's threads tell the reporting thread.
 /// What one `go build` makes: a pattern's programs for one build key.
 type Unit = (BuildKey, String);
 
+/// What the campaign's threads tell the reporting thread.
 enum Msg {
     BuildStarted(Unit, usize),
     Built(Unit, Result<Artifact, String>),
