@@ -1066,17 +1066,7 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
     let backends = Backends::new(&Backends::NAMES.map(String::from))?;
     let all = backends.all();
     let results = crate::fuzz::replay(dir, &patterns, &builder, &all, Some(mem_cap_mib << 20), true, &mut |r| {
-        eprintln!(
-            "{} {}",
-            if r.holds {
-                "holds"
-            } else if r.unreadable {
-                "UNREADABLE"
-            } else {
-                "FAILS"
-            },
-            r.path.display()
-        )
+        eprintln!("{} {}", report::fuzz::replay_word(r), r.path.display())
     });
     print!("{}", report::fuzz::replay_table(&results));
     if crate::process::interrupted() {

@@ -70,19 +70,24 @@ pub fn summary_table(summaries: &[Summary]) -> String {
     out
 }
 
+/// What became of a replayed finding, in one word.
+pub fn replay_word(r: &Replayed) -> &'static str {
+    if r.holds {
+        "holds"
+    } else if r.unreadable {
+        "UNREADABLE"
+    } else {
+        "FAILS"
+    }
+}
+
 /// One line per replayed finding, and a count.
 pub fn replay_table(rs: &[Replayed]) -> String {
     let mut out = String::new();
     for r in rs {
         out.push_str(&format!(
             "{:<5} {} {} saved {} now {}: {}\n",
-            if r.holds {
-                "holds"
-            } else if r.unreadable {
-                "UNREADABLE"
-            } else {
-                "FAILS"
-            },
+            replay_word(r),
             r.path.display(),
             r.objective.map_or("?".into(), |o| o.to_string()),
             r.saved_verdict.map_or("?".into(), |v| v.to_string()),

@@ -115,6 +115,38 @@ fn fuzzing_real_go_finds_a_fix_that_fails_only_where_memory_is_heavy() {
     drop(machine);
 }
 
+/// Fuzzes `p` on wasm (`--go oldest --iters 60 --jobs 2`) with each of
+/// `seeds` in turn until one finds a fix-fails: two jobs make the order of
+/// judgements, and so a seed's path, vary between runs, and a second seed
+/// keeps a miss of one from failing a test. Returns the corpus and summary
+/// of the last campaign run.
+fn fuzz_wasm_until_found(
+    p: &Pattern,
+    all: &[Pattern],
+    builder: &GoBuilder,
+    wasm: &gcfuzz::wasm::Wasm,
+    seeds: &[u64],
+) -> (tempfile::TempDir, fuzz::Summary) {
+    let mut last = None;
+    for &seed in seeds {
+        let corpus = tempfile::tempdir().unwrap();
+        let opts = fuzz::Options {
+            backends: vec!["wasm".into()],
+            confirm: false,
+            seed,
+            ..options(corpus.path(), "oldest", 60)
+        };
+        let s = fuzz::fuzz(&[p], all, builder, wasm, &opts, &mut |_| {}).unwrap().remove(0);
+        eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
+        let found = s.findings.iter().any(|f| f.objective == Objective::FixFails);
+        last = Some((corpus, s));
+        if found {
+            break;
+        }
+    }
+    last.expect("at least one seed")
+}
+
 /// Fixture 89 on wasm: the virtual cap cuts the heavy runs the same way
 /// (linear memory past 256 MiB). Measured with `gcfuzz fuzz 89 --go oldest
 /// --backend wasm --iters 60 --jobs 2`, seeds 1-5: found in 5 of 5 (6-12
@@ -127,31 +159,17 @@ fn fuzzing_on_wasm_finds_the_fix_that_fails_where_memory_is_heavy() {
     let p = &all[0];
     let builder = GoBuilder::new(&home(), &t.path().join("probe"), toolchains());
     let wasm = gcfuzz::wasm::Wasm::new().unwrap();
-    let mut misses = Vec::new();
-    // Two jobs vary a seed's path between runs: a second seed keeps one
-    // miss from failing the test.
-    for seed in [1, 2] {
-        let corpus = tempfile::tempdir().unwrap();
-        let opts = fuzz::Options {
-            backends: vec!["wasm".into()],
-            confirm: false,
-            seed,
-            ..options(corpus.path(), "oldest", 60)
-        };
-        let s = fuzz::fuzz(&[p], &all, &builder, &wasm, &opts, &mut |_| {}).unwrap().remove(0);
-        eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
-        let Some(f) = s.findings.iter().find(|f| f.objective == Objective::FixFails) else {
-            misses.push((seed, s.stats.executions, s.stats.heavy));
-            continue;
-        };
-        assert!(s.stats.heavy > 0, "{:?}", s.stats);
-        assert_eq!(f.changes, ["size_mib"], "{}", f.described);
-        assert_eq!((f.result.backend.as_str(), f.result.verdict), ("wasm", Verdict::FixFails));
-        assert!(f.result.runs.iter().all(|r| r.crash.is_none()), "the proof is a full judgement, nothing cut");
-        drop(machine);
-        return;
-    }
-    panic!("no fix-fails finding on wasm: (seed, executions, heavy judgements) {misses:?}");
+    let (_corpus, s) = fuzz_wasm_until_found(p, &all, &builder, &wasm, &[1, 2]);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.objective == Objective::FixFails)
+        .unwrap_or_else(|| panic!("no fix-fails finding on wasm with seeds 1 and 2: {:?}", s.stats));
+    assert!(s.stats.heavy > 0, "{:?}", s.stats);
+    assert_eq!(f.changes, ["size_mib"], "{}", f.described);
+    assert_eq!((f.result.backend.as_str(), f.result.verdict), ("wasm", Verdict::FixFails));
+    assert!(f.result.runs.iter().all(|r| r.crash.is_none()), "the proof is a full judgement, nothing cut");
+    drop(machine);
 }
 
 #[test]
@@ -162,29 +180,10 @@ fn fuzzing_on_wasm_finds_it_under_a_virtual_cap_and_proves_it_with_one_full_judg
     let p = &all[0];
     let builder = GoBuilder::new(&home(), &t.path().join("probe"), toolchains());
     let wasm = gcfuzz::wasm::Wasm::new().unwrap();
-    // Two jobs make the order of judgements, and so a seed's path, vary
-    // between runs: measured 2026-12-04 with `gcfuzz fuzz 94 --go oldest
-    // --backend wasm --iters 60 --jobs 2`, 12 of 12 seeds found it (the
-    // build before issue 21's mutators as well), but seed 11 missed in 2 of
-    // 4 runs. A second seed keeps a miss of one from failing the test.
-    let mut tries = Vec::new();
-    let (corpus, s) = loop {
-        let corpus = tempfile::tempdir().unwrap();
-        let seed = [11, 12][tries.len()];
-        let opts = fuzz::Options {
-            backends: vec!["wasm".into()],
-            confirm: false,
-            seed,
-            ..options(corpus.path(), "oldest", 60)
-        };
-        let s = fuzz::fuzz(&[p], &all, &builder, &wasm, &opts, &mut |_| {}).unwrap().remove(0);
-        let found = s.findings.iter().any(|f| f.objective == Objective::FixFails);
-        tries.push(seed);
-        if found || tries.len() == 2 {
-            break (corpus, s);
-        }
-    };
-    eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));
+    // Measured 2026-12-04 with `gcfuzz fuzz 94 --go oldest --backend wasm
+    // --iters 60 --jobs 2`: 12 of 12 seeds found it (the build before issue
+    // 21's mutators as well), but seed 11 missed in 2 of 4 runs.
+    let (corpus, s) = fuzz_wasm_until_found(p, &all, &builder, &wasm, &[11, 12]);
     // First judgements are capped on wasm too, in virtual time.
     let cap = s.stats.run_cap_s.expect("a cap on wasm");
     assert!((fuzz::target::DETERMINISTIC_FLOOR_S..p.run.max_wall_s).contains(&cap), "{cap}");
