@@ -187,11 +187,14 @@ pub struct Artifact {
     pub cached: bool,
     /// Milliseconds `go build` took (0 on a hit).
     pub build_ms: u64,
-    /// The scenarios it holds.
-    pub scenarios: Vec<String>,
 }
 
 impl Artifact {
+    /// The scenarios it holds, sorted.
+    pub fn scenarios(&self) -> Vec<&str> {
+        self.programs.keys().map(String::as_str).collect()
+    }
+
     /// The executable of `scenario` (`<pattern>/<variant>`).
     pub fn program(&self, scenario: &str) -> Result<PathBuf, BuildError> {
         self.programs.get(scenario).cloned().ok_or_else(|| {
@@ -199,7 +202,7 @@ impl Artifact {
                 "the build for Go {} (go line {}) has no program for `{scenario}` (it has {})",
                 self.key.go,
                 self.key.go_line.line_string(),
-                self.scenarios.join(", ")
+                self.scenarios().join(", ")
             ))
         })
     }
@@ -581,7 +584,6 @@ impl Builder for GoBuilder {
             hash: hash.clone(),
             cached,
             build_ms,
-            scenarios: names.clone(),
         };
         let ready = || complete.is_file() && programs.values().all(|p| p.is_file());
         if ready() {
@@ -724,7 +726,7 @@ impl Builder for Prebuilt<'_> {
     fn build(&self, key: &BuildKey, scenarios: &[(&Pattern, &Variant)]) -> Result<Artifact, BuildError> {
         if key == self.key {
             match self.built {
-                Ok(a) if scenario_names(scenarios).iter().all(|n| a.scenarios.contains(n)) => return Ok(a.clone()),
+                Ok(a) if scenario_names(scenarios).iter().all(|n| a.programs.contains_key(n)) => return Ok(a.clone()),
                 Err(e) => return Err(BuildError::Message(e.clone())),
                 Ok(_) => {}
             }
@@ -809,7 +811,7 @@ mod tests {
         let built = inner.build(&key, &all).unwrap();
         let ahead = Ok(built);
         let pre = Prebuilt { inner: &inner, key: &key, built: &ahead };
-        assert_eq!(pre.build(&key, &pair).unwrap().scenarios.len(), 3, "the program built ahead holds them");
+        assert_eq!(pre.build(&key, &pair).unwrap().scenarios().len(), 3, "the program built ahead holds them");
         assert_eq!(inner.builds()[&key], 1, "not built again");
         let checkptr = BuildKey { flavor: Flavor::Checkptr, ..key.clone() };
         pre.build(&checkptr, &pair).unwrap();

@@ -45,7 +45,7 @@ pub fn event_line(e: &Event) -> Option<String> {
         Event::BuildStarted { .. } | Event::Download { .. } | Event::Started { .. } => None,
         Event::BuildDone(a) => Some(format!(
             "build: {} go{} line {} {}",
-            a.scenarios.join(" "),
+            a.scenarios().join(" "),
             a.key.go,
             a.key.go_line.line_string(),
             if a.cached { "cached".to_string() } else { format!("built in {:.1} s", a.build_ms as f64 / 1000.0) }

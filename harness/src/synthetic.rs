@@ -275,7 +275,6 @@ impl Builder for SyntheticBuilder {
             hash: "synthetic".into(),
             cached: false,
             build_ms: 0,
-            scenarios,
         })
     }
 

@@ -263,9 +263,9 @@ impl<'a> Target<'a> {
     /// Judges `c` at full limits because the cap cut it, counting the time
     /// against [`HEAVY_SHARE`].
     fn judge_heavy(&self, c: &RunConfig) -> CellResult {
-        let before = self.spent_ms.load(Ordering::Relaxed);
         let r = self.judge_once(c, true);
-        let took = self.spent_ms.load(Ordering::Relaxed).saturating_sub(before);
+        // Its own runs' time (judgements on other threads are not its).
+        let took: u64 = r.runs.iter().map(|run| run.outcome.clock_ms()).sum();
         self.heavy_ms.fetch_add(took, Ordering::Relaxed);
         r
     }
