@@ -339,9 +339,23 @@ struct FuzzArgs {
     /// LibAFL's random seed [default: from the clock].
     #[arg(long)]
     seed: Option<u64>,
+    /// The most of the run time that judging again, at the pattern's own
+    /// limits, configurations whose fixed variant the speed cap cut may
+    /// take (0: never, the fuzzer then does not see past the cap; 1: no
+    /// limit).
+    #[arg(long, default_value_t = crate::fuzz::target::HEAVY_SHARE, value_parser = parse_share)]
+    heavy_share: f64,
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// A share between 0 and 1.
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{s}` is not a share from 0 to 1 (e.g. 0.4)")),
+    }
 }
 
 /// `90s`, `10m`, `1h`, or seconds.
@@ -1006,6 +1020,7 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
         mem_budget: args.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
         // One run is proof on a deterministic backend.
         confirm: !backend.deterministic(),
+        heavy_share: args.heavy_share,
         seed: args.seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
         }),

@@ -45,6 +45,25 @@ impl Stress {
         *self == Stress::default()
     }
 
+    /// How many goroutines a setting can run (the parts of [`Stress::with_part_of`]).
+    pub const PARTS: usize = 6;
+
+    /// `self` with its part `i` (alloc-kib, pointers, gc-ms, procs-ms,
+    /// goroutines, timers) taken from `base`: a finding's stress reduced
+    /// one goroutine at a time.
+    pub fn with_part_of(&self, i: usize, base: &Stress) -> Stress {
+        let mut s = *self;
+        match i {
+            0 => s.alloc_kib = base.alloc_kib,
+            1 => s.pointers = base.pointers,
+            2 => s.gc_ms = base.gc_ms,
+            3 => s.procs_ms = base.procs_ms,
+            4 => s.goroutines = base.goroutines,
+            _ => s.timers = base.timers,
+        }
+        s
+    }
+
     /// The probe flags.
     pub fn args(&self) -> Vec<String> {
         let mut a = Vec::new();

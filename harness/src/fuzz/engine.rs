@@ -161,8 +161,10 @@ impl HasObservers for ConfigExecutor<'_, '_> {
 /// objectives and progress are read from here.
 #[derive(Default)]
 pub struct Inbox {
-    /// Judgements with a confirmed objective, not yet taken.
-    pub findings: Vec<Judged>,
+    /// Judgements with a confirmed objective, not yet taken, each with the
+    /// number of executions LibAFL had made when it was evaluated (itself
+    /// included): what "found after" reports.
+    pub findings: Vec<(Judged, u64)>,
     /// Executions whose build or run could not happen.
     pub errors: u64,
     /// Executions whose first judgement the run cap cut.
@@ -186,8 +188,15 @@ impl Named for ObjectiveFeedback {
 
 impl<S> StateInitializer<S> for ObjectiveFeedback {}
 
-impl<EM, I, OT: MatchNameRef, S> Feedback<EM, I, OT, S> for ObjectiveFeedback {
-    fn is_interesting(&mut self, _: &mut S, _: &mut EM, _: &I, observers: &OT, _: &ExitKind) -> Result<bool, Error> {
+impl<EM, I, OT: MatchNameRef, S: HasExecutions> Feedback<EM, I, OT, S> for ObjectiveFeedback {
+    fn is_interesting(
+        &mut self,
+        state: &mut S,
+        _: &mut EM,
+        _: &I,
+        observers: &OT,
+        _: &ExitKind,
+    ) -> Result<bool, Error> {
         let Some(j) = observers.get(&self.judged).and_then(|o| o.last.as_ref()) else { return Ok(false) };
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
         if j.cut {
@@ -200,7 +209,7 @@ impl<EM, I, OT: MatchNameRef, S> Feedback<EM, I, OT, S> for ObjectiveFeedback {
         if j.objectives.is_empty() {
             return Ok(false);
         }
-        inbox.findings.push(j.clone());
+        inbox.findings.push((j.clone(), *state.executions()));
         Ok(true)
     }
 }

@@ -111,7 +111,7 @@ pub struct Judged {
     /// shows is partly the cap's doing, so of it only the cut itself lights
     /// slots (`cut` per variant and kind: heavy regions stay in the corpus
     /// to breed from). A candidate among them, or one whose fixed variant
-    /// was cut (within [`HEAVY_SHARE`]), is judged at full limits, and that
+    /// was cut (within the heavy share), is judged at full limits, and that
     /// judgement's slots count.
     pub cut: bool,
 }
@@ -166,11 +166,16 @@ pub struct Target<'a> {
     /// again at full limits, whatever the share: a boundary must not move
     /// because the budget ran out.
     pub minimising: std::sync::atomic::AtomicBool,
+    /// The most of the run time that judgements at full limits of cut
+    /// configurations may take ([`HEAVY_SHARE`] unless told otherwise).
+    pub heavy_share: f64,
 }
 
-/// The most of a campaign's run time that judging cut configurations again
-/// at the pattern's own limits may take (see [`Target::judge`]): heavy
-/// regions get explored, the rest of the space keeps more than half.
+/// The default for the most of a campaign's run time that judging cut
+/// configurations again at the pattern's own limits may take (see
+/// [`Target::judge`]): heavy regions get explored, the rest of the space
+/// keeps more than half. `gcfuzz fuzz --heavy-share` changes it; what it
+/// costs and finds is measured by `make bench`.
 pub const HEAVY_SHARE: f64 = 0.4;
 
 impl<'a> Target<'a> {
@@ -191,6 +196,7 @@ impl<'a> Target<'a> {
             heavy_ms: AtomicU64::new(0),
             heavy: AtomicU64::new(0),
             minimising: std::sync::atomic::AtomicBool::new(false),
+            heavy_share: HEAVY_SHARE,
         }
     }
 
@@ -261,7 +267,7 @@ impl<'a> Target<'a> {
     }
 
     /// Judges `c` at full limits because the cap cut it, counting the time
-    /// against [`HEAVY_SHARE`].
+    /// against the heavy share.
     fn judge_heavy(&self, c: &RunConfig) -> CellResult {
         let r = self.judge_once(c, true);
         // Its own runs' time (judgements on other threads are not its).
@@ -276,7 +282,7 @@ impl<'a> Target<'a> {
             return true;
         }
         let (heavy, spent) = (self.heavy_ms.load(Ordering::Relaxed), self.spent_ms.load(Ordering::Relaxed));
-        heavy as f64 <= HEAVY_SHARE * spent as f64
+        self.heavy_share > 0.0 && heavy as f64 <= self.heavy_share * spent as f64
     }
 
     /// Judges one configuration. A candidate counts only on a judgement at
@@ -302,7 +308,7 @@ impl<'a> Target<'a> {
         // A cut is evidence, not silence: the cap stopped the fixed variant
         // where the seeds' runs were far from it (4x their time or memory),
         // which is where garbage-collector bugs grow. Such a configuration
-        // is judged at the pattern's own limits, within HEAVY_SHARE of the
+        // is judged at the pattern's own limits, within the heavy share of the
         // campaign's run time; that judgement, never the capped one,
         // decides (and is confirmed like any candidate).
         let fixed_cut = cut && first.runs.iter().any(|run| run.variant() == "fixed" && cut_by_cap(run));

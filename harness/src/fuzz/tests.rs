@@ -64,6 +64,7 @@ fn options(dir: &Path, iters: u64) -> Options {
         rss_cap: None,
         mem_budget: 1 << 40,
         confirm: true,
+        heavy_share: crate::fuzz::target::HEAVY_SHARE,
         seed: 7,
     }
 }
@@ -423,6 +424,15 @@ fn a_fix_that_fails_only_where_memory_is_heavy_is_found_behind_the_cap() {
     after.sort_unstable();
     eprintln!("heavy-memory fix-fails found in {} of 10 seeds, after {after:?} executions", after.len());
     assert!(after.len() >= 9, "found in {} of 10 seeds: {after:?}", after.len());
+    // `--heavy-share 0` gives the time back and the blind spot with it:
+    // cut configurations are never judged at full limits, nothing is found.
+    for seed in 1..=3u64 {
+        let corpus = tempfile::tempdir().unwrap();
+        let opts = Options { seed, heavy_share: 0.0, ..options(corpus.path(), 120) };
+        let s = fuzz_quietly(&p, &backend(), &opts);
+        assert!(s.stats.slow > 0 && s.stats.heavy == 0, "seed {seed}: {:?}", s.stats);
+        assert!(s.findings.iter().all(|f| f.objective != Objective::FixFails), "seed {seed}: {:?}", s.findings);
+    }
 }
 
 /// Issue 21's other four kinds of hidden region, each a weakened fix found
@@ -448,8 +458,11 @@ fn hidden_regions_of_four_kinds_are_found_over_ten_seeds() {
         line_121 && !path.contains("go1.21.") && !path.contains("go1.22.")
     };
     // (region, where the fix fails, the minimised changes, the least seeds
-    // of ten that must find it). Measured (deterministic: the same ten
-    // seeds give the same runs): 10, 10, 10 and 8 of 10. The go-line
+    // of ten that must find it). Measured: 10, 10, 9-10 and 8 of 10 (the
+    // same ten seeds give nearly the same runs; one GC-forcer seed, found
+    // after 87 executions, missed in one of three test runs: LibAFL's
+    // calibration times the executions, and the time of a synthetic one
+    // varies). The go-line
     // region is the hardest for this synthetic twin, whose runs do not
     // change at all with the go line until the fix fails: nothing rewards
     // half the way (real patterns whose behaviour follows the go line, such
@@ -480,6 +493,14 @@ fn hidden_regions_of_four_kinds_are_found_over_ten_seeds() {
             // the toolchain may stay changed beside it.
             got.retain(|c| !(changes == ["go_line"] && c == "go"));
             assert_eq!(got, changes, "{what}, seed {seed}: minimised to {}", f.described);
+            // A stress setting is reduced to the one goroutine that matters.
+            if changes == ["stress"] {
+                assert_eq!(f.config.stress.args().len(), 2, "{what}, seed {seed}: one goroutine: {}", f.described);
+            }
+            // GOGC is narrowed like a parameter (towards 100, its default).
+            if changes == ["GOGC"] && f.config.knobs.gogc.as_deref() != Some("off") {
+                assert_eq!(f.boundaries["GOGC"], "800", "{what}, seed {seed}: {}", f.described);
+            }
             after.push(f.found_after);
         }
         after.sort_unstable();
@@ -562,4 +583,70 @@ fn a_fixed_hang_counts_only_against_a_buggy_variant_that_finished() {
     };
     assert_eq!(judge(Exit::Done), [Objective::FixedCrash], "the buggy variant finished the work the fixed one hung on");
     assert!(judge(Exit::Panic("boom".into())).is_empty(), "a buggy crash says nothing about the rounds' length");
+}
+
+#[test]
+fn a_finding_names_the_one_goroutine_and_the_one_setting_it_needs() {
+    let (_d, p) = pattern("97-parts", REPRODUCED);
+    // The fix fails only with a GC forcer and GODEBUG madvdontneed=1 at
+    // once; a finding arrives with two more stress goroutines and another
+    // setting beside them, none of which matters.
+    let script = |spec: &RunSpec| {
+        let forcer = spec.extra_args.iter().any(|a| a == "-stress-gc-ms");
+        let setting = spec.knobs.godebug.as_deref().is_some_and(|g| g.split(',').any(|s| s == "madvdontneed=1"));
+        let leaks = spec.scenario.ends_with("/buggy") || (forcer && setting);
+        growing(spec, if leaks { 1e6 } else { 0.0 })
+    };
+    let builder = SyntheticBuilder::default();
+    let b = SyntheticBackend::new(script);
+    let t = Target::new(&p, &builder, &b);
+    let seeds = RunConfig::seeds(&p, &[v("1.27.3")])
+        .into_iter()
+        .map(|s| RunConfig { backend: "synthetic".into(), ..s })
+        .collect::<Vec<_>>();
+    let mut c = seeds[0].clone();
+    c.stress = "alloc-kib=64,gc-ms=10,timers=5".parse().unwrap();
+    c.knobs.godebug = Some("gctrace=1,madvdontneed=1".into());
+    let j = t.judge(&c);
+    assert_eq!(j.objectives, [Objective::FixFails]);
+    let space = Space::new(&p, &[v("1.27.3")], &["synthetic".to_string()]);
+    let f = minimise(&t, &space, &seeds, &j, Objective::FixFails, 1, None);
+    let mut changes = f.changes.clone();
+    changes.sort();
+    assert_eq!(changes, ["GODEBUG", "stress"], "{}", f.described);
+    assert_eq!(f.config.stress.to_string(), "gc-ms=10", "{}", f.described);
+    assert_eq!(f.config.knobs.godebug.as_deref(), Some("madvdontneed=1"), "{}", f.described);
+}
+
+#[test]
+fn a_finding_not_seen_again_before_saving_is_saved_as_flaky() {
+    let (_d, p) = pattern("96-twice", REPRODUCED);
+    // The fixed variant "leaks" above 1 MiB bodies on its first two runs of
+    // each configuration only: a noise that a first judgement and its
+    // confirmation share, as two native runs in a row can.
+    let seen: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+    let script = {
+        let seen = seen.clone();
+        move |spec: &RunSpec| {
+            let size: f64 = spec.params["size_kib"].parse().unwrap();
+            let fixed = !spec.scenario.ends_with("/buggy");
+            let runs = if fixed {
+                let mut seen = seen.lock().unwrap();
+                let n = seen.entry(format!("{:?} {:?} {:?}", spec.params, spec.knobs, spec.extra_args)).or_default();
+                *n += 1;
+                *n
+            } else {
+                0
+            };
+            let leaks = !fixed || (size > 1024.0 && runs <= 2);
+            growing(spec, if leaks { 1e6 } else { 0.0 })
+        }
+    };
+    let corpus = tempfile::tempdir().unwrap();
+    let s = fuzz_quietly(&p, &SyntheticBackend::new(script), &Options { seed: 7, ..options(corpus.path(), 120) });
+    assert!(s.stats.unconfirmed > 0, "{:?}", s.stats);
+    assert!(s.findings.iter().all(|f| f.objective != Objective::FixFails), "{:?}", s.findings);
+    let f = s.findings.iter().find(|f| f.objective == Objective::Flaky).expect("saved as flaky");
+    assert!(f.path.file_name().unwrap().to_string_lossy().starts_with("flaky-"), "{}", f.path.display());
+    assert_eq!(f.changes, ["size_kib"], "{}", f.described);
 }

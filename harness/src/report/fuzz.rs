@@ -15,7 +15,12 @@ pub fn progress_line(s: &Stats) -> String {
         s.findings,
         if s.errors > 0 { format!(", {} errors", s.errors) } else { String::new() }
             + &if s.slow > 0 { format!(", {} cut by the cap", s.slow) } else { String::new() }
-            + &if s.heavy > 0 { format!(" ({} judged again at full limits)", s.heavy) } else { String::new() },
+            + &if s.heavy > 0 { format!(" ({} judged again at full limits)", s.heavy) } else { String::new() }
+            + &if s.unconfirmed > 0 {
+                format!(", {} not seen again before saving (saved as flaky)", s.unconfirmed)
+            } else {
+                String::new()
+            },
         s.last_finding.as_deref().map(|f| format!(", last: {f}")).unwrap_or_default()
     )
 }

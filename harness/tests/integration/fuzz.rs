@@ -24,6 +24,7 @@ fn options(corpus: &Path, go: &str, iters: u64) -> fuzz::Options {
         rss_cap: Some(2 << 30),
         mem_budget: 8 << 30,
         confirm: true,
+        heavy_share: fuzz::target::HEAVY_SHARE,
         seed: 11,
     }
 }
