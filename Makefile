@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate fuzz replay test test-deps reliability bench snapshots lint modules fmt build
+.PHONY: run matrix calibrate fuzz fuzz-regions replay test test-deps reliability bench snapshots lint modules fmt build
 
 # fuzz: wall time of `make fuzz` over all patterns (shared out evenly).
 FUZZ_TIME ?= 16m
@@ -27,6 +27,10 @@ calibrate:
 ## fuzz: a short LibAFL campaign over all patterns and Go versions; findings in corpus/<pattern>/findings/
 fuzz:
 	$(GCFUZZ) fuzz --go all --time $(FUZZ_TIME) --jobs 2 --corpus corpus
+
+## fuzz-regions: the fuzzer on five hidden-region fixtures, ten seeds each: found in k of 10, executions until found (~20 min)
+fuzz-regions: build
+	scripts/fuzz-regions $(REGIONS)
 
 ## replay: judge every committed finding again; fails when one no longer behaves as saved
 replay:

@@ -10,6 +10,7 @@ mod diff;
 mod examples;
 mod floor;
 mod fuzz;
+mod fuzz_regions;
 mod judge;
 mod layout;
 mod patterns;
