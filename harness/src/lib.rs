@@ -1,7 +1,7 @@
 //! gcfuzz: a fuzz and differential test harness for Go programs' garbage
 //! collector bugs.
 //!
-//! Data flows one way (see DESIGN.md), and each module uses only those
+//! Data flows one way (docs/architecture.md), and each module uses only those
 //! before it in this chain, plus the shared vocabulary:
 //!
 //! ```text

@@ -1,13 +1,21 @@
-//! The crate's layering: data flows one way (DESIGN.md), so the module
-//! graph has no cycle. `scripts/module-graph` is the check `.ci/run` runs;
-//! this shows it passes on the crate and fails on a cycle.
+//! The crate's layering: data flows one way (docs/architecture.md), so the
+//! module graph has no cycle and every edge goes down the declared layers.
+//! `scripts/module-graph --layers` is the check `.ci/run` runs; this shows it
+//! passes on the crate and fails on a cycle, an upward edge and an unplaced
+//! module.
 
 use std::path::Path;
 use std::process::Command;
 
 fn module_graph(src: &Path) -> (Option<i32>, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/module-graph");
-    let o = Command::new("python3").arg(script).arg(src).output().expect("python3 runs");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let o = Command::new("python3")
+        .arg(root.join("scripts/module-graph"))
+        .arg("--layers")
+        .arg(root.join("docs/architecture.md"))
+        .arg(src)
+        .output()
+        .expect("python3 runs");
     (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
@@ -16,6 +24,7 @@ fn the_crate_has_no_import_cycle_and_the_check_sees_one() {
     let (code, out) = module_graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert_eq!(code, Some(0), "{out}");
     assert!(out.trim_end().ends_with("no cycles"), "{out}");
+    assert!(out.contains("layers: every edge goes down the 14 layers"), "{out}");
     // The leaves of the vocabulary use nothing after them.
     for leaf in ["errors", "knobs", "probe", "process", "stats", "stress", "verdict", "version"] {
         assert!(out.lines().any(|l| l.starts_with(leaf) && l.ends_with("-> -")), "{leaf} is a leaf:\n{out}");
@@ -26,4 +35,27 @@ fn the_crate_has_no_import_cycle_and_the_check_sees_one() {
     let (code, out) = module_graph(d.path());
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("cycle: campaign journal"), "{out}");
+}
+
+#[test]
+fn the_layer_check_fails_on_an_upward_edge_and_an_unplaced_module() {
+    // No cycle, but the journal (records) reaching up to the campaign
+    // (drivers), and the vocabulary's version reaching its own layer.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("journal.rs"), "use crate::campaign::Campaign;\n").unwrap();
+    std::fs::write(d.path().join("campaign.rs"), "use crate::judge::judge;\n").unwrap();
+    std::fs::write(d.path().join("judge.rs"), "\n").unwrap();
+    std::fs::write(d.path().join("version.rs"), "use crate::knobs::Knobs;\n").unwrap();
+    std::fs::write(d.path().join("knobs.rs"), "\n").unwrap();
+    let (code, out) = module_graph(d.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(!out.contains("cycle:"), "{out}");
+    assert!(out.contains("upward: journal (records) -> campaign, a later layer (drivers)"), "{out}");
+    assert!(out.contains("upward: version (vocabulary) -> knobs, the same layer"), "{out}");
+    assert!(!out.contains("upward: campaign"), "campaign -> judge goes down: {out}");
+    // A new module must be placed.
+    std::fs::write(d.path().join("newthing.rs"), "use crate::knobs::Knobs;\n").unwrap();
+    let (code, out) = module_graph(d.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("unplaced: newthing is in no layer"), "{out}");
 }
