@@ -117,23 +117,23 @@ impl Target {
     }
 }
 
-/// What the Go builder did in this process: `go build` invocations, their
-/// milliseconds, and builds served from the cache (`make bench` compares
-/// invocations with the plan's build keys).
-struct BuildCounts {
+/// What Go builders did: `go build` invocations, their milliseconds, and
+/// builds served from the cache (`make bench` compares invocations with the
+/// plan's build keys). Owned by whoever wants the numbers and shared with
+/// the builders it makes ([`GoBuilder::counting`]); no global.
+#[derive(Debug, Default)]
+pub struct BuildCounts {
     builds: AtomicU64,
     build_ms: AtomicU64,
     hits: AtomicU64,
 }
 
-static COUNTS: BuildCounts =
-    BuildCounts { builds: AtomicU64::new(0), build_ms: AtomicU64::new(0), hits: AtomicU64::new(0) };
-
-/// (`go build` invocations, their milliseconds, cache hits) so far in
-/// this process.
-pub fn build_counts() -> (u64, u64, u64) {
-    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    (get(&COUNTS.builds), get(&COUNTS.build_ms), get(&COUNTS.hits))
+impl BuildCounts {
+    /// (`go build` invocations, their milliseconds, cache hits) so far.
+    pub fn get(&self) -> (u64, u64, u64) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        (get(&self.builds), get(&self.build_ms), get(&self.hits))
+    }
 }
 
 /// Compile-time settings beyond the go line: the instrumented builds that
@@ -501,6 +501,8 @@ pub struct GoBuilder {
     ready: Mutex<BTreeMap<GoVersion, Toolchain>>,
     /// Limit for one `go build` (default 600 s).
     pub timeout: Duration,
+    /// What it built and found cached.
+    counts: std::sync::Arc<BuildCounts>,
 }
 
 impl GoBuilder {
@@ -513,7 +515,19 @@ impl GoBuilder {
             toolchains,
             ready: Mutex::new(BTreeMap::new()),
             timeout: Duration::from_secs(600),
+            counts: std::sync::Arc::default(),
         }
+    }
+
+    /// The same builder counting into `counts` (shared with its owner).
+    pub fn counting(mut self, counts: std::sync::Arc<BuildCounts>) -> Self {
+        self.counts = counts;
+        self
+    }
+
+    /// What it built and found cached so far.
+    pub fn counts(&self) -> &BuildCounts {
+        &self.counts
     }
 
     /// The cache folder.
@@ -587,13 +601,13 @@ impl Builder for GoBuilder {
         };
         let ready = || complete.is_file() && programs.values().all(|p| p.is_file());
         if ready() {
-            COUNTS.hits.fetch_add(1, Ordering::Relaxed);
+            self.counts.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(artifact(true, 0));
         }
         std::fs::create_dir_all(&root).map_err(io_err("failed to create", &root))?;
         let lock = crate::errors::lock_file(&root.join(format!("{hash}.lock")))?;
         if ready() {
-            COUNTS.hits.fetch_add(1, Ordering::Relaxed);
+            self.counts.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(artifact(true, 0));
         }
         if entry.exists() {
@@ -630,8 +644,8 @@ impl Builder for GoBuilder {
             stdout.push('\n');
         })?;
         let build_ms = t.elapsed().as_millis() as u64;
-        COUNTS.builds.fetch_add(1, Ordering::Relaxed);
-        COUNTS.build_ms.fetch_add(build_ms, Ordering::Relaxed);
+        self.counts.builds.fetch_add(1, Ordering::Relaxed);
+        self.counts.build_ms.fetch_add(build_ms, Ordering::Relaxed);
         if out.timed_out {
             return Err(BuildError::Timeout { go: key.go, secs: self.timeout.as_secs() });
         }

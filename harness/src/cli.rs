@@ -387,7 +387,8 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match dispatch(cli) {
+    let counts = std::sync::Arc::new(crate::build::BuildCounts::default());
+    let code = match dispatch(cli, &counts) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("gcfuzz: error: {e:#}");
@@ -395,7 +396,7 @@ pub fn main() -> ExitCode {
         }
     };
     if std::env::var_os("GCFUZZ_RUSAGE").is_some() {
-        eprintln!("{}", rusage_line());
+        eprintln!("{}", rusage_line(&counts));
     }
     code
 }
@@ -404,7 +405,7 @@ pub fn main() -> ExitCode {
 /// go build 4 (9100 ms), cache hits 2`:
 /// gcfuzz's own cost apart from its children's (`GCFUZZ_RUSAGE=1`, for
 /// `make bench`).
-fn rusage_line() -> String {
+fn rusage_line(counts: &crate::build::BuildCounts) -> String {
     let get = |who| {
         // SAFETY: getrusage fills the struct it is given; zeroed is valid.
         let mut r: libc::rusage = unsafe { std::mem::zeroed() };
@@ -415,7 +416,7 @@ fn rusage_line() -> String {
         (r.ru_utime.tv_sec + r.ru_stime.tv_sec) as f64 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) as f64 / 1e6
     };
     let (me, children) = (get(libc::RUSAGE_SELF), get(libc::RUSAGE_CHILDREN));
-    let (builds, build_ms, hits) = crate::build::build_counts();
+    let (builds, build_ms, hits) = counts.get();
     format!(
         "gcfuzz rusage: self {:.3} s CPU, children {:.3} s CPU, peak RSS {} MiB, go build {builds} ({build_ms} ms), cache hits {hits}",
         cpu(&me),
@@ -495,10 +496,12 @@ struct Setup {
     added: Vec<PathBuf>,
     home: PathBuf,
     toolchains: Toolchains,
+    /// What the builders it makes did (for `GCFUZZ_RUSAGE`).
+    counts: std::sync::Arc<crate::build::BuildCounts>,
 }
 
 impl Setup {
-    fn new(cli: &Cli) -> Result<Setup> {
+    fn new(cli: &Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Result<Setup> {
         let builtin = default_templates();
         if !builtin.join("probe").is_dir() {
             bail!(
@@ -512,7 +515,7 @@ impl Setup {
         }
         let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
         let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
-        Ok(Setup { builtin, no_builtin: cli.no_builtin, added, home, toolchains })
+        Ok(Setup { builtin, no_builtin: cli.no_builtin, added, home, toolchains, counts: counts.clone() })
     }
 
     /// The probe every program is built with: always gcfuzz's own.
@@ -526,7 +529,7 @@ impl Setup {
     }
 
     fn builder(&self) -> GoBuilder {
-        GoBuilder::new(&self.home, &self.probe(), self.toolchains.clone())
+        GoBuilder::new(&self.home, &self.probe(), self.toolchains.clone()).counting(self.counts.clone())
     }
 }
 
@@ -618,12 +621,12 @@ fn diff(old: &Path, new: &Path, markdown: Option<&Path>, json: Option<&Path>, fa
     Ok(if fails { EXIT_UNEXPECTED } else { EXIT_OK })
 }
 
-fn dispatch(cli: Cli) -> Result<u8> {
+fn dispatch(cli: Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Result<u8> {
     if let Command::Diff { old, new, markdown, json, fail_on } = &cli.command {
         // Reads result files only: no templates, no toolchains.
         return diff(old, new, markdown.as_deref(), json.as_deref(), *fail_on);
     }
-    let cx = Setup::new(&cli)?;
+    let cx = Setup::new(&cli, counts)?;
     match cli.command {
         Command::List { verbose } => {
             let patterns = cx.patterns()?;
