@@ -503,6 +503,8 @@ pub struct GoBuilder {
     pub timeout: Duration,
     /// What it built and found cached.
     counts: std::sync::Arc<BuildCounts>,
+    /// Kills a `go build` in progress when cancelled.
+    cancel: crate::process::Cancel,
 }
 
 impl GoBuilder {
@@ -516,7 +518,14 @@ impl GoBuilder {
             ready: Mutex::new(BTreeMap::new()),
             timeout: Duration::from_secs(600),
             counts: std::sync::Arc::default(),
+            cancel: crate::process::Cancel::new(),
         }
+    }
+
+    /// The same builder, its `go` children killed when `cancel` is.
+    pub fn cancelled_by(mut self, cancel: crate::process::Cancel) -> Self {
+        self.cancel = cancel;
+        self
     }
 
     /// The same builder counting into `counts` (shared with its owner).
@@ -623,6 +632,7 @@ impl Builder for GoBuilder {
         write_files(&src, &files)?;
         std::fs::create_dir_all(staging.path().join("bin")).map_err(io_err("failed to create", staging.path()))?;
         let mut spec = crate::process::ChildSpec::new(toolchain.go());
+        spec.cancel = self.cancel.clone();
         spec.args = vec!["build".into(), "-trimpath".into()];
         spec.args.extend(key.flavor.args().iter().map(|a| a.to_string()));
         // One executable per main package under cmd/, named after its folder.
@@ -712,6 +722,7 @@ impl Builder for GoBuilder {
     ) -> Result<ChildOutcome, BuildError> {
         let toolchain = self.toolchain(go, &mut |_| {})?;
         let mut spec = crate::process::ChildSpec::new(toolchain.go());
+        spec.cancel = self.cancel.clone();
         spec.args = args.to_vec();
         spec.cwd = Some(dir.to_path_buf());
         spec.env = go_env(&self.home, &toolchain);

@@ -38,11 +38,21 @@ pub struct Options {
     pub detectors: bool,
     /// Stop a run as soon as its samples decide it (see [`crate::judge::Options`]).
     pub early_stop: bool,
+    /// The user's request to stop (Ctrl-C): running children are killed,
+    /// no cell or build starts, the outcome says `interrupted`.
+    pub cancel: crate::process::Cancel,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { jobs: 1, rss_cap: Some(2 << 30), mem_budget: half_of_memory(), detectors: false, early_stop: false }
+        Options {
+            jobs: 1,
+            rss_cap: Some(2 << 30),
+            mem_budget: half_of_memory(),
+            detectors: false,
+            early_stop: false,
+            cancel: crate::process::Cancel::new(),
+        }
     }
 }
 
@@ -216,6 +226,9 @@ impl Drop for Admission<'_> {
 
 /// Runs the campaign. Results come back in plan order.
 pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, CampaignError> {
+    // The user's cancel, or this campaign's own when its journal fails (an
+    // error then, not an interrupt).
+    let stop = &c.options.cancel.child();
     let all = &c.plan.cells;
     let ids: Vec<String> = all.iter().map(Cell::id).collect();
     let todo: Vec<usize> = (0..all.len()).filter(|&i| !c.done.contains_key(&ids[i])).collect();
@@ -257,7 +270,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         }
         units.push(unit);
     }
-    if crate::process::interrupted() {
+    if stop.is_cancelled() {
         return Ok(Outcome { results: Vec::new(), resumed, interrupted: true });
     }
 
@@ -279,7 +292,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
             let (tx, gate, built, ready, keys) = (tx.clone(), &gate, &built, &ready, &keys);
             s.spawn(move || {
                 for (unit, scen) in keys {
-                    let result = if crate::process::interrupted() {
+                    let result = if stop.is_cancelled() {
                         Err("not built: gcfuzz was interrupted".to_string())
                     } else {
                         let _ = tx.send(Msg::BuildStarted(unit.clone(), scen.len()));
@@ -300,7 +313,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= total || crate::process::interrupted() {
+                    if i >= total || stop.is_cancelled() {
                         break;
                     }
                     let cell = cells[i];
@@ -323,7 +336,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                         let write = j.lock().unwrap_or_else(|e| e.into_inner()).run(id, variant, trial, run);
                         if let Err(e) = write {
                             journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
-                            crate::process::interrupt();
+                            stop.cancel();
                         }
                     };
                     let opts = crate::judge::Options {
@@ -332,19 +345,20 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
                         detectors: c.options.detectors,
                         evidence: c.evidence.as_deref(),
                         on_run: Some(&record),
+                        cancel: Some(stop),
                     };
                     let builder = Prebuilt { inner: c.builder, key, built: &artifact };
                     let r = crate::judge::judge(pattern, cell, &builder, *backend, &opts);
                     drop(admission);
                     // A cell cut short by Ctrl-C is not done: --resume reruns it.
-                    if crate::process::interrupted() || r.runs.iter().any(|run| run.outcome.interrupted) {
+                    if stop.is_cancelled() || r.runs.iter().any(|run| run.outcome.interrupted) {
                         break;
                     }
                     if let Some(j) = c.journal {
                         let write = j.lock().unwrap_or_else(|e| e.into_inner()).cell_at(id, todo[i], &r);
                         if let Err(e) = write {
                             journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
-                            crate::process::interrupt();
+                            stop.cancel();
                             break;
                         }
                     }

@@ -498,6 +498,9 @@ struct Setup {
     toolchains: Toolchains,
     /// What the builders it makes did (for `GCFUZZ_RUSAGE`).
     counts: std::sync::Arc<crate::build::BuildCounts>,
+    /// This command's request to stop: Ctrl-C or SIGTERM once
+    /// [`Setup::stop_on_interrupt`] is called.
+    cancel: crate::process::Cancel,
 }
 
 impl Setup {
@@ -515,7 +518,15 @@ impl Setup {
         }
         let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
         let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
-        Ok(Setup { builtin, no_builtin: cli.no_builtin, added, home, toolchains, counts: counts.clone() })
+        Ok(Setup {
+            builtin,
+            no_builtin: cli.no_builtin,
+            added,
+            home,
+            toolchains,
+            counts: counts.clone(),
+            cancel: crate::process::Cancel::new(),
+        })
     }
 
     /// The probe every program is built with: always gcfuzz's own.
@@ -529,7 +540,24 @@ impl Setup {
     }
 
     fn builder(&self) -> GoBuilder {
-        GoBuilder::new(&self.home, &self.probe(), self.toolchains.clone()).counting(self.counts.clone())
+        GoBuilder::new(&self.home, &self.probe(), self.toolchains.clone())
+            .counting(self.counts.clone())
+            .cancelled_by(self.cancel.clone())
+    }
+
+    /// Ctrl-C (and SIGTERM): children run in their own process groups, so
+    /// the terminal's SIGINT does not reach them; the first press cancels
+    /// this command's work (children killed, what finished kept), a second
+    /// one exits at once.
+    fn stop_on_interrupt(&self) {
+        let cancel = self.cancel.clone();
+        let presses = std::sync::atomic::AtomicUsize::new(0);
+        let _ = ctrlc::set_handler(move || {
+            if presses.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1 {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+            cancel.cancel();
+        });
     }
 }
 
@@ -565,7 +593,10 @@ pub enum FailOn {
 }
 
 /// Whether the process started with its stdout closed (set by the binary
-/// before Rust's runtime replaces a closed stdout with /dev/null).
+/// before Rust's runtime replaces a closed stdout with /dev/null). The
+/// crate's one mutable static, kept on purpose: it records a fact about
+/// the process from before `main`, where no value can be passed, and is
+/// written once there and only read after.
 pub static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Writes a document asked for on stdout (`--json -`), flushed: an error
@@ -751,13 +782,6 @@ fn render(cx: &Setup, pattern: &str, variant: &str, go_line: &str, out: &Path) -
     Ok(EXIT_OK)
 }
 
-/// True from the second Ctrl-C on: the first stops children gracefully,
-/// a second one means "now".
-fn interrupted_twice() -> bool {
-    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1
-}
-
 impl RunArgs {
     /// The matrix axes the flags give (a `--matrix` file fills the rest).
     fn axes(&self) -> Result<MatrixFile> {
@@ -783,8 +807,9 @@ impl RunArgs {
         Ok(flags.or(file))
     }
 
-    fn options(&self) -> campaign::Options {
+    fn options(&self, cancel: &crate::process::Cancel) -> campaign::Options {
         campaign::Options {
+            cancel: cancel.clone(),
             jobs: self.jobs.unwrap_or_else(cores).max(1),
             rss_cap: Some(self.mem_cap_mib << 20),
             mem_budget: self.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
@@ -940,8 +965,8 @@ fn calibrate(cx: &Setup, repeat: usize, args: RunArgs) -> Result<u8> {
     let patterns = cx.patterns()?;
     let (selected, plan) = planned(cx, &patterns, &args)?;
     let builder = cx.builder();
-    let _ = ctrlc::set_handler(crate::process::interrupt);
-    let options = campaign::Options { detectors: false, ..args.options() };
+    cx.stop_on_interrupt();
+    let options = campaign::Options { detectors: false, ..args.options(&cx.cancel) };
     let backends = Backends::for_plan(&plan)?;
     let mut runs = Vec::new();
     for i in 0..repeat {
@@ -987,15 +1012,6 @@ fn calibrate(cx: &Setup, repeat: usize, args: RunArgs) -> Result<u8> {
     Ok(if unstable == 0 && differs == 0 { EXIT_OK } else { EXIT_UNEXPECTED })
 }
 
-fn on_interrupt() {
-    let _ = ctrlc::set_handler(|| {
-        if interrupted_twice() {
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-        crate::process::interrupt();
-    });
-}
-
 fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     use crate::fuzz::{self, Budget, FuzzEvent};
     let patterns = cx.patterns()?;
@@ -1024,11 +1040,12 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
         // One run is proof on a deterministic backend.
         confirm: !backend.deterministic(),
         heavy_share: args.heavy_share,
+        cancel: cx.cancel.clone(),
         seed: args.seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
         }),
     };
-    on_interrupt();
+    cx.stop_on_interrupt();
     let builder = cx.builder();
     let bar = (!args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let b = indicatif::ProgressBar::new_spinner();
@@ -1067,7 +1084,7 @@ fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     let summaries = summaries?;
     print!("{}", report::fuzz::summary_table(&summaries));
     eprintln!("corpus: {} (replay the findings: gcfuzz replay {})", args.corpus.display(), args.corpus.display());
-    if summaries.iter().any(|s| s.interrupted) || crate::process::interrupted() {
+    if summaries.iter().any(|s| s.interrupted) || cx.cancel.is_cancelled() {
         eprintln!("interrupted: the queue and the findings so far are on disk; rerun to continue");
         return Ok(EXIT_INTERRUPTED);
     }
@@ -1079,15 +1096,16 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
     if !dir.is_dir() {
         bail!("`{}` is not a folder (want a corpus folder, e.g. corpus/)", dir.display());
     }
-    on_interrupt();
+    cx.stop_on_interrupt();
     let builder = cx.builder();
     let backends = Backends::new(&Backends::NAMES.map(String::from))?;
     let all = backends.all();
-    let results = crate::fuzz::replay(dir, &patterns, &builder, &all, Some(mem_cap_mib << 20), true, &mut |r| {
+    let cap = Some(mem_cap_mib << 20);
+    let results = crate::fuzz::replay(dir, &patterns, &builder, &all, cap, true, &cx.cancel, &mut |r| {
         eprintln!("{} {}", report::fuzz::replay_word(r), r.path.display())
     });
     print!("{}", report::fuzz::replay_table(&results));
-    if crate::process::interrupted() {
+    if cx.cancel.is_cancelled() {
         return Ok(EXIT_INTERRUPTED);
     }
     // A finding that behaves otherwise is what CI gates on; one that does
@@ -1133,12 +1151,10 @@ fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
         }
         None => (None, Default::default()),
     };
-    // Ctrl-C: children are in their own process groups, so the terminal's
-    // SIGINT does not reach them; stop them here, keep what finished.
-    on_interrupt();
+    cx.stop_on_interrupt();
     let builder = cx.builder();
     let backends = Backends::for_plan(&plan)?;
-    let mut campaign = Campaign::new(selected, plan, &builder, backends.all(), args.options());
+    let mut campaign = Campaign::new(selected, plan, &builder, backends.all(), args.options(&cx.cancel));
     if let Some(j) = &journal {
         campaign = campaign.with_journal(j, done);
     }

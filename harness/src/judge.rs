@@ -12,6 +12,7 @@
 use crate::build::{BuildKey, Builder, scenario_name};
 use crate::matrix::Cell;
 use crate::oracle::{self, VariantResult};
+use crate::process::Cancel;
 use crate::results::{CellResult, evidence_slug};
 use crate::run::{Backend, RunRecord, RunSpec, StopRule};
 use crate::template::{Pattern, Role, Variant};
@@ -44,6 +45,16 @@ pub struct Options<'a> {
     pub evidence: Option<&'a Path>,
     /// Called as each run ends (not for a run cut short by an interrupt).
     pub on_run: Option<&'a RunHook<'a>>,
+    /// Stops the judgement (its runs killed, no trial started) when
+    /// cancelled; none: never.
+    pub cancel: Option<&'a Cancel>,
+}
+
+impl Options<'_> {
+    /// Whether the judgement was asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(Cancel::is_cancelled)
+    }
 }
 
 /// Judges `cell` of `pattern`: builds its program with `builder` (for
@@ -64,7 +75,7 @@ pub fn judge(
 ) -> CellResult {
     let first = judge_once(pattern, cell, builder, backend, opts);
     let cut = first.runs.iter().any(|r| r.outcome.stopped_early);
-    if opts.evidence.is_some() && cut && needs_evidence(&first) && !crate::process::interrupted() {
+    if opts.evidence.is_some() && cut && needs_evidence(&first) && !opts.cancelled() {
         return judge_once(pattern, cell, builder, backend, &Options { early_stop: false, ..*opts });
     }
     first
@@ -153,12 +164,13 @@ fn judge_once(
             extra_args: cell.stress.args(),
             stop_when: stop_when.clone(),
             seed: 0,
+            cancel: opts.cancel.cloned().unwrap_or_default(),
         };
         let mut records = Vec::new();
         for trial in 0..cell.trials {
             // Ctrl-C / SIGTERM between two trials: stop here. The cell is
             // not done (the campaign does not record it; --resume reruns it).
-            if crate::process::interrupted() {
+            if opts.cancelled() {
                 result.explanation = "not run to the end: gcfuzz was interrupted".into();
                 result.runs.extend(records);
                 return result;

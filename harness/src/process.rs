@@ -17,17 +17,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// A request to stop, shared by whoever may ask (the Ctrl-C handler, a
+/// campaign whose journal failed) and everything that must honour it (a
+/// child is killed with its process group within ~50 ms and its outcome
+/// says so; loops stop taking work). Cloning shares it; [`Cancel::child`]
+/// makes one that also stops when this one does, so a campaign can stop
+/// its own work without the request looking like the user's. Each command
+/// and each test has its own: there is no process-wide flag.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(std::sync::Arc<CancelState>);
 
-/// Asks every running and future child to stop (Ctrl-C): each is killed
-/// with its process group within ~50 ms, and its outcome says so.
-pub fn interrupt() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+#[derive(Debug, Default)]
+struct CancelState {
+    asked: AtomicBool,
+    parent: Option<Cancel>,
 }
 
-/// Whether [`interrupt`] was called.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+impl Cancel {
+    /// A token nobody has cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks everything holding this token (or a child of it) to stop.
+    pub fn cancel(&self) {
+        self.0.asked.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this token or one it descends from was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.asked.load(Ordering::SeqCst) || self.0.parent.as_ref().is_some_and(Cancel::is_cancelled)
+    }
+
+    /// A token cancelled with this one, or on its own.
+    pub fn child(&self) -> Cancel {
+        Cancel(std::sync::Arc::new(CancelState { asked: AtomicBool::new(false), parent: Some(self.clone()) }))
+    }
 }
 
 /// What to run.
@@ -60,6 +85,8 @@ pub struct ChildSpec {
     /// starts may have at once, where a pids cgroup can be made (a fork
     /// storm is contained, and whatever is left is killed at the end).
     pub max_tasks: Option<u32>,
+    /// Kills the child (and its group) when cancelled.
+    pub cancel: Cancel,
 }
 
 impl ChildSpec {
@@ -77,6 +104,7 @@ impl ChildSpec {
             private_cwd: false,
             isolate_network: false,
             max_tasks: None,
+            cancel: Cancel::new(),
         }
     }
 }
@@ -228,7 +256,7 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
             deadline += turn;
         }
         last_turn = now;
-        if interrupted() {
+        if spec.cancel.is_cancelled() {
             outcome.interrupted = true;
             break;
         }
@@ -352,8 +380,12 @@ impl TaskCap {
     /// A new group capped at `max` tasks, or `None` where none can be made
     /// (not root, no pids controller).
     fn new(max: u32) -> Option<TaskCap> {
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let name = format!("gcfuzz-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        // Unique without a global counter: the process id and a random
+        // word (RandomState's keys); a clash (odds 2^-64) would fail
+        // create_dir, and the run would go uncapped, as where no cgroup
+        // can be made.
+        let word = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
+        let name = format!("gcfuzz-{}-{word:016x}", std::process::id());
         for root in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"] {
             let dir = Path::new(root).join(&name);
             if std::fs::create_dir(&dir).is_err() {
@@ -611,6 +643,38 @@ mod tests {
             assert!(Instant::now() < deadline, "a process of the group outlived the kill");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn a_cancelled_token_kills_the_child_and_only_its_own() {
+        // A command's token, a campaign's child of it, and another
+        // command's token: cancelling the first stops the child's run and
+        // leaves the other's alone (no process-wide flag).
+        let command = Cancel::new();
+        let campaign = command.child();
+        let other = Cancel::new();
+        let mut s = sh("sleep 28.9");
+        s.timeout = Duration::from_secs(60);
+        s.cancel = campaign.clone();
+        let t = Instant::now();
+        let o = std::thread::scope(|sc| {
+            sc.spawn(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                command.cancel();
+            });
+            run(&s, &mut |_| {}).unwrap()
+        });
+        assert!(o.interrupted && !o.timed_out, "{o:?}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(campaign.is_cancelled() && !other.is_cancelled());
+        // A child cancelled on its own does not cancel its parent.
+        let (a, b) = (Cancel::new(), Cancel::new());
+        let c = a.child();
+        c.cancel();
+        assert!(c.is_cancelled() && !a.is_cancelled() && !b.is_cancelled());
+        let mut s = sh("echo ok");
+        s.cancel = b;
+        assert_eq!(run(&s, &mut |_| {}).unwrap().code, Some(0));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct RunSpec {
     /// them (wasm: `random_get`, so map hash seeds and math/rand); native
     /// runs take the kernel's randomness and ignore it.
     pub seed: u64,
+    /// Stops the run (killed, its outcome `interrupted`) when cancelled.
+    pub cancel: crate::process::Cancel,
 }
 
 /// The function behind a [`StopRule`]: the samples so far → stop now?
@@ -409,6 +411,7 @@ impl Backend for Native {
         // A fork storm stops at MAX_TASKS (threads count: a Go program has
         // a few dozen); whatever it left is killed with the run.
         child.max_tasks = Some(MAX_TASKS);
+        child.cancel = spec.cancel.clone();
         let mut collector = Collector::new(spec);
         let outcome = process::run_until(&child, &mut |line| collector.line(line))?;
         Ok(collector.finish(spec, self.name(), outcome.into()))
@@ -531,6 +534,7 @@ mod tests {
             extra_args: vec![],
             stop_when: None,
             seed: 0,
+            cancel: Default::default(),
         }
     }
 

@@ -38,7 +38,7 @@
 //! wasmtime's types stay inside this module.
 
 use crate::build::Target;
-use crate::process::{self, CappedText, STDERR_CAP};
+use crate::process::{CappedText, STDERR_CAP};
 use crate::run::{Backend, Collector, RunError, RunOutcome, RunRecord, RunSpec, STOP_NOTE};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -245,8 +245,9 @@ impl Wasm {
         // tick that comes a second or more late moves the safety net by it,
         // as the native watcher's deadline moves.
         let (mut last_tick, mut stalled) = (Instant::now(), Duration::ZERO);
+        let cancel = spec.cancel.clone();
         store.epoch_deadline_callback(move |_| {
-            if process::interrupted() {
+            if cancel.is_cancelled() {
                 return Err(wasmtime::Error::new(Stop::Interrupted));
             }
             let turn = last_tick.elapsed();
@@ -681,6 +682,7 @@ mod tests {
             extra_args: vec![],
             stop_when: None,
             seed: 0,
+            cancel: Default::default(),
         }
     }
 

@@ -59,7 +59,7 @@ fn spec(go: &[&str]) -> MatrixSpec {
 }
 
 fn options() -> Options {
-    Options { jobs: 1, rss_cap: None, mem_budget: 1 << 40, detectors: false, early_stop: false }
+    Options { jobs: 1, rss_cap: None, mem_budget: 1 << 40, detectors: false, early_stop: false, ..Options::default() }
 }
 
 fn estimate(r: &CellResult, variant: &str) -> f64 {
@@ -339,7 +339,29 @@ fn the_judge_alone_needs_only_a_pattern_a_cell_a_builder_and_a_backend() {
         extra_args: Vec::new(),
         stop_when: None,
         seed: 0,
+        cancel: Default::default(),
     };
     let e = backend.run(&real).unwrap_err().to_string();
     assert_eq!(e, "the synthetic backend failed: `/usr/bin/true` is not a synthetic build");
+}
+
+#[test]
+fn a_cancelled_campaign_stops_and_says_so_and_another_runs_on() {
+    let (_d, p) = pattern("15-synthetic", "");
+    let full = plan(&[&p], &spec(&["1.21.13", "1.22.10", "1.23.9", "1.27.3"])).unwrap();
+    let builder = SyntheticBuilder::default();
+    // Cancelled before it starts: nothing runs, the outcome says so.
+    let backend = SyntheticBackend::new(leaky);
+    let stopped = Options { cancel: crate::process::Cancel::new(), ..options() };
+    stopped.cancel.cancel();
+    let c = Campaign::new(vec![&p], full.clone(), &builder, vec![&backend], stopped);
+    let out = run_quietly(&c);
+    assert!(out.interrupted && out.results.is_empty(), "{out:?}");
+    assert_eq!(backend.runs(), 0);
+    // Another campaign in the same process, with its own token, is not
+    // touched by that one's cancel.
+    let backend = SyntheticBackend::new(leaky);
+    let c = Campaign::new(vec![&p], full, &builder, vec![&backend], options());
+    let out = run_quietly(&c);
+    assert!(!out.interrupted && out.results.len() == 4, "{out:?}");
 }

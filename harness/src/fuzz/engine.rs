@@ -130,7 +130,7 @@ impl<EM, Z> Executor<EM, RunConfig, FuzzState, Z> for ConfigExecutor<'_, '_> {
             Some(j) => j,
             None => self.target.judge(input),
         };
-        if judged.interrupted() {
+        if judged.interrupted() || self.target.cancel.is_cancelled() {
             return Err(Error::shutting_down());
         }
         let map = self.observers.get_mut(&self.map).expect("the map observer");

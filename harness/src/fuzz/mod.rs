@@ -81,6 +81,9 @@ pub struct Options {
     pub heavy_share: f64,
     /// LibAFL's random seed.
     pub seed: u64,
+    /// The user's request to stop (Ctrl-C): the queue and findings so far
+    /// are kept, the summary says `interrupted`.
+    pub cancel: crate::process::Cancel,
 }
 
 /// What a fuzzing campaign tells its reporter.
@@ -319,7 +322,7 @@ pub fn fuzz(
     let start = Instant::now();
     let mut out = Vec::new();
     for (i, p) in selected.iter().enumerate() {
-        if crate::process::interrupted() {
+        if opts.cancel.is_cancelled() {
             break;
         }
         let deadline = match opts.budget {
@@ -367,6 +370,7 @@ fn fuzz_one(
     target.rss_cap = opts.rss_cap;
     target.confirm = opts.confirm;
     target.heavy_share = opts.heavy_share;
+    target.cancel = opts.cancel.clone();
     let peak = (p.run.peak_mib.max(1) << 20).max(1);
     let jobs = if p.run.exclusive { 1 } else { opts.jobs.clamp(1, (opts.mem_budget / peak).max(1) as usize) };
     let (mut engine, unreadable) =
@@ -385,7 +389,7 @@ fn fuzz_one(
         }
         first = false;
         let more = match r {
-            Ok(()) => !crate::process::interrupted(),
+            Ok(()) => !opts.cancel.is_cancelled(),
             Err(libafl::Error::ShuttingDown) => false,
             Err(e) => return Err(engine_err(e)),
         };
@@ -398,7 +402,7 @@ fn fuzz_one(
             std::mem::take(&mut inbox.findings)
         };
         for (j, found_after) in taken {
-            if crate::process::interrupted() {
+            if opts.cancel.is_cancelled() {
                 break;
             }
             let changed = j.config.nearest(&seeds).map(|(_, c)| c).unwrap_or_default();
@@ -421,9 +425,9 @@ fn fuzz_one(
                 // `make replay` does not see again is a false alarm in CI.
                 // One that does not show its objective again is saved as
                 // flaky, which is what it is.
-                if target.confirm && o != Objective::Flaky && !crate::process::interrupted() {
+                if target.confirm && o != Objective::Flaky && !opts.cancel.is_cancelled() {
                     let again = target.judge(&f.config);
-                    if !again.interrupted() && !again.objectives.contains(&o) {
+                    if !again.interrupted() && !opts.cancel.is_cancelled() && !again.objectives.contains(&o) {
                         stats.unconfirmed += 1;
                         f.objective = Objective::Flaky;
                     }
@@ -449,8 +453,8 @@ fn fuzz_one(
         stats.elapsed_s = start.elapsed().as_secs_f64();
         stats.corpus = engine.corpus_len();
         on_event(FuzzEvent::Progress(&stats));
-        if !more || crate::process::interrupted() {
-            interrupted = crate::process::interrupted();
+        if !more || opts.cancel.is_cancelled() {
+            interrupted = opts.cancel.is_cancelled();
             break;
         }
         let done = match (opts.budget, deadline) {
@@ -533,7 +537,7 @@ pub fn minimise(
     deadline: Option<Instant>,
 ) -> Finding {
     // Past the campaign's deadline, what is reduced so far is saved.
-    let late = || crate::process::interrupted() || deadline.is_some_and(|d| Instant::now() > d);
+    let late = || target.cancel.is_cancelled() || deadline.is_some_and(|d| Instant::now() > d);
     let mut best = found.clone();
     if let Some((seed, changes)) = found.config.nearest(seeds) {
         // Version axes last: a toolchain change often matters through the
@@ -769,11 +773,12 @@ pub fn replay(
     backends: &[&dyn Backend],
     rss_cap: Option<u64>,
     confirm: bool,
+    cancel: &crate::process::Cancel,
     on_done: &mut dyn FnMut(&Replayed),
 ) -> Vec<Replayed> {
     let mut out: Vec<Replayed> = Vec::new();
     for path in finding_files(dir) {
-        if crate::process::interrupted() {
+        if cancel.is_cancelled() {
             break;
         }
         let record = path.with_extension("json");
@@ -819,6 +824,7 @@ pub fn replay(
                     (Some(p), Some(&backend)) => {
                         let mut t = Target::new(p, builder, backend);
                         t.rss_cap = rss_cap;
+                        t.cancel = cancel.clone();
                         // One run is proof where runs are deterministic.
                         t.confirm = confirm && !backend.deterministic();
                         let j = t.judge(&c);

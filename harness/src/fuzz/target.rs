@@ -121,7 +121,7 @@ impl Judged {
     /// not a measurement and must be thrown away).
     pub fn interrupted(&self) -> bool {
         let cut = |r: &CellResult| r.runs.iter().any(|run| run.outcome.interrupted);
-        cut(&self.first) || self.rerun.as_ref().is_some_and(cut) || crate::process::interrupted()
+        cut(&self.first) || self.rerun.as_ref().is_some_and(cut)
     }
 
     /// Whether a build or a run could not happen (not a measurement).
@@ -169,6 +169,8 @@ pub struct Target<'a> {
     /// The most of the run time that judgements at full limits of cut
     /// configurations may take ([`HEAVY_SHARE`] unless told otherwise).
     pub heavy_share: f64,
+    /// The user's request to stop: runs are killed, no judgement starts.
+    pub cancel: crate::process::Cancel,
 }
 
 /// The default for the most of a campaign's run time that judging cut
@@ -197,6 +199,7 @@ impl<'a> Target<'a> {
             heavy: AtomicU64::new(0),
             minimising: std::sync::atomic::AtomicBool::new(false),
             heavy_share: HEAVY_SHARE,
+            cancel: crate::process::Cancel::new(),
         }
     }
 
@@ -254,7 +257,12 @@ impl<'a> Target<'a> {
                 return unplanned(self.pattern, c, &e.to_string());
             }
         };
-        let opts = judge::Options { rss_cap: self.rss_cap, early_stop: self.early_stop, ..judge::Options::default() };
+        let opts = judge::Options {
+            rss_cap: self.rss_cap,
+            early_stop: self.early_stop,
+            cancel: Some(&self.cancel),
+            ..judge::Options::default()
+        };
         let r = judge::judge(pattern, &cell, &self.builder, self.backend, &opts);
         // A variant's time: its runs' on the clock their limits count in.
         let time =
@@ -312,7 +320,7 @@ impl<'a> Target<'a> {
         // campaign's run time; that judgement, never the capped one,
         // decides (and is confirmed like any candidate).
         let fixed_cut = cut && first.runs.iter().any(|run| run.variant() == "fixed" && cut_by_cap(run));
-        let heavy = fixed_cut && !objective::needs_rerun(&first) && !crate::process::interrupted() && self.heavy_room();
+        let heavy = fixed_cut && !objective::needs_rerun(&first) && !self.cancel.is_cancelled() && self.heavy_room();
         let mut rerun = None;
         let mut objectives = objective::confirmed(&first, None);
         if heavy {
@@ -322,7 +330,7 @@ impl<'a> Target<'a> {
             if !self.confirm {
                 objectives = objective::confirmed(&full, None);
                 rerun = Some(full);
-            } else if objective::needs_rerun(&full) && !crate::process::interrupted() {
+            } else if objective::needs_rerun(&full) && !self.cancel.is_cancelled() {
                 let again = self.judge_heavy(c);
                 objectives = objective::confirmed(&full, Some(&again));
                 rerun = Some(again);
@@ -331,10 +339,10 @@ impl<'a> Target<'a> {
             }
         } else if self.confirm {
             objectives = Vec::new();
-            if objective::needs_rerun(&first) && !too_slow && !crate::process::interrupted() {
+            if objective::needs_rerun(&first) && !too_slow && !self.cancel.is_cancelled() {
                 let second = self.judge_once(c, true);
                 let differ = second.verdict != first.verdict;
-                if capped && differ && !crate::process::interrupted() {
+                if capped && differ && !self.cancel.is_cancelled() {
                     let third = self.judge_once(c, true);
                     objectives = objective::confirmed(&second, Some(&third));
                     rerun = Some(third);
@@ -343,7 +351,7 @@ impl<'a> Target<'a> {
                     rerun = Some(second);
                 }
             }
-        } else if capped && !objectives.is_empty() && !crate::process::interrupted() {
+        } else if capped && !objectives.is_empty() && !self.cancel.is_cancelled() {
             let full = self.judge_once(c, true);
             objectives = objective::confirmed(&full, None);
             rerun = Some(full);

@@ -66,6 +66,7 @@ fn options(dir: &Path, iters: u64) -> Options {
         confirm: true,
         heavy_share: crate::fuzz::target::HEAVY_SHARE,
         seed: 7,
+        cancel: Default::default(),
     }
 }
 
@@ -81,7 +82,16 @@ fn fuzz_with(p: &Pattern, builder: &SyntheticBuilder, backend: &SyntheticBackend
 }
 
 fn replay_quietly(dir: &Path, p: &Pattern, backend: &SyntheticBackend) -> Vec<Replayed> {
-    replay(dir, std::slice::from_ref(p), &SyntheticBuilder::default(), &[backend], None, true, &mut |_| {})
+    replay(
+        dir,
+        std::slice::from_ref(p),
+        &SyntheticBuilder::default(),
+        &[backend],
+        None,
+        true,
+        &Default::default(),
+        &mut |_| {},
+    )
 }
 
 #[test]

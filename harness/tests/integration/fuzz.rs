@@ -26,6 +26,7 @@ fn options(corpus: &Path, go: &str, iters: u64) -> fuzz::Options {
         confirm: true,
         heavy_share: fuzz::target::HEAVY_SHARE,
         seed: 11,
+        cancel: Default::default(),
     }
 }
 

@@ -43,6 +43,7 @@ fn found_and_replayed(name: &str, go: &str, seeds: &[u64]) -> Finding {
             confirm: true,
             heavy_share: fuzz::target::HEAVY_SHARE,
             seed,
+            cancel: Default::default(),
         };
         let s = fuzz::fuzz(&[p], &all, &builder, &Native, &opts, &mut |_| {}).unwrap().remove(0);
         eprint!("{}", gcfuzz::report::fuzz::summary_table(std::slice::from_ref(&s)));

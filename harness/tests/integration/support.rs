@@ -114,6 +114,7 @@ impl<'a> Run<'a> {
             mem_budget: 8 << 30,
             detectors: self.detectors,
             early_stop: false,
+            ..campaign::Options::default()
         };
         let c = Campaign::new(selected, plan, &builder, vec![&Native], options);
         campaign::run(&c, &mut |e| {

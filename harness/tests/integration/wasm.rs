@@ -26,7 +26,14 @@ fn judge_all(templates: &Path, patterns: &[&str], go: &str, wasm: &Wasm, rss_cap
     let spec = MatrixSpec { go: tc.resolve(go).unwrap(), backends: vec!["wasm".into()], ..Default::default() };
     let plan = matrix::plan(&selected, &spec).unwrap();
     let builder = GoBuilder::new(&home(), &templates.join("probe"), tc);
-    let options = campaign::Options { jobs: 1, rss_cap, mem_budget: 8 << 30, detectors: false, early_stop: false };
+    let options = campaign::Options {
+        jobs: 1,
+        rss_cap,
+        mem_budget: 8 << 30,
+        detectors: false,
+        early_stop: false,
+        ..Default::default()
+    };
     let c = Campaign::new(selected, plan, &builder, vec![wasm], options);
     campaign::run(&c, &mut |_| {}).unwrap_or_else(|e| panic!("{e}")).results
 }
@@ -114,6 +121,7 @@ fn a_different_seed_changes_what_depends_on_it_and_nothing_else() {
         extra_args: vec![],
         stop_when: None,
         seed,
+        cancel: Default::default(),
     };
     let (one, again, other) = (wasm.run(&spec(1)).unwrap(), wasm.run(&spec(1)).unwrap(), wasm.run(&spec(2)).unwrap());
     assert_eq!(without_wall(&one), without_wall(&again), "same seed, same run");
