@@ -524,9 +524,10 @@ fn godebug_settings(c: &RunConfig) -> Vec<String> {
 /// Reduces a finding to the fewest changes from its nearest default
 /// configuration that still show `objective`: each change is reverted in
 /// turn and kept reverted when the objective still holds (judged, and
-/// confirmed, like any execution); then each parameter left changed is
-/// narrowed to the boundary where the objective starts (saved with a
-/// margin beyond it). Past `deadline`, what is reduced so far is kept.
+/// confirmed, like any execution), then each part of a stress setting or
+/// a GODEBUG list; then each numeric axis left changed is narrowed to the
+/// boundary where the objective starts (saved with a margin beyond it).
+/// Past `deadline`, what is reduced so far is kept.
 pub fn minimise(
     target: &Target,
     space: &Space,
@@ -536,40 +537,82 @@ pub fn minimise(
     found_after: u64,
     deadline: Option<Instant>,
 ) -> Finding {
-    // Past the campaign's deadline, what is reduced so far is saved.
-    let late = || target.cancel.is_cancelled() || deadline.is_some_and(|d| Instant::now() > d);
-    let mut best = found.clone();
-    if let Some((seed, changes)) = found.config.nearest(seeds) {
+    let m = Minimiser { target, seeds, objective, deadline };
+    let best = m.revert_fields(found.clone(), space);
+    let best = m.revert_parts(best);
+    let (best, boundaries) = m.narrow(best);
+    let (base, changes) = match best.config.nearest(seeds) {
+        Some((s, ch)) => (s.clone(), ch),
+        None => (best.config.clone(), Vec::new()),
+    };
+    Finding {
+        objective,
+        boundaries,
+        pattern: best.config.pattern.clone(),
+        described: best.config.describe_changes(&base),
+        changes: changes.iter().map(ToString::to_string).collect(),
+        config: best.config.clone(),
+        found: found.config.clone(),
+        found_after,
+        result: best.rerun.clone().unwrap_or(best.first),
+        path: PathBuf::new(),
+    }
+}
+
+/// What minimisation's steps share.
+struct Minimiser<'t, 'a> {
+    target: &'t Target<'a>,
+    seeds: &'t [RunConfig],
+    objective: Objective,
+    deadline: Option<Instant>,
+}
+
+impl Minimiser<'_, '_> {
+    /// Past the campaign's deadline (or cancelled), what is reduced so far
+    /// is saved.
+    fn late(&self) -> bool {
+        self.target.cancel.is_cancelled() || self.deadline.is_some_and(|d| Instant::now() > d)
+    }
+
+    /// `c` judged: the new best when it still shows the objective.
+    fn keep_if_shown(&self, best: Judged, c: &RunConfig) -> Judged {
+        let j = self.target.judge(c);
+        if j.objectives.contains(&self.objective) { j } else { best }
+    }
+
+    /// Each changed field reverted to the nearest seed's, in turn.
+    fn revert_fields(&self, mut best: Judged, space: &Space) -> Judged {
+        let Some((seed, changes)) = best.config.nearest(self.seeds) else { return best };
+        let seed = seed.clone();
         // Version axes last: a toolchain change often matters through the
         // settings it allows.
-        let mut order = changes.clone();
+        let mut order = changes;
         order.sort_by_key(|f| matches!(f, Field::Go | Field::GoLine));
         for f in order {
-            if late() {
+            if self.late() {
                 break;
             }
-            let mut c = best.config.with_field_of(&f, seed);
+            let mut c = best.config.with_field_of(&f, &seed);
             space.normalize(&mut c);
-            if c == best.config {
-                continue;
-            }
-            let j = target.judge(&c);
-            if j.objectives.contains(&objective) {
-                best = j;
+            if c != best.config {
+                best = self.keep_if_shown(best, &c);
             }
         }
+        best
     }
-    // Stress and GODEBUG are one field each but several parts (goroutines,
-    // settings): each part that does not matter is reverted alone, so a
-    // finding names the one goroutine or setting it needs. (Reverting the
-    // last part is reverting the field, tried above.)
-    if let Some((seed, _)) = best.config.nearest(seeds) {
+
+    /// Stress and GODEBUG are one field each but several parts
+    /// (goroutines, settings): each part that does not matter is reverted
+    /// alone, so a finding names the one goroutine or setting it needs.
+    /// (Reverting the last part is reverting the field, tried before.)
+    fn revert_parts(&self, mut best: Judged) -> Judged {
+        let Some((seed, _)) = best.config.nearest(self.seeds) else { return best };
         let seed = seed.clone();
         let mut settings = godebug_settings(&best.config);
         settings.retain(|s| !godebug_settings(&seed).contains(s));
         let parts = (0..crate::stress::Stress::PARTS).map(Ok).chain(settings.into_iter().map(Err));
         for part in parts {
-            if late() {
+            if self.late() {
                 break;
             }
             let mut c = best.config.clone();
@@ -582,28 +625,26 @@ pub fn minimise(
             }
             let whole_field = (c.stress != best.config.stress && c.stress == seed.stress)
                 || (c.knobs.godebug != best.config.knobs.godebug && c.knobs.godebug == seed.knobs.godebug);
-            if c == best.config || whole_field {
-                continue;
-            }
-            let j = target.judge(&c);
-            if j.objectives.contains(&objective) {
-                best = j;
+            if c != best.config && !whole_field {
+                best = self.keep_if_shown(best, &c);
             }
         }
+        best
     }
-    // A numeric axis that still differs (a parameter, or GOGC) is narrowed
-    // towards its default: the value nearest the default that still shows
-    // the objective (a bisection, log-scaled while the values are far
-    // apart; at most 12 judgements) is the boundary, reported. The saved
-    // configuration keeps a margin (halfway between the boundary and the
-    // value found, when that still holds), so a replay does not sit on the
-    // edge, where the noise of a native run decides.
-    let mut boundaries = BTreeMap::new();
-    if let Some((seed, changes)) = best.config.nearest(seeds) {
+
+    /// A numeric axis that still differs (a parameter, or GOGC) is narrowed
+    /// towards its default: the value nearest the default that still
+    /// shows the objective (a bisection, log-scaled while the values are
+    /// far apart; at most 12 judgements) is the boundary, reported. The
+    /// saved configuration keeps a margin (halfway between the boundary and
+    /// the value found, when that still holds), so a replay does not sit on
+    /// the edge, where the noise of a native run decides.
+    fn narrow(&self, mut best: Judged) -> (Judged, BTreeMap<String, String>) {
+        let mut boundaries = BTreeMap::new();
+        let Some((seed, changes)) = best.config.nearest(self.seeds) else { return (best, boundaries) };
         let seed = seed.clone();
         for f in changes {
-            let Some(int) = numeric_axis(&f, target.pattern) else { continue };
-            let name = f.to_string();
+            let Some(int) = numeric_axis(&f, self.target.pattern) else { continue };
             let (Some(found), Some(mut good)) = (axis_value(&f, &best.config), axis_value(&f, &seed)) else {
                 continue;
             };
@@ -620,15 +661,15 @@ pub fn minimise(
             let mut bad = found;
             let found_judged = best.clone();
             for _ in 0..12 {
-                if late() {
+                if self.late() {
                     break;
                 }
                 let mid = snap(between(bad, good), true);
                 if mid == bad || mid == good || !mid.is_finite() {
                     break;
                 }
-                let j = target.judge(&with_axis_value(&f, &best.config, mid));
-                if j.objectives.contains(&objective) {
+                let j = self.target.judge(&with_axis_value(&f, &best.config, mid));
+                if j.objectives.contains(&self.objective) {
                     bad = mid;
                     best = j;
                 } else {
@@ -638,31 +679,16 @@ pub fn minimise(
             if bad == found {
                 continue;
             }
-            boundaries.insert(name, crate::template::format_number(bad));
+            boundaries.insert(f.to_string(), crate::template::format_number(bad));
             let margin = snap(between(bad, found), false);
-            if margin == bad || margin == found {
-                best = found_judged;
-                continue;
-            }
-            let j = target.judge(&with_axis_value(&f, &best.config, margin));
-            best = if j.objectives.contains(&objective) { j } else { found_judged };
+            best = if margin == bad || margin == found {
+                found_judged
+            } else {
+                let c = with_axis_value(&f, &best.config, margin);
+                self.keep_if_shown(found_judged, &c)
+            };
         }
-    }
-    let (base, changes) = match best.config.nearest(seeds) {
-        Some((s, ch)) => (s.clone(), ch),
-        None => (best.config.clone(), Vec::new()),
-    };
-    Finding {
-        objective,
-        boundaries,
-        pattern: best.config.pattern.clone(),
-        described: best.config.describe_changes(&base),
-        changes: changes.iter().map(ToString::to_string).collect(),
-        config: best.config.clone(),
-        found: found.config.clone(),
-        found_after,
-        result: best.rerun.clone().unwrap_or(best.first),
-        path: PathBuf::new(),
+        (best, boundaries)
     }
 }
 
