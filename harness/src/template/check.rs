@@ -8,6 +8,7 @@ use crate::knobs::Knobs;
 use crate::probe::{CRASH_METRIC, SAMPLE_METRICS};
 use crate::version::{GoVersion, VersionReq};
 use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The longest a run may be given (`timeout_s`, and so `max_wall_s`): a
@@ -42,8 +43,47 @@ impl Checker<'_> {
             return self.err(None, format!("seed_bug is {bug} but the folder `{id}` is numbered {num}"));
         }
 
+        let params = self.check_params(spec.params)?;
+        let common = self.check_files(&spec.common)?;
+        let modules = self.check_modules(&spec.modules)?;
+        let variants = self.check_variants(spec.variants, &common, &modules)?;
+        let run = self.check_run(spec.run)?;
+        let signals = self.check_signals(spec.signals, &params, &spec.counters, spec.crash_is_symptom)?;
+        let configs = self.check_configs(spec.configs)?;
+        let expect = self.check_expect(spec.expect)?;
+
+        Ok(Pattern {
+            id: id.to_string(),
+            seed_bug: spec.seed_bug,
+            title: spec.title,
+            family: spec.family,
+            summary: spec.summary.trim().to_string(),
+            notes: spec.notes.into_iter().map(|n| n.trim().to_string()).collect(),
+            dir: self.dir.to_path_buf(),
+            common,
+            variants,
+            params,
+            counters: spec.counters,
+            run,
+            crash_is_symptom: spec.crash_is_symptom,
+            detectors: spec.detectors,
+            needs: {
+                let mut n = spec.needs;
+                n.sort();
+                n.dedup();
+                n
+            },
+            modules,
+            signals,
+            configs,
+            expect,
+        })
+    }
+
+    /// The declared parameters: names, finite ranges that hold their defaults.
+    fn check_params(&self, specs: BTreeMap<String, ParamSpec>) -> Result<Vec<Param>, TemplateError> {
         let mut params = Vec::new();
-        for (name, p) in spec.params {
+        for (name, p) in specs {
             if !is_ident(&name) {
                 return self.err(
                     Some(&p.default.referenced),
@@ -81,14 +121,22 @@ impl Checker<'_> {
             }
             params.push(Param { name, kind: p.kind, default: d, range: (lo, hi), about: p.about });
         }
+        Ok(params)
+    }
 
-        let common = self.check_files(&spec.common)?;
-        let modules = self.check_modules(&spec.modules)?;
-        if !spec.variants.contains_key("buggy") || !spec.variants.contains_key("fixed") {
+    /// The variants (at least `buggy` and `fixed`, in that order first),
+    /// each with Go files, its modules among the pattern's, valid knobs.
+    fn check_variants(
+        &self,
+        specs: BTreeMap<String, VariantSpec>,
+        common: &[String],
+        modules: &[LocalModule],
+    ) -> Result<Vec<Variant>, TemplateError> {
+        if !specs.contains_key("buggy") || !specs.contains_key("fixed") {
             return self.err(None, "`variants` must have at least `buggy` and `fixed`");
         }
         let mut variants = Vec::new();
-        for (name, v) in spec.variants {
+        for (name, v) in specs {
             if !is_slug(&name) {
                 return self.err(None, format!("variant name `{name}` must be lowercase letters, digits and dashes"));
             }
@@ -117,8 +165,11 @@ impl Checker<'_> {
             "fixed" => (1, String::new()),
             n => (2, n.to_string()),
         });
+        Ok(variants)
+    }
 
-        let r = spec.run;
+    /// The run settings: rounds past warm-up, limits that end.
+    fn check_run(&self, r: RunSpec) -> Result<RunSettings, TemplateError> {
         if r.rounds < 3 || r.warmup + 3 > r.rounds {
             return self.err(
                 None,
@@ -138,7 +189,7 @@ impl Checker<'_> {
         if r.trials == 0 || r.trials > MAX_TRIALS {
             return self.err(None, format!("run: trials must be 1 to {MAX_TRIALS}, not {}", r.trials));
         }
-        let run = RunSettings {
+        Ok(RunSettings {
             rounds: r.rounds,
             warmup: r.warmup,
             gc_per_sample: r.gc_per_sample,
@@ -148,11 +199,21 @@ impl Checker<'_> {
             max_rss_mib: r.max_rss_mib,
             peak_mib: r.peak_mib,
             exclusive: r.exclusive,
-        };
+        })
+    }
 
+    /// The signals: known metrics and axes, thresholds finite over their
+    /// parameters' ranges, at least one symptom.
+    fn check_signals(
+        &self,
+        specs: Vec<SignalSpec>,
+        params: &[Param],
+        counters: &BTreeMap<String, String>,
+        crash_is_symptom: bool,
+    ) -> Result<Vec<Signal>, TemplateError> {
         let mut signals = Vec::new();
-        for s in spec.signals {
-            let known = |m: &str| SAMPLE_METRICS.contains(&m) || spec.counters.contains_key(m);
+        for s in specs {
+            let known = |m: &str| SAMPLE_METRICS.contains(&m) || counters.contains_key(m);
             let crash_metric = s.metric.value == CRASH_METRIC;
             if crash_metric && s.stat != Stat::Trials {
                 return self.err(
@@ -160,7 +221,7 @@ impl Checker<'_> {
                     format!("signal `{}`: metric `crash` needs `stat: trials`", s.name),
                 );
             }
-            if crash_metric && !spec.crash_is_symptom {
+            if crash_metric && !crash_is_symptom {
                 return self.err(
                     Some(&s.metric.referenced),
                     format!("signal `{}`: metric `crash` needs `crash_is_symptom: true`", s.name),
@@ -248,9 +309,13 @@ impl Checker<'_> {
         if !signals.iter().any(|s| s.role == Role::Symptom) {
             return self.err(None, "`signals` must have at least one with role `symptom`");
         }
+        Ok(signals)
+    }
 
+    /// The default cells per toolchain (none given: one default cell).
+    fn check_configs(&self, specs: Vec<ConfigSpec>) -> Result<Vec<Config>, TemplateError> {
         let mut configs = Vec::new();
-        for c in spec.configs {
+        for c in specs {
             let go_req = c.go.as_ref().map(|g| self.req(g)).transpose()?;
             let go_line = c.go_line.as_ref().map(|l| self.line(l)).transpose()?;
             let knobs = Knobs { gogc: c.gogc, gomemlimit: c.gomemlimit, gomaxprocs: c.gomaxprocs, godebug: c.godebug };
@@ -270,10 +335,14 @@ impl Checker<'_> {
         if configs.is_empty() {
             configs.push(Config::default());
         }
+        Ok(configs)
+    }
 
+    /// The expectations: first match wins, the last one has no `when`.
+    fn check_expect(&self, specs: Vec<ExpectSpec>) -> Result<Vec<Expectation>, TemplateError> {
         let mut expect = Vec::new();
-        let last_at = spec.expect.last().map(|e| e.verdict.referenced);
-        for e in spec.expect {
+        let last_at = specs.last().map(|e| e.verdict.referenced);
+        for e in specs {
             let when = match e.when {
                 None => Condition::default(),
                 Some(w) => Condition {
@@ -311,33 +380,7 @@ impl Checker<'_> {
                 "`expect` must end with an entry without `when` (the default expectation): a cell no entry matches has no expected verdict",
             );
         }
-
-        Ok(Pattern {
-            id: id.to_string(),
-            seed_bug: spec.seed_bug,
-            title: spec.title,
-            family: spec.family,
-            summary: spec.summary.trim().to_string(),
-            notes: spec.notes.into_iter().map(|n| n.trim().to_string()).collect(),
-            dir: self.dir.to_path_buf(),
-            common,
-            variants,
-            params,
-            counters: spec.counters,
-            run,
-            crash_is_symptom: spec.crash_is_symptom,
-            detectors: spec.detectors,
-            needs: {
-                let mut n = spec.needs;
-                n.sort();
-                n.dedup();
-                n
-            },
-            modules,
-            signals,
-            configs,
-            expect,
-        })
+        Ok(expect)
     }
 
     /// A local module: a module path like Go's (a dot in its first
