@@ -1100,8 +1100,8 @@ fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
     let builder = cx.builder();
     let backends = Backends::new(&Backends::NAMES.map(String::from))?;
     let all = backends.all();
-    let cap = Some(mem_cap_mib << 20);
-    let results = crate::fuzz::replay(dir, &patterns, &builder, &all, cap, true, &cx.cancel, &mut |r| {
+    let how = crate::fuzz::ReplayOptions { rss_cap: Some(mem_cap_mib << 20), confirm: true, cancel: cx.cancel.clone() };
+    let results = crate::fuzz::replay(dir, &patterns, &builder, &all, &how, &mut |r| {
         eprintln!("{} {}", report::fuzz::replay_word(r), r.path.display())
     });
     print!("{}", report::fuzz::replay_table(&results));

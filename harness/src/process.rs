@@ -163,6 +163,44 @@ pub fn run(spec: &ChildSpec, on_line: &mut dyn FnMut(&str)) -> Result<ChildOutco
 /// the child's group is killed and the outcome says `stopped_early`.
 pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Result<ChildOutcome, SpawnError> {
     let start = Instant::now();
+    // The private folder and the cgroup live until the end of this
+    // function (the child and its group are gone by then).
+    let Spawned { mut child, private, cgroup } = spawn(spec)?;
+    let pid = child.id() as i32;
+    let pipes = Pipes::read(&mut child, spec.stderr_cap);
+    let mut outcome = ChildOutcome::default();
+    let status = watch(spec, &mut child, &pipes, start, on_line, &mut outcome);
+    let status = stop(spec, &mut child, pid, status, outcome.timed_out);
+    outcome.stderr = pipes.drain(on_line, outcome.stopped_early);
+    if let Some(s) = status {
+        outcome.code = s.code();
+        outcome.signal = s.signal();
+    }
+    outcome.wall_ms = start.elapsed().as_millis() as u64;
+    if let Some(c) = cgroup {
+        let refused = c.finish();
+        if refused > 0 {
+            let note = format!(
+                "\ngcfuzz: the task cap of {} was reached ({refused} fork(s) refused)\n",
+                spec.max_tasks.unwrap_or(0)
+            );
+            outcome.stderr.push_str(&note);
+        }
+    }
+    drop(private);
+    Ok(outcome)
+}
+
+/// A started child and what must outlive it.
+struct Spawned {
+    child: std::process::Child,
+    private: Option<tempfile::TempDir>,
+    cgroup: Option<TaskCap>,
+}
+
+/// Starts the child: a clean environment, its own process group, its own
+/// folder, cgroup and network namespace where asked.
+fn spawn(spec: &ChildSpec) -> Result<Spawned, SpawnError> {
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .env_clear()
@@ -217,30 +255,80 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|source| SpawnError { program: spec.program.clone(), source })?;
-    let pid = child.id() as i32;
+    let child = cmd.spawn().map_err(|source| SpawnError { program: spec.program.clone(), source })?;
+    Ok(Spawned { child, private, cgroup })
+}
 
-    // Drain both pipes on threads, so a chatty child never blocks on a full
-    // pipe while we wait for it (ripgrep's `async_stderr` reasoning).
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (tx, rx) = mpsc::channel::<String>();
-    let out_thread = std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
-        while let Some(line) = read_capped_line(&mut r, LINE_CAP) {
-            if tx.send(line).is_err() {
-                break;
+/// Both pipes drained on threads, so a chatty child never blocks on a full
+/// pipe while it is watched (ripgrep's `async_stderr` reasoning).
+struct Pipes {
+    lines: mpsc::Receiver<String>,
+    out_thread: std::thread::JoinHandle<()>,
+    stderr: mpsc::Receiver<String>,
+    err_thread: std::thread::JoinHandle<()>,
+}
+
+impl Pipes {
+    fn read(child: &mut std::process::Child, stderr_cap: usize) -> Pipes {
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = mpsc::channel::<String>();
+        let out_thread = std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            while let Some(line) = read_capped_line(&mut r, LINE_CAP) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (err_tx, stderr_rx) = mpsc::channel::<String>();
+        let err_thread = std::thread::spawn(move || {
+            let _ = err_tx.send(capture_capped(stderr, stderr_cap));
+        });
+        Pipes { lines, out_thread, stderr: stderr_rx, err_thread }
+    }
+
+    /// Lines that arrived after the watch stopped still count (unless it
+    /// stopped on purpose: then the decision stands). The readers end at
+    /// end of file. A grandchild that left the group (setsid) can hold the
+    /// pipes open for ever: wait a moment, then leave those threads to
+    /// finish on their own rather than hang here. Returns stderr.
+    fn drain(self, on_line: &mut dyn FnMut(&str) -> bool, stopped_early: bool) -> String {
+        let drain_until = Instant::now() + DRAIN;
+        loop {
+            match self.lines.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
+                Ok(line) if !stopped_early => {
+                    on_line(&line);
+                }
+                Ok(_) => {}
+                Err(_) => break,
             }
         }
-    });
-    let cap = spec.stderr_cap;
-    let (err_tx, err_rx) = mpsc::channel::<String>();
-    let err_thread = std::thread::spawn(move || {
-        let _ = err_tx.send(capture_capped(stderr, cap));
-    });
+        if self.out_thread.is_finished() {
+            let _ = self.out_thread.join();
+        }
+        let stderr =
+            self.stderr.recv_timeout(drain_until.saturating_duration_since(Instant::now())).unwrap_or_default();
+        if self.err_thread.is_finished() {
+            let _ = self.err_thread.join();
+        }
+        stderr
+    }
+}
 
+/// Watches the child until it exits, runs past its deadline or memory
+/// cap, is cancelled, or `on_line` says stop; records why in `outcome`.
+/// Returns its exit status when it exited.
+fn watch(
+    spec: &ChildSpec,
+    child: &mut std::process::Child,
+    pipes: &Pipes,
+    start: Instant,
+    on_line: &mut dyn FnMut(&str) -> bool,
+    outcome: &mut ChildOutcome,
+) -> Option<std::process::ExitStatus> {
+    let pid = child.id() as i32;
     let mut deadline = start + spec.timeout;
-    let mut outcome = ChildOutcome::default();
     let mut status = None;
     let mut stdout_open = true;
     let mut last_poll = Instant::now() - Duration::from_secs(1);
@@ -287,7 +375,7 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
             }
         }
         if stdout_open {
-            match rx.recv_timeout(Duration::from_millis(50).min(deadline - now)) {
+            match pipes.lines.recv_timeout(Duration::from_millis(50).min(deadline - now)) {
                 Ok(line) => {
                     if on_line(&line) {
                         outcome.stopped_early = true;
@@ -308,10 +396,22 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
             }
         }
     }
+    status
+}
 
+/// Ends whatever is left of the child: after a timeout SIGQUIT to the
+/// group first (a Go program prints all goroutine stacks), then SIGKILL
+/// after the grace; in every case SIGKILL to the group at the end, so
+/// nothing the child started outlives it.
+fn stop(
+    spec: &ChildSpec,
+    child: &mut std::process::Child,
+    pid: i32,
+    mut status: Option<std::process::ExitStatus>,
+    timed_out: bool,
+) -> Option<std::process::ExitStatus> {
     if status.is_none() {
-        if outcome.timed_out {
-            // SIGQUIT first: a Go program prints all goroutine stacks.
+        if timed_out {
             signal_group(pid, libc::SIGQUIT);
             let until = Instant::now() + spec.grace;
             while Instant::now() < until {
@@ -327,47 +427,8 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
             status = child.wait().ok();
         }
     }
-    // Whatever the child started in its group goes too.
     signal_group(pid, libc::SIGKILL);
-    // Lines that arrived after we stopped reading still count (unless we
-    // stopped on purpose: then the decision stands). The readers end at
-    // end of file. A grandchild that left the group
-    // (setsid) can hold the pipes open for ever: wait a moment, then leave
-    // those threads to finish on their own rather than hang here.
-    let drain_until = Instant::now() + DRAIN;
-    loop {
-        match rx.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
-            Ok(line) if !outcome.stopped_early => {
-                on_line(&line);
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    if out_thread.is_finished() {
-        let _ = out_thread.join();
-    }
-    outcome.stderr = err_rx.recv_timeout(drain_until.saturating_duration_since(Instant::now())).unwrap_or_default();
-    if err_thread.is_finished() {
-        let _ = err_thread.join();
-    }
-    if let Some(s) = status {
-        outcome.code = s.code();
-        outcome.signal = s.signal();
-    }
-    outcome.wall_ms = start.elapsed().as_millis() as u64;
-    if let Some(c) = cgroup {
-        let refused = c.finish();
-        if refused > 0 {
-            let note = format!(
-                "\ngcfuzz: the task cap of {} was reached ({refused} fork(s) refused)\n",
-                spec.max_tasks.unwrap_or(0)
-            );
-            outcome.stderr.push_str(&note);
-        }
-    }
-    drop(private);
-    Ok(outcome)
+    status
 }
 
 /// A pids cgroup of one run's own (cgroup v1's `pids` hierarchy, or v2

@@ -789,6 +789,17 @@ pub fn finding_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// How [`replay`] judges.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayOptions {
+    /// Memory cap per run, bytes.
+    pub rss_cap: Option<u64>,
+    /// Confirm by a second judgement where the backend is noisy.
+    pub confirm: bool,
+    /// The user's request to stop.
+    pub cancel: crate::process::Cancel,
+}
+
 /// Re-judges every saved finding under `dir`: a finding holds when its
 /// objective is confirmed again. A file that does not read is a finding
 /// that does not hold, with why.
@@ -797,11 +808,11 @@ pub fn replay(
     all: &[Pattern],
     builder: &dyn Builder,
     backends: &[&dyn Backend],
-    rss_cap: Option<u64>,
-    confirm: bool,
-    cancel: &crate::process::Cancel,
+    how: &ReplayOptions,
     on_done: &mut dyn FnMut(&Replayed),
 ) -> Vec<Replayed> {
+    let ReplayOptions { rss_cap, confirm, cancel } = how;
+    let (rss_cap, confirm) = (*rss_cap, *confirm);
     let mut out: Vec<Replayed> = Vec::new();
     for path in finding_files(dir) {
         if cancel.is_cancelled() {

@@ -87,9 +87,7 @@ fn replay_quietly(dir: &Path, p: &Pattern, backend: &SyntheticBackend) -> Vec<Re
         std::slice::from_ref(p),
         &SyntheticBuilder::default(),
         &[backend],
-        None,
-        true,
-        &Default::default(),
+        &ReplayOptions { confirm: true, ..Default::default() },
         &mut |_| {},
     )
 }
