@@ -228,7 +228,49 @@ impl Drop for Admission<'_> {
 pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, CampaignError> {
     // The user's cancel, or this campaign's own when its journal fails (an
     // error then, not an interrupt).
-    let stop = &c.options.cancel.child();
+    let stop = c.options.cancel.child();
+    let work = prepare(c, on_event)?;
+    if stop.is_cancelled() {
+        return Ok(Outcome { results: Vec::new(), resumed: work.resumed, interrupted: true });
+    }
+    let results = execute(c, &work, &stop, on_event)?;
+    let interrupted = results.iter().any(Option::is_none);
+    let mut fresh = work.todo.iter().zip(results);
+    let all = &c.plan.cells;
+    let mut out = Vec::with_capacity(all.len());
+    for (i, id) in work.ids.iter().enumerate() {
+        if let Some(r) = c.done.get(id) {
+            let mut r = r.clone();
+            let cell = &all[i];
+            crate::judge::expect_again(c.patterns[cell.pattern], cell, &mut r);
+            out.push(r);
+        } else if let Some((&j, r)) = fresh.next() {
+            debug_assert_eq!(i, j);
+            out.extend(r);
+        }
+    }
+    Ok(Outcome { results: out, resumed: work.resumed, interrupted })
+}
+
+/// What is known before any work: which cells are left, each one's
+/// backend, build key and build unit, and the units to build in order.
+struct Work<'c> {
+    ids: Vec<String>,
+    todo: Vec<usize>,
+    resumed: usize,
+    cells: Vec<&'c Cell>,
+    backends: Vec<(&'c dyn Backend, BuildKey)>,
+    units: Vec<Unit>,
+    builds: Vec<(Unit, Vec<(&'c Pattern, &'c crate::template::Variant)>)>,
+}
+
+/// Plans the work: the cells a resume left, their backends and build keys
+/// (a cell no backend runs is an error before any work), the toolchains
+/// (a missing one stops everything before any work), one build per key
+/// and pattern (each scenario its own executable: no pattern's code runs
+/// in another's process) holding the pattern's buggy and fixed scenarios,
+/// in the order cells need them.
+fn prepare<'c>(c: &'c Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Work<'c>, CampaignError> {
     let all = &c.plan.cells;
     let ids: Vec<String> = all.iter().map(Cell::id).collect();
     let todo: Vec<usize> = (0..all.len()).filter(|&i| !c.done.contains_key(&ids[i])).collect();
@@ -237,7 +279,6 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         on_event(Event::Note(format!("resumed {resumed} finished cells from the journal")));
     }
     let cells: Vec<&Cell> = todo.iter().map(|&i| &all[i]).collect();
-    // Every cell's backend, and its build key, before any work.
     let mut backends = Vec::with_capacity(cells.len());
     for cell in &cells {
         let b = c
@@ -245,7 +286,6 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
             .ok_or_else(|| CampaignError::NoBackend { cell: cell.id(), backend: cell.backend.clone() })?;
         backends.push((b, BuildKey::for_cell(cell, b.target())));
     }
-    // Toolchains first: a missing one stops everything before any work.
     let versions: BTreeSet<GoVersion> = cells.iter().map(|cell| cell.go).collect();
     for go in versions {
         c.builder.prepare(go, &mut |p| match p {
@@ -253,120 +293,68 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
             crate::toolchain::Progress::Downloaded { version, bytes } => on_event(Event::Download { version, bytes }),
         })?;
     }
-
-    // One build per key and pattern (each scenario its own executable:
-    // no pattern's code runs in another's process), holding the pattern's
-    // buggy and fixed scenarios, in the order cells need them.
-    let mut keys: Vec<(Unit, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
+    let mut builds: Vec<(Unit, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
     let mut units: Vec<Unit> = Vec::with_capacity(cells.len());
-    let mut at_unit: HashMap<Unit, usize> = HashMap::new();
+    let mut seen: HashMap<Unit, usize> = HashMap::new();
     for (cell, (_, key)) in cells.iter().zip(&backends) {
         let p = c.patterns[cell.pattern];
         let unit: Unit = (key.clone(), p.id.clone());
-        if !at_unit.contains_key(&unit) {
-            at_unit.insert(unit.clone(), keys.len());
+        if !seen.contains_key(&unit) {
+            seen.insert(unit.clone(), builds.len());
             let scen = p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")).map(|v| (p, v));
-            keys.push((unit.clone(), scen.collect()));
+            builds.push((unit.clone(), scen.collect()));
         }
         units.push(unit);
     }
-    if stop.is_cancelled() {
-        return Ok(Outcome { results: Vec::new(), resumed, interrupted: true });
-    }
+    Ok(Work { ids, todo, resumed, cells, backends, units, builds })
+}
 
-    // Builds overlap with runs: one thread builds key after key, and a
-    // cell starts as soon as its build is ready. A build holds a place in
-    // the gate like a cell, so an exclusive (timing-sensitive) cell never
-    // runs beside a compiler.
-    let total = cells.len();
+/// What the campaign's threads share while it runs.
+struct Shared<'s, 'c> {
+    c: &'s Campaign<'c>,
+    work: &'s Work<'s>,
+    stop: &'s crate::process::Cancel,
+    gate: Gate,
+    built: Mutex<BTreeMap<Unit, Result<Artifact, String>>>,
+    ready: std::sync::Condvar,
+    next: AtomicUsize,
+    journal_error: Mutex<Option<JournalError>>,
+}
+
+/// Runs the work: builds overlap with runs (one thread builds unit after
+/// unit, and a cell starts as soon as its build is ready; a build holds a
+/// place in the gate like a cell, so an exclusive, timing-sensitive cell
+/// never runs beside a compiler), `jobs` workers judge cells, and this
+/// thread turns what they report into events. Results in `work.cells`
+/// order; `None` for a cell not finished (interrupted).
+fn execute(
+    c: &Campaign,
+    work: &Work,
+    stop: &crate::process::Cancel,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Vec<Option<CellResult>>, CampaignError> {
+    let total = work.cells.len();
     on_event(Event::Started { cells: total });
-    let next = AtomicUsize::new(0);
+    let sh = Shared {
+        c,
+        work,
+        stop,
+        gate: Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.options.mem_budget },
+        built: Mutex::new(BTreeMap::new()),
+        ready: std::sync::Condvar::new(),
+        next: AtomicUsize::new(0),
+        journal_error: Mutex::new(None),
+    };
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut results: Vec<Option<CellResult>> = vec![None; total];
-    let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
-    let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.options.mem_budget };
-    let built: Mutex<BTreeMap<Unit, Result<Artifact, String>>> = Mutex::new(BTreeMap::new());
-    let ready = std::sync::Condvar::new();
     std::thread::scope(|s| {
         {
-            let (tx, gate, built, ready, keys) = (tx.clone(), &gate, &built, &ready, &keys);
-            s.spawn(move || {
-                for (unit, scen) in keys {
-                    let result = if stop.is_cancelled() {
-                        Err("not built: gcfuzz was interrupted".to_string())
-                    } else {
-                        let _ = tx.send(Msg::BuildStarted(unit.clone(), scen.len()));
-                        let _place = gate.admit(false, BUILD_MIB << 20);
-                        c.builder.build(&unit.0, scen).map_err(|e| e.to_string())
-                    };
-                    let _ = tx.send(Msg::Built(unit.clone(), result.clone()));
-                    built.lock().unwrap_or_else(|e| e.into_inner()).insert(unit.clone(), result);
-                    ready.notify_all();
-                }
-            });
+            let (tx, sh) = (tx.clone(), &sh);
+            s.spawn(move || sh.build_all(&tx));
         }
         for _ in 0..c.options.jobs.max(1).min(total.max(1)) {
-            let tx = tx.clone();
-            let next = &next;
-            let (cells, ids, todo, backends, units, journal_error, gate, built, ready) =
-                (&cells, &ids, &todo, &backends, &units, &journal_error, &gate, &built, &ready);
-            s.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= total || stop.is_cancelled() {
-                        break;
-                    }
-                    let cell = cells[i];
-                    let id = &ids[todo[i]];
-                    let (backend, key) = &backends[i];
-                    let artifact = {
-                        let mut b = built.lock().unwrap_or_else(|e| e.into_inner());
-                        loop {
-                            if let Some(a) = b.get(&units[i]) {
-                                break a.clone();
-                            }
-                            b = ready.wait(b).unwrap_or_else(|e| e.into_inner());
-                        }
-                    };
-                    let pattern = c.patterns[cell.pattern];
-                    let admission = gate.admit(pattern.run.exclusive, pattern.run.peak_mib << 20);
-                    // Each run goes to the journal as soon as it ends.
-                    let record = |variant: &str, trial: u32, run: &RunRecord| {
-                        let Some(j) = c.journal else { return };
-                        let write = j.lock().unwrap_or_else(|e| e.into_inner()).run(id, variant, trial, run);
-                        if let Err(e) = write {
-                            journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
-                            stop.cancel();
-                        }
-                    };
-                    let opts = crate::judge::Options {
-                        rss_cap: c.options.rss_cap,
-                        early_stop: c.options.early_stop,
-                        detectors: c.options.detectors,
-                        evidence: c.evidence.as_deref(),
-                        on_run: Some(&record),
-                        cancel: Some(stop),
-                    };
-                    let builder = Prebuilt { inner: c.builder, key, built: &artifact };
-                    let r = crate::judge::judge(pattern, cell, &builder, *backend, &opts);
-                    drop(admission);
-                    // A cell cut short by Ctrl-C is not done: --resume reruns it.
-                    if stop.is_cancelled() || r.runs.iter().any(|run| run.outcome.interrupted) {
-                        break;
-                    }
-                    if let Some(j) = c.journal {
-                        let write = j.lock().unwrap_or_else(|e| e.into_inner()).cell_at(id, todo[i], &r);
-                        if let Err(e) = write {
-                            journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
-                            stop.cancel();
-                            break;
-                        }
-                    }
-                    if tx.send(Msg::Cell(i, Box::new(r))).is_err() {
-                        break;
-                    }
-                }
-            });
+            let (tx, sh) = (tx.clone(), &sh);
+            s.spawn(move || sh.judge_cells(&tx));
         }
         drop(tx);
         let mut done = 0;
@@ -385,24 +373,94 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
             }
         }
     });
-    if let Some(e) = journal_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    if let Some(e) = sh.journal_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e.into());
     }
-    let interrupted = results.iter().any(Option::is_none);
-    let mut fresh = todo.iter().zip(results);
-    let mut out = Vec::with_capacity(all.len());
-    for (i, id) in ids.iter().enumerate() {
-        if let Some(r) = c.done.get(id) {
-            let mut r = r.clone();
-            let cell = &all[i];
-            crate::judge::expect_again(c.patterns[cell.pattern], cell, &mut r);
-            out.push(r);
-        } else if let Some((&j, r)) = fresh.next() {
-            debug_assert_eq!(i, j);
-            out.extend(r);
+    Ok(results)
+}
+
+impl Shared<'_, '_> {
+    /// The builder thread: each unit in turn, its result kept for the
+    /// workers waiting on it.
+    fn build_all(&self, tx: &mpsc::Sender<Msg>) {
+        for (unit, scen) in &self.work.builds {
+            let result = if self.stop.is_cancelled() {
+                Err("not built: gcfuzz was interrupted".to_string())
+            } else {
+                let _ = tx.send(Msg::BuildStarted(unit.clone(), scen.len()));
+                let _place = self.gate.admit(false, BUILD_MIB << 20);
+                self.c.builder.build(&unit.0, scen).map_err(|e| e.to_string())
+            };
+            let _ = tx.send(Msg::Built(unit.clone(), result.clone()));
+            self.built.lock().unwrap_or_else(|e| e.into_inner()).insert(unit.clone(), result);
+            self.ready.notify_all();
         }
     }
-    Ok(Outcome { results: out, resumed, interrupted })
+
+    /// A journal write failed: keep the first error and stop the
+    /// campaign's work (not the user's: the error is returned).
+    fn journal_failed(&self, e: JournalError) {
+        self.journal_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+        self.stop.cancel();
+    }
+
+    /// A worker: takes the next cell, waits for its build and a place in
+    /// the gate, judges it (each run journaled as it ends), journals the
+    /// cell and reports it.
+    fn judge_cells(&self, tx: &mpsc::Sender<Msg>) {
+        let (c, w) = (self.c, self.work);
+        loop {
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            if i >= w.cells.len() || self.stop.is_cancelled() {
+                break;
+            }
+            let cell = w.cells[i];
+            let id = &w.ids[w.todo[i]];
+            let (backend, key) = &w.backends[i];
+            let artifact = {
+                let mut b = self.built.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if let Some(a) = b.get(&w.units[i]) {
+                        break a.clone();
+                    }
+                    b = self.ready.wait(b).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let pattern = c.patterns[cell.pattern];
+            let admission = self.gate.admit(pattern.run.exclusive, pattern.run.peak_mib << 20);
+            // Each run goes to the journal as soon as it ends.
+            let record = |variant: &str, trial: u32, run: &RunRecord| {
+                let Some(j) = c.journal else { return };
+                if let Err(e) = j.lock().unwrap_or_else(|e| e.into_inner()).run(id, variant, trial, run) {
+                    self.journal_failed(e);
+                }
+            };
+            let opts = crate::judge::Options {
+                rss_cap: c.options.rss_cap,
+                early_stop: c.options.early_stop,
+                detectors: c.options.detectors,
+                evidence: c.evidence.as_deref(),
+                on_run: Some(&record),
+                cancel: Some(self.stop),
+            };
+            let builder = Prebuilt { inner: c.builder, key, built: &artifact };
+            let r = crate::judge::judge(pattern, cell, &builder, *backend, &opts);
+            drop(admission);
+            // A cell cut short by Ctrl-C is not done: --resume reruns it.
+            if self.stop.is_cancelled() || r.runs.iter().any(|run| run.outcome.interrupted) {
+                break;
+            }
+            if let Some(j) = c.journal
+                && let Err(e) = j.lock().unwrap_or_else(|e| e.into_inner()).cell_at(id, w.todo[i], &r)
+            {
+                self.journal_failed(e);
+                break;
+            }
+            if tx.send(Msg::Cell(i, Box::new(r))).is_err() {
+                break;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
