@@ -60,10 +60,11 @@ snapshots: test-deps
 build:
 	$(CARGO) build --locked --workspace
 
-## lint: clippy on every target, warnings as errors
+## lint: clippy on every target, warnings as errors; gofmt over the Go files (templates, examples, fixtures)
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p gcfuzz --test reliability -- -D warnings
+	scripts/go-lint
 
 ## modules: the crate's module graph; fails on an import cycle or an edge up the layers of docs/architecture.md
 modules:
