@@ -1,0 +1,156 @@
+//! What every command starts from: the templates, the cache, the
+//! toolchains, the builder, the backends, Ctrl-C.
+
+use super::*;
+
+pub(super) struct Setup {
+    /// gcfuzz's own templates folder: the probe and the built-in patterns.
+    pub(super) builtin: PathBuf,
+    /// Leave the built-in patterns out.
+    pub(super) no_builtin: bool,
+    /// Folders whose patterns are added.
+    pub(super) added: Vec<PathBuf>,
+    pub(super) home: PathBuf,
+    pub(super) toolchains: Toolchains,
+    /// What the builders it makes did (for `GCFUZZ_RUSAGE`).
+    pub(super) counts: std::sync::Arc<crate::build::BuildCounts>,
+    /// This command's request to stop: Ctrl-C or SIGTERM once
+    /// [`Setup::stop_on_interrupt`] is called.
+    pub(super) cancel: crate::process::Cancel,
+}
+
+impl Setup {
+    pub(super) fn new(cli: &Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Result<Setup> {
+        let builtin = default_templates();
+        if !builtin.join("probe").is_dir() {
+            bail!(
+                "gcfuzz's own templates (the probe and the built-in patterns) are not in `{}`\n(run gcfuzz from its source tree, or install it from there)",
+                builtin.display()
+            );
+        }
+        let added: Vec<PathBuf> = cli.templates.iter().filter(|d| !d.as_os_str().is_empty()).cloned().collect();
+        if cli.no_builtin && added.is_empty() {
+            bail!("--no-builtin leaves no patterns: add some with --templates DIR");
+        }
+        let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
+        let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
+        Ok(Setup {
+            builtin,
+            no_builtin: cli.no_builtin,
+            added,
+            home,
+            toolchains,
+            counts: counts.clone(),
+            cancel: crate::process::Cancel::new(),
+        })
+    }
+
+    /// The probe every program is built with: always gcfuzz's own.
+    pub(super) fn probe(&self) -> PathBuf {
+        self.builtin.join("probe")
+    }
+
+    /// The catalogue: the built-in patterns and the added ones.
+    pub(super) fn patterns(&self) -> Result<Vec<template::Pattern>, template::TemplateError> {
+        template::load_catalogue((!self.no_builtin).then_some(self.builtin.as_path()), &self.added)
+    }
+
+    pub(super) fn builder(&self) -> GoBuilder {
+        GoBuilder::new(&self.home, &self.probe(), self.toolchains.clone())
+            .counting(self.counts.clone())
+            .cancelled_by(self.cancel.clone())
+    }
+
+    /// Ctrl-C (and SIGTERM): children run in their own process groups, so
+    /// the terminal's SIGINT does not reach them; the first press cancels
+    /// this command's work (children killed, what finished kept), a second
+    /// one exits at once.
+    pub(super) fn stop_on_interrupt(&self) {
+        let cancel = self.cancel.clone();
+        let presses = std::sync::atomic::AtomicUsize::new(0);
+        let _ = ctrlc::set_handler(move || {
+            if presses.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1 {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+            cancel.cancel();
+        });
+    }
+}
+
+/// `./templates` when it is a templates folder, else the source tree's.
+pub(super) fn default_templates() -> PathBuf {
+    let here = PathBuf::from("templates");
+    if here.join("probe").is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("templates")
+}
+
+/// The cores this process may use (1 when that cannot be told).
+pub(super) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The backends a plan names, made once each: native always (cheap),
+/// wasm only when asked for (it starts an engine). An unknown name is a
+/// usage error here, before anything builds.
+pub(super) struct Backends {
+    pub(super) native: Native,
+    pub(super) wasm: Option<crate::wasm::Wasm>,
+}
+
+impl Backends {
+    /// Every backend this build has, by name.
+    pub(super) const NAMES: [&'static str; 2] = ["native", "wasm"];
+
+    pub(super) fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Result<Self> {
+        let mut wasm = None;
+        for n in names {
+            match n.as_str() {
+                "native" => {}
+                "wasm" if wasm.is_none() => wasm = Some(crate::wasm::Wasm::new()?),
+                "wasm" => {}
+                other => bail!("unknown backend `{other}` (this build has: {})", Self::NAMES.join(", ")),
+            }
+        }
+        Ok(Backends { native: Native, wasm })
+    }
+
+    pub(super) fn for_plan(plan: &matrix::Plan) -> Result<Self> {
+        Self::new(plan.cells.iter().map(|c| &c.backend))
+    }
+
+    pub(super) fn all(&self) -> Vec<&dyn Backend> {
+        let mut v: Vec<&dyn Backend> = vec![&self.native];
+        if let Some(w) = &self.wasm {
+            v.push(w);
+        }
+        v
+    }
+
+    pub(super) fn get(&self, name: &str) -> Option<&dyn Backend> {
+        self.all().into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// The patterns and the plan for `args`, cut to its shard when one is
+/// asked for.
+pub(super) fn planned<'p>(
+    cx: &Setup,
+    patterns: &'p [Pattern],
+    args: &RunArgs,
+) -> Result<(Vec<&'p Pattern>, matrix::Plan)> {
+    let (selected, spec) = matrix::resolve(&args.axes()?, patterns, &cx.toolchains)?;
+    let plan = matrix::plan(&selected, &spec)?;
+    let plan = match &args.shard {
+        Some(s) => {
+            let (k, n) = matrix::parse_shard(s).map_err(anyhow::Error::msg)?;
+            if plan.cells.is_empty() {
+                bail!("nothing to run in any shard: {}", plan.skipped.join("; "));
+            }
+            matrix::shard(&plan, k, n)
+        }
+        None => plan,
+    };
+    Ok((selected, plan))
+}
