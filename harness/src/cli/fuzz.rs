@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
-    use crate::fuzz::{self, Budget, FuzzEvent};
+    use crate::fuzz::{self, Budget};
     let patterns = cx.patterns()?;
     let selected = template::select(&patterns, &args.patterns)?;
     let toolchains = cx.toolchains.resolve(&args.go)?;
@@ -37,40 +37,10 @@ pub(super) fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     };
     cx.stop_on_interrupt();
     let builder = cx.builder();
-    let bar = (!args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("valid"));
-        b.enable_steady_tick(std::time::Duration::from_millis(200));
-        b
-    });
-    let say = |line: &str| match &bar {
-        Some(b) => b.println(line),
-        None if !args.quiet => eprintln!("{line}"),
-        None => {}
-    };
-    let mut last_line = std::time::Instant::now();
+    let mut progress = console::FuzzReporter::new(args.quiet);
     eprintln!("fuzzing {} pattern(s), seed {} (--seed to repeat the mutations)", selected.len(), opts.seed);
-    let summaries = fuzz::fuzz(&selected, &patterns, &builder, backend, &opts, &mut |e| match e {
-        FuzzEvent::Note(m) => say(&m),
-        FuzzEvent::Pattern { id, seeds, queue, unreadable } => {
-            say(&format!("{id}: {seeds} seeds, {queue} queue entries from earlier runs"));
-            for (p, why) in unreadable {
-                say(&format!("skipped {}: {why}", p.display()));
-            }
-        }
-        FuzzEvent::Progress(s) => match &bar {
-            Some(b) => b.set_message(report::fuzz::progress_line(s)),
-            None if last_line.elapsed().as_secs() >= 10 => {
-                last_line = std::time::Instant::now();
-                say(&report::fuzz::progress_line(s))
-            }
-            None => {}
-        },
-        FuzzEvent::Finding(f) => say(&report::fuzz::finding_line(f)),
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let summaries = fuzz::fuzz(&selected, &patterns, &builder, backend, &opts, &mut |e| progress.event(e));
+    progress.finish();
     let summaries = summaries?;
     print!("{}", report::fuzz::summary_table(&summaries));
     eprintln!("corpus: {} (replay the findings: gcfuzz replay {})", args.corpus.display(), args.corpus.display());

@@ -175,6 +175,67 @@ impl Bars {
     }
 }
 
+/// What `gcfuzz fuzz` prints while it runs: on a terminal a spinner line
+/// (executions, execs/s, corpus, findings, the last finding) with notes and
+/// findings above it; otherwise those lines plain and a progress line
+/// every 10 s; with `--quiet` nothing but findings' summary at the end.
+pub struct FuzzReporter {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    last_line: std::time::Instant,
+}
+
+impl FuzzReporter {
+    /// A reporter; a spinner when stderr is a terminal and not `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(style("{spinner} [{elapsed_precise}] {msg}"));
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        FuzzReporter { bar, quiet, last_line: std::time::Instant::now() }
+    }
+
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    /// Shows one of the fuzzer's events.
+    pub fn event(&mut self, e: crate::fuzz::FuzzEvent) {
+        use crate::fuzz::FuzzEvent;
+        match e {
+            FuzzEvent::Note(m) => self.say(&m),
+            FuzzEvent::Pattern { id, seeds, queue, unreadable } => {
+                self.say(&format!("{id}: {seeds} seeds, {queue} queue entries from earlier runs"));
+                for (p, why) in unreadable {
+                    self.say(&format!("skipped {}: {why}", p.display()));
+                }
+            }
+            FuzzEvent::Progress(s) => match &self.bar {
+                Some(b) => b.set_message(report::fuzz::progress_line(s)),
+                None if self.last_line.elapsed().as_secs() >= 10 => {
+                    self.last_line = std::time::Instant::now();
+                    self.say(&report::fuzz::progress_line(s))
+                }
+                None => {}
+            },
+            FuzzEvent::Finding(f) => self.say(&report::fuzz::finding_line(f)),
+        }
+    }
+
+    /// Clears the spinner.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
