@@ -406,3 +406,7 @@ pub fn junit(results: &[CellResult]) -> String {
     out.push_str("</testsuites>\n");
     out
 }
+
+#[cfg(test)]
+#[path = "report/tests.rs"]
+mod format_tests;
