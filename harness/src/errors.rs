@@ -25,8 +25,13 @@ pub fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Er
 /// beside it, then a rename, so a kill leaves the old file or the new one,
 /// never half of one.
 pub fn write_atomic(path: &Path, text: impl AsRef<[u8]>) -> Result<(), IoError> {
+    use std::io::Write as _;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io_err("failed to write", &tmp))?;
+    let mut f = std::fs::File::create(&tmp).map_err(io_err("failed to write", &tmp))?;
+    // On disk before the rename makes it visible: a crash leaves the old
+    // file or the new one whole, never a new name over empty blocks.
+    f.write_all(text.as_ref()).and_then(|()| f.sync_all()).map_err(io_err("failed to write", &tmp))?;
+    drop(f);
     std::fs::rename(&tmp, path).map_err(io_err("failed to rename", path))
 }
 

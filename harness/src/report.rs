@@ -32,8 +32,7 @@ pub fn write_dir(dir: &Path, results: &[CellResult]) -> Result<(), crate::errors
             "report.html" => html::report(results),
             _ => bench::bench(results),
         };
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(crate::errors::io_err("failed to write", &path))?;
+        crate::errors::write_atomic(&dir.join(name), text)?;
     }
     Ok(())
 }
