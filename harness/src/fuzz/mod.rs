@@ -352,20 +352,7 @@ fn fuzz_one(
     if space.toolchains.is_empty() {
         return Err(FuzzError::Nothing(format!("{}: none of the toolchains asked for has a configuration", p.id)));
     }
-    // Seeds on toolchains outside the space move to the nearest inside.
-    let mut seeds: Vec<RunConfig> = Vec::new();
-    for mut s in write_seeds(p, &dirs.seeds, &opts.seed_toolchains)? {
-        if !space.toolchains.contains(&s.go) {
-            s.go = *space.toolchains.iter().min_by_key(|g| g.minor.abs_diff(s.go.minor)).expect("not empty");
-        }
-        space.normalize(&mut s);
-        if s.backend.is_empty() || !opts.backends.contains(&s.backend) {
-            s.backend = opts.backends.first().cloned().unwrap_or_else(|| crate::matrix::DEFAULT_BACKEND.into());
-        }
-        if !seeds.contains(&s) {
-            seeds.push(s);
-        }
-    }
+    let seeds = seeds_in(p, &space, &dirs, opts)?;
     let mut target = Target::new(p, builder, backend);
     target.rss_cap = opts.rss_cap;
     target.confirm = opts.confirm;
@@ -416,23 +403,8 @@ fn fuzz_one(
                     stats.known += 1;
                     continue;
                 }
-                target.minimising.store(true, std::sync::atomic::Ordering::Relaxed);
-                let mut f = minimise(&target, &space, &seeds, &j, o, found_after, deadline);
-                // On a noisy backend the minimised configuration is judged
-                // once more before it is saved: two judgements in a row can
-                // share a noise (a small parameter under a stress
-                // goroutine's churn: measured on fixture 85), and a finding
-                // `make replay` does not see again is a false alarm in CI.
-                // One that does not show its objective again is saved as
-                // flaky, which is what it is.
-                if target.confirm && o != Objective::Flaky && !opts.cancel.is_cancelled() {
-                    let again = target.judge(&f.config);
-                    if !again.interrupted() && !opts.cancel.is_cancelled() && !again.objectives.contains(&o) {
-                        stats.unconfirmed += 1;
-                        f.objective = Objective::Flaky;
-                    }
-                }
-                target.minimising.store(false, std::sync::atomic::Ordering::Relaxed);
+                let m = Minimiser { target: &target, seeds: &seeds, objective: o, deadline };
+                let f = finish_finding(&m, &space, &j, found_after, &mut stats);
                 known.push((o, f.config.nearest(&seeds).map(|(_, c)| c).unwrap_or_default()));
                 match save(&f, &dirs.findings)? {
                     Some(path) => {
@@ -506,6 +478,48 @@ fn with_axis_value(f: &Field, c: &RunConfig, v: f64) -> RunConfig {
         _ => {}
     }
     c
+}
+
+/// The pattern's default configurations (written to `seeds/`), each on a
+/// toolchain and backend of the space: a seed on a toolchain outside it
+/// moves to the nearest inside.
+fn seeds_in(p: &Pattern, space: &Space, dirs: &Dirs, opts: &Options) -> Result<Vec<RunConfig>, FuzzError> {
+    let mut seeds: Vec<RunConfig> = Vec::new();
+    for mut s in write_seeds(p, &dirs.seeds, &opts.seed_toolchains)? {
+        if !space.toolchains.contains(&s.go) {
+            s.go = *space.toolchains.iter().min_by_key(|g| g.minor.abs_diff(s.go.minor)).expect("not empty");
+        }
+        space.normalize(&mut s);
+        if s.backend.is_empty() || !opts.backends.contains(&s.backend) {
+            s.backend = opts.backends.first().cloned().unwrap_or_else(|| crate::matrix::DEFAULT_BACKEND.into());
+        }
+        if !seeds.contains(&s) {
+            seeds.push(s);
+        }
+    }
+    Ok(seeds)
+}
+
+/// A candidate made a finding: minimised (every cut configuration judged
+/// at full limits meanwhile), then, on a noisy backend, judged once more
+/// before it is saved: two judgements in a row can share a noise (a small
+/// parameter under a stress goroutine's churn: measured on fixture 85),
+/// and a finding `make replay` does not see again is a false alarm in CI.
+/// One that does not show its objective again is saved as flaky, which is
+/// what it is.
+fn finish_finding(m: &Minimiser, space: &Space, j: &Judged, found_after: u64, stats: &mut Stats) -> Finding {
+    let (target, o) = (m.target, m.objective);
+    target.minimising.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut f = minimise(target, space, m.seeds, j, o, found_after, m.deadline);
+    if target.confirm && o != Objective::Flaky && !target.cancel.is_cancelled() {
+        let again = target.judge(&f.config);
+        if !again.interrupted() && !target.cancel.is_cancelled() && !again.objectives.contains(&o) {
+            stats.unconfirmed += 1;
+            f.objective = Objective::Flaky;
+        }
+    }
+    target.minimising.store(false, std::sync::atomic::Ordering::Relaxed);
+    f
 }
 
 /// A configuration's GODEBUG settings, one per entry.
