@@ -528,6 +528,45 @@ impl GoBuilder {
         self
     }
 
+    /// The `go build` of a rendered program in `src`: one executable per
+    /// main package under cmd/, named after its folder, into `../bin/`.
+    fn go_build(&self, key: &BuildKey, toolchain: &Toolchain, src: &Path) -> crate::process::ChildSpec {
+        let mut spec = crate::process::ChildSpec::new(toolchain.go());
+        spec.cancel = self.cancel.clone();
+        spec.args = vec!["build".into(), "-trimpath".into()];
+        spec.args.extend(key.flavor.args().iter().map(|a| a.to_string()));
+        spec.args.extend(["-o".into(), "../bin/".into(), "./cmd/...".into()]);
+        spec.cwd = Some(src.to_path_buf());
+        spec.env = go_env(&self.home, toolchain);
+        if let Some(x) = key.experiments() {
+            spec.env.insert("GOEXPERIMENT".into(), x);
+        }
+        if let Some((os, arch)) = key.target.goos_goarch() {
+            spec.env.insert("GOOS".into(), os.into());
+            spec.env.insert("GOARCH".into(), arch.into());
+        }
+        spec.timeout = self.timeout;
+        spec
+    }
+
+    /// A compile that failed: its sources kept at `failed` where people can
+    /// read them (else where they are), its output, and a note first when
+    /// the disk is nearly full (which makes `go` report odd errors).
+    fn compile_error(&self, key: &BuildKey, failed: &Path, src: PathBuf, stdout: &str, stderr: &str) -> BuildError {
+        let _ = std::fs::remove_dir_all(failed);
+        let kept = std::fs::rename(&src, failed).is_ok();
+        let note = crate::errors::low_space_note(&self.home, crate::errors::free_bytes(&self.home));
+        BuildError::Compile {
+            go: key.go,
+            go_line: key.go_line.line_string(),
+            dir: if kept { failed.to_path_buf() } else { src },
+            output: match note {
+                Some(n) => format!("{n}\n{stdout}{stderr}"),
+                None => format!("{stdout}{stderr}"),
+            },
+        }
+    }
+
     /// The same builder counting into `counts` (shared with its owner).
     pub fn counting(mut self, counts: std::sync::Arc<BuildCounts>) -> Self {
         self.counts = counts;
@@ -631,22 +670,7 @@ impl Builder for GoBuilder {
         let src = staging.path().join("src");
         write_files(&src, &files)?;
         std::fs::create_dir_all(staging.path().join("bin")).map_err(io_err("failed to create", staging.path()))?;
-        let mut spec = crate::process::ChildSpec::new(toolchain.go());
-        spec.cancel = self.cancel.clone();
-        spec.args = vec!["build".into(), "-trimpath".into()];
-        spec.args.extend(key.flavor.args().iter().map(|a| a.to_string()));
-        // One executable per main package under cmd/, named after its folder.
-        spec.args.extend(["-o".into(), "../bin/".into(), "./cmd/...".into()]);
-        spec.cwd = Some(src.clone());
-        spec.env = go_env(&self.home, &toolchain);
-        if let Some(x) = key.experiments() {
-            spec.env.insert("GOEXPERIMENT".into(), x);
-        }
-        if let Some((os, arch)) = key.target.goos_goarch() {
-            spec.env.insert("GOOS".into(), os.into());
-            spec.env.insert("GOARCH".into(), arch.into());
-        }
-        spec.timeout = self.timeout;
+        let spec = self.go_build(key, &toolchain, &src);
         let t = Instant::now();
         let mut stdout = String::new();
         let out = crate::process::run(&spec, &mut |l| {
@@ -660,20 +684,7 @@ impl Builder for GoBuilder {
             return Err(BuildError::Timeout { go: key.go, secs: self.timeout.as_secs() });
         }
         if !out.success() {
-            // Keep the failed sources where people can read them.
-            let failed = root.join(format!("{hash}.failed"));
-            let _ = std::fs::remove_dir_all(&failed);
-            let kept = std::fs::rename(&src, &failed).is_ok();
-            let note = crate::errors::low_space_note(&self.home, crate::errors::free_bytes(&self.home));
-            return Err(BuildError::Compile {
-                go: key.go,
-                go_line: key.go_line.line_string(),
-                dir: if kept { failed } else { src },
-                output: match note {
-                    Some(n) => format!("{n}\n{stdout}{}", out.stderr),
-                    None => format!("{stdout}{}", out.stderr),
-                },
-            });
+            return Err(self.compile_error(key, &root.join(format!("{hash}.failed")), src, &stdout, &out.stderr));
         }
         // `go build -o DIR/` names each executable after its folder, with
         // the target's suffix where Go gives one: settle on our names.
