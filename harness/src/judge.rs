@@ -81,6 +81,95 @@ pub fn judge(
     first
 }
 
+/// A variant's run: its program, the cell's parameters, knobs (the
+/// variant's own over the cell's, relative limits resolved against the
+/// live set), limits and stress. Else (explanation, error).
+fn variant_spec(
+    pattern: &Pattern,
+    cell: &Cell,
+    v: &Variant,
+    artifact: &crate::build::Artifact,
+    opts: &Options,
+    early: bool,
+    stop_when: &Option<StopRule>,
+) -> Result<RunSpec, (String, String)> {
+    let knobs = cell
+        .knobs
+        .overlay(&v.env)
+        .resolve_relative(pattern.live_mib(&cell.params))
+        .map_err(|e| (format!("not run: {e}"), e))?;
+    let program = artifact
+        .program(&scenario_name(pattern, v))
+        .map_err(|e| ("not run: the build has no program for it".to_string(), e.to_string()))?;
+    Ok(RunSpec {
+        program,
+        scenario: scenario_name(pattern, v),
+        params: cell.params.clone(),
+        knobs,
+        rounds: if early { cell.rounds * 2 } else { cell.rounds },
+        gc_per_sample: pattern.run.gc_per_sample,
+        max_wall: Duration::from_secs_f64(pattern.run.max_wall_s),
+        timeout: Duration::from_secs_f64(pattern.run.timeout_s),
+        rss_cap: match (opts.rss_cap, pattern.run.max_rss_mib) {
+            (Some(a), Some(b)) => Some(a.min(b << 20)),
+            (a, b) => a.or(b.map(|b| b << 20)),
+        },
+        extra_args: cell.stress.args(),
+        stop_when: stop_when.clone(),
+        seed: 0,
+        cancel: opts.cancel.cloned().unwrap_or_default(),
+    })
+}
+
+/// Why a variant's trials did not all run.
+enum Stopped {
+    /// Cancelled between trials: the runs so far (the cell is not done;
+    /// the campaign does not record it, `--resume` reruns it).
+    Interrupted(Vec<RunRecord>),
+    /// A run could not happen.
+    Failed { explanation: String, error: String },
+}
+
+/// A variant's trials, each with its own seed (both variants' trial k
+/// share one), a heap profile into `scratch` when evidence is kept, and
+/// the hook called as each run ends.
+fn run_trials(
+    spec: &RunSpec,
+    name: &str,
+    trials: u32,
+    backend: &dyn Backend,
+    opts: &Options,
+    scratch: Option<&tempfile::TempDir>,
+) -> Result<Vec<RunRecord>, Stopped> {
+    let mut records = Vec::new();
+    for trial in 0..trials {
+        if opts.cancelled() {
+            return Err(Stopped::Interrupted(records));
+        }
+        let mut spec = spec.clone();
+        spec.seed = trial_seed(trial);
+        if let Some(scratch) = scratch {
+            spec.extra_args.push("-heapprofile".into());
+            spec.extra_args.push(scratch.path().join(format!("{name}-t{trial}.pprof")).display().to_string());
+        }
+        match backend.run(&spec) {
+            Ok(rec) => {
+                if !rec.outcome.interrupted
+                    && let Some(hook) = opts.on_run
+                {
+                    hook(name, trial, &rec);
+                }
+                records.push(rec);
+            }
+            Err(e) => {
+                let source = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
+                return Err(Stopped::Failed { explanation: format!("not run: {e}"), error: format!("{e}: {source}") });
+            }
+        }
+    }
+    Ok(records)
+}
+
 /// Whether a judged cell keeps evidence: its fix fails (the fixed variant
 /// shows the symptom, crashes or hangs) or its verdict is unexpected.
 fn needs_evidence(r: &CellResult) -> bool {
@@ -132,75 +221,27 @@ fn judge_once(
     let mut specs = Vec::new();
     for (_, v) in &scenarios {
         let name = v.name.as_str();
-        let knobs = match cell.knobs.overlay(&v.env).resolve_relative(pattern.live_mib(&cell.params)) {
-            Ok(k) => k,
-            Err(e) => {
-                result.explanation = format!("not run: {e}");
-                result.error = Some(e);
+        let spec = match variant_spec(pattern, cell, v, &artifact, opts, early, &stop_when) {
+            Ok(spec) => spec,
+            Err((explanation, error)) => {
+                result.explanation = explanation;
+                result.error = Some(error);
                 return result;
             }
         };
-        let program = match artifact.program(&scenario_name(pattern, v)) {
-            Ok(p) => p,
-            Err(e) => {
-                result.explanation = "not run: the build has no program for it".into();
-                result.error = Some(e.to_string());
-                return result;
-            }
-        };
-        let spec = RunSpec {
-            program,
-            scenario: scenario_name(pattern, v),
-            params: cell.params.clone(),
-            knobs,
-            rounds: if early { cell.rounds * 2 } else { cell.rounds },
-            gc_per_sample: pattern.run.gc_per_sample,
-            max_wall: Duration::from_secs_f64(pattern.run.max_wall_s),
-            timeout: Duration::from_secs_f64(pattern.run.timeout_s),
-            rss_cap: match (opts.rss_cap, pattern.run.max_rss_mib) {
-                (Some(a), Some(b)) => Some(a.min(b << 20)),
-                (a, b) => a.or(b.map(|b| b << 20)),
-            },
-            extra_args: cell.stress.args(),
-            stop_when: stop_when.clone(),
-            seed: 0,
-            cancel: opts.cancel.cloned().unwrap_or_default(),
-        };
-        let mut records = Vec::new();
-        for trial in 0..cell.trials {
-            // Ctrl-C / SIGTERM between two trials: stop here. The cell is
-            // not done (the campaign does not record it; --resume reruns it).
-            if opts.cancelled() {
+        let records = match run_trials(&spec, name, cell.trials, backend, opts, scratch.as_ref()) {
+            Ok(records) => records,
+            Err(Stopped::Interrupted(records)) => {
                 result.explanation = "not run to the end: gcfuzz was interrupted".into();
                 result.runs.extend(records);
                 return result;
             }
-            let mut spec = spec.clone();
-            // Paired: both variants' trial k share a seed; trials differ.
-            spec.seed = trial_seed(trial);
-            if let Some(scratch) = &scratch {
-                spec.extra_args.push("-heapprofile".into());
-                spec.extra_args.push(scratch.path().join(format!("{name}-t{trial}.pprof")).display().to_string());
+            Err(Stopped::Failed { explanation, error }) => {
+                result.explanation = explanation;
+                result.error = Some(error);
+                return result;
             }
-            match backend.run(&spec) {
-                Ok(rec) => {
-                    if !rec.outcome.interrupted
-                        && let Some(hook) = opts.on_run
-                    {
-                        hook(name, trial, &rec);
-                    }
-                    records.push(rec);
-                }
-                Err(e) => {
-                    result.error = Some(format!(
-                        "{e}: {}",
-                        std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()
-                    ));
-                    result.explanation = format!("not run: {e}");
-                    return result;
-                }
-            }
-        }
+        };
         variants.push(oracle::evaluate(pattern, &cell.params, name, &records));
         result.runs.extend(records);
         specs.push(spec);
