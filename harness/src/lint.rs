@@ -18,6 +18,7 @@
 use crate::build::{BuildKey, Builder, Target};
 use crate::judge;
 use crate::matrix::Cell;
+use crate::results::CellResult;
 use crate::run::Backend;
 use crate::template::{self, Pattern};
 use crate::version::GoVersion;
@@ -132,59 +133,16 @@ fn load_problems(yaml_path: &Path, e: template::TemplateError) -> Vec<Problem> {
     }
 }
 
-/// Builds and runs both variants briefly on `go`.
-fn check_runs(
-    p: &Pattern,
-    go: GoVersion,
-    yaml: &str,
-    yaml_path: &Path,
-    builder: &dyn Builder,
-    backend: &dyn Backend,
-) -> Vec<Problem> {
+/// A problem at `file:line`, about `field`.
+fn problem(file: &Path, line: usize, field: &str, message: String) -> Problem {
+    Problem { file: file.to_path_buf(), line, field: field.to_string(), message }
+}
+
+/// What each run of the short judgement shows wrong: lines on stdout
+/// that are not the probe's, a crash that is not the pattern's symptom, a
+/// round longer than `max_wall_s`.
+fn run_problems(p: &Pattern, go: GoVersion, yaml: &str, yaml_path: &Path, r: &CellResult) -> Vec<Problem> {
     let mut out = Vec::new();
-    let problem = |file: &Path, line: usize, field: &str, message: String| Problem {
-        file: file.to_path_buf(),
-        line,
-        field: field.to_string(),
-        message,
-    };
-    let rounds = (p.run.warmup + 3).min(p.run.rounds);
-    let cell = Cell {
-        pattern: 0,
-        pattern_id: p.id.clone(),
-        go,
-        go_line: go.series(),
-        knobs: Default::default(),
-        stress: Default::default(),
-        goexperiment: None,
-        params: p.default_params(),
-        overrides: Default::default(),
-        rounds,
-        trials: 1,
-        backend: backend.name().to_string(),
-    };
-    let scenarios: Vec<(&Pattern, &template::Variant)> =
-        p.variants.iter().filter(|v| v.name == "buggy" || v.name == "fixed").map(|v| (p, v)).collect();
-    if let Err(e) = builder.prepare(go, &mut |_| {}) {
-        out.push(problem(yaml_path, 0, "go", format!("Go {go} cannot be had: {e}")));
-        return out;
-    }
-    if let Err(e) = builder.build(&BuildKey::for_cell(&cell, Target::Native), &scenarios) {
-        // The compiler names the file and line itself.
-        let files = scenarios.iter().flat_map(|(p, v)| p.files_of(v)).collect::<Vec<_>>();
-        let text = e.to_string();
-        let culprit = files.iter().find(|f| text.contains(&format!("/{f}:"))).cloned();
-        let line = culprit.as_ref().map_or(0, |f| compiler_line(&text, f));
-        let file = culprit.map(|f| p.dir.join(f)).unwrap_or_else(|| yaml_path.to_path_buf());
-        out.push(problem(&file, line, "files", format!("the variants do not build on Go {go}: {e}")));
-        return out;
-    }
-    let opts = judge::Options { rss_cap: Some(2 << 30), ..judge::Options::default() };
-    let r = judge::judge(p, &cell, builder, backend, &opts);
-    if let Some(e) = &r.error {
-        out.push(problem(yaml_path, 0, "run", format!("the short run on Go {go} could not happen: {e}")));
-        return out;
-    }
     let variant_line = |name: &str| line_of(yaml, &format!("{name}:"));
     for run in &r.runs {
         let v = run.variant();
@@ -223,17 +181,27 @@ fn check_runs(
             ));
         }
     }
-    if r.runs.iter().any(|run| run.samples.is_empty()) {
-        return out;
-    }
-    // Each signal's metric and `per`: there, and the `per` moving. A
-    // symptom metric may well stay flat in both variants (a bug that does
-    // not reproduce here); a counter the scenario never creates, or an x
-    // axis that never moves, is a signal that can never say anything.
+    out
+}
+
+/// Each signal's metric and `per`: there, and the `per` moving. A symptom
+/// metric may well stay flat in both variants (a bug that does not
+/// reproduce here); a counter the scenario never creates, or an x axis
+/// that never moves, is a signal that can never say anything.
+fn signal_problems(
+    p: &Pattern,
+    go: GoVersion,
+    yaml: &str,
+    yaml_path: &Path,
+    backend: &str,
+    r: &CellResult,
+    rounds: u32,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
     for s in &p.signals {
         let line = line_of(yaml, &format!("name: {}", s.name));
         for (what, name) in [("metric", &s.metric), ("per", &s.per)] {
-            if name == "round" || name == crate::probe::CRASH_METRIC || lacks_metric(backend.name(), name) {
+            if name == "round" || name == crate::probe::CRASH_METRIC || lacks_metric(backend, name) {
                 continue;
             }
             let series: Vec<Vec<f64>> =
@@ -253,7 +221,7 @@ fn check_runs(
                         "counter `{name}` is declared but the scenario never creates it (e.Counter(\"{name}\")): nobody moves it"
                     )
                 } else {
-                    format!("metric `{name}` is not in the samples of Go {go} on {}", backend.name())
+                    format!("metric `{name}` is not in the samples of Go {go} on {backend}")
                 };
                 out.push(problem(yaml_path, line, &field, why));
             } else if what == "per" && series.iter().all(|v| v.windows(2).all(|w| w[0] == w[1])) {
@@ -269,6 +237,61 @@ fn check_runs(
             }
         }
     }
+    out
+}
+
+/// Builds and runs both variants briefly on `go`.
+fn check_runs(
+    p: &Pattern,
+    go: GoVersion,
+    yaml: &str,
+    yaml_path: &Path,
+    builder: &dyn Builder,
+    backend: &dyn Backend,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let rounds = (p.run.warmup + 3).min(p.run.rounds);
+    let cell = Cell {
+        pattern: 0,
+        pattern_id: p.id.clone(),
+        go,
+        go_line: go.series(),
+        knobs: Default::default(),
+        stress: Default::default(),
+        goexperiment: None,
+        params: p.default_params(),
+        overrides: Default::default(),
+        rounds,
+        trials: 1,
+        backend: backend.name().to_string(),
+    };
+    let scenarios: Vec<(&Pattern, &template::Variant)> =
+        p.variants.iter().filter(|v| v.name == "buggy" || v.name == "fixed").map(|v| (p, v)).collect();
+    if let Err(e) = builder.prepare(go, &mut |_| {}) {
+        out.push(problem(yaml_path, 0, "go", format!("Go {go} cannot be had: {e}")));
+        return out;
+    }
+    if let Err(e) = builder.build(&BuildKey::for_cell(&cell, Target::Native), &scenarios) {
+        // The compiler names the file and line itself.
+        let files = scenarios.iter().flat_map(|(p, v)| p.files_of(v)).collect::<Vec<_>>();
+        let text = e.to_string();
+        let culprit = files.iter().find(|f| text.contains(&format!("/{f}:"))).cloned();
+        let line = culprit.as_ref().map_or(0, |f| compiler_line(&text, f));
+        let file = culprit.map(|f| p.dir.join(f)).unwrap_or_else(|| yaml_path.to_path_buf());
+        out.push(problem(&file, line, "files", format!("the variants do not build on Go {go}: {e}")));
+        return out;
+    }
+    let opts = judge::Options { rss_cap: Some(2 << 30), ..judge::Options::default() };
+    let r = judge::judge(p, &cell, builder, backend, &opts);
+    if let Some(e) = &r.error {
+        out.push(problem(yaml_path, 0, "run", format!("the short run on Go {go} could not happen: {e}")));
+        return out;
+    }
+    out.extend(run_problems(p, go, yaml, yaml_path, &r));
+    if r.runs.iter().any(|run| run.samples.is_empty()) {
+        return out;
+    }
+    out.extend(signal_problems(p, go, yaml, yaml_path, backend.name(), &r, rounds));
     out
 }
 
