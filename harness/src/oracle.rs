@@ -157,109 +157,19 @@ pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -
         note: None,
     };
     let warm = warmup as i64;
-    match signal.stat {
-        Stat::Slope => {
-            let mut fits = Vec::new();
-            for t in trials {
-                let pts: Vec<(f64, f64)> = t
-                    .samples
-                    .iter()
-                    .filter(|s| s.round >= warm)
-                    .filter_map(|s| Some((s.get(&signal.per)?, s.get(&signal.metric)?)))
-                    .collect();
-                r.n += pts.len();
-                if pts.len() < 3 {
-                    r.note = Some(format!("{} usable samples after warm-up; need 3", pts.len()));
-                    continue;
-                }
-                let (xs, ys): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
-                match stats::theil_sen(&xs, &ys) {
-                    Some(fit) => fits.push(fit),
-                    None => r.note = Some(format!("`{}` did not change, so no slope per it", signal.per)),
-                }
-            }
-            if fits.is_empty() {
-                return r;
-            }
-            let med = |f: fn(&stats::SlopeFit) -> f64| stats::median(&fits.iter().map(f).collect::<Vec<_>>());
-            r.estimate = Some(Estimate {
-                value: med(|f| f.slope.value).unwrap_or(f64::NAN),
-                lo: med(|f| f.slope.lo).unwrap_or(f64::NAN),
-                hi: med(|f| f.slope.hi).unwrap_or(f64::NAN),
-            });
-            r.trend_p = med(|f| f.trend_p);
-            if fits.len() == trials.len() {
-                r.note = None;
-            }
-        }
-        Stat::Rate => {
-            let (mut dm, mut dp) = (0.0, 0.0);
-            for t in trials {
-                // From the last warm-up sample (or the baseline) to the end.
-                let start = t.samples.iter().rev().find(|s| s.round < warm).or(t.samples.first());
-                let (Some(a), Some(b)) = (start, t.samples.last()) else { continue };
-                let pair = (|| {
-                    Some((b.get(&signal.metric)? - a.get(&signal.metric)?, b.get(&signal.per)? - a.get(&signal.per)?))
-                })();
-                if let Some((m, p)) = pair {
-                    dm += m;
-                    dp += p;
-                    r.n += 2;
-                }
-            }
-            if r.n == 0 {
-                r.note = Some(format!("`{}` or `{}` missing from the samples", signal.metric, signal.per));
-                return r;
-            }
-            if dp <= 0.0 {
-                r.note = Some(format!("`{}` did not grow after warm-up", signal.per));
-                return r;
-            }
-            r.estimate = if signal.proportion {
-                stats::wilson(dm.max(0.0) as u64, dp as u64)
-            } else {
-                let v = dm / dp;
-                Some(Estimate { value: v, lo: v, hi: v })
-            };
-        }
+    let measured = match signal.stat {
+        Stat::Slope => slope(signal, trials, warm, &mut r),
+        Stat::Rate => rate(signal, trials, warm, &mut r),
         Stat::Trials => {
-            let events = trials
-                .iter()
-                .filter(|t| {
-                    if signal.metric == CRASH_METRIC {
-                        return t.crashed;
-                    }
-                    let first = t.samples.first().and_then(|s| s.get(&signal.metric));
-                    let last = t.samples.last().and_then(|s| s.get(&signal.metric));
-                    matches!((first, last), (Some(a), Some(b)) if b > a)
-                })
-                .count();
-            r.n = trials.len();
-            r.estimate = stats::wilson(events as u64, trials.len() as u64);
+            share_of_trials(signal, trials, &mut r);
+            true
         }
+    };
+    if !measured {
+        return r;
     }
-    if signal.per_allocated
-        && let Some(e) = r.estimate
-    {
-        // Bytes allocated per unit of `per`, over the same post-warm-up samples.
-        let (mut da, mut dp) = (0.0, 0.0);
-        for t in trials {
-            let start = t.samples.iter().rev().find(|s| s.round < warm).or(t.samples.first());
-            if let (Some(a), Some(b)) = (start, t.samples.last())
-                && let (Some(a0), Some(a1), Some(p0), Some(p1)) =
-                    (a.get("alloc_bytes"), b.get("alloc_bytes"), a.get(&signal.per), b.get(&signal.per))
-            {
-                da += a1 - a0;
-                dp += p1 - p0;
-            }
-        }
-        let per_unit = if dp > 0.0 { da / dp } else { 0.0 };
-        if per_unit > 0.0 {
-            r.estimate = Some(Estimate { value: e.value / per_unit, lo: e.lo / per_unit, hi: e.hi / per_unit });
-        } else {
-            r.estimate = None;
-            r.note = Some("nothing was allocated to normalise by".into());
-        }
+    if signal.per_allocated {
+        per_allocated(signal, trials, warm, &mut r);
     }
     if let Some(e) = r.estimate {
         let counts_events = signal.proportion || signal.stat == Stat::Trials;
@@ -276,6 +186,121 @@ pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -
         };
     }
     r
+}
+
+/// `stat: slope` into `r`: a Theil-Sen fit per trial, pooled by medians.
+/// False when there is nothing to estimate (the note says why).
+fn slope(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) -> bool {
+    let mut fits = Vec::new();
+    for t in trials {
+        let pts: Vec<(f64, f64)> = t
+            .samples
+            .iter()
+            .filter(|s| s.round >= warm)
+            .filter_map(|s| Some((s.get(&signal.per)?, s.get(&signal.metric)?)))
+            .collect();
+        r.n += pts.len();
+        if pts.len() < 3 {
+            r.note = Some(format!("{} usable samples after warm-up; need 3", pts.len()));
+            continue;
+        }
+        let (xs, ys): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
+        match stats::theil_sen(&xs, &ys) {
+            Some(fit) => fits.push(fit),
+            None => r.note = Some(format!("`{}` did not change, so no slope per it", signal.per)),
+        }
+    }
+    if fits.is_empty() {
+        return false;
+    }
+    let med = |f: fn(&stats::SlopeFit) -> f64| stats::median(&fits.iter().map(f).collect::<Vec<_>>());
+    r.estimate = Some(Estimate {
+        value: med(|f| f.slope.value).unwrap_or(f64::NAN),
+        lo: med(|f| f.slope.lo).unwrap_or(f64::NAN),
+        hi: med(|f| f.slope.hi).unwrap_or(f64::NAN),
+    });
+    r.trend_p = med(|f| f.trend_p);
+    if fits.len() == trials.len() {
+        r.note = None;
+    }
+    true
+}
+
+/// `stat: rate` into `r`: the metric's growth over `per`'s from the last
+/// warm-up sample (or the baseline) to the end, summed over trials; a
+/// proportion gets a Wilson interval. False when there is nothing to
+/// estimate.
+fn rate(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) -> bool {
+    let (mut dm, mut dp) = (0.0, 0.0);
+    for t in trials {
+        let start = t.samples.iter().rev().find(|s| s.round < warm).or(t.samples.first());
+        let (Some(a), Some(b)) = (start, t.samples.last()) else { continue };
+        let pair =
+            (|| Some((b.get(&signal.metric)? - a.get(&signal.metric)?, b.get(&signal.per)? - a.get(&signal.per)?)))();
+        if let Some((m, p)) = pair {
+            dm += m;
+            dp += p;
+            r.n += 2;
+        }
+    }
+    if r.n == 0 {
+        r.note = Some(format!("`{}` or `{}` missing from the samples", signal.metric, signal.per));
+        return false;
+    }
+    if dp <= 0.0 {
+        r.note = Some(format!("`{}` did not grow after warm-up", signal.per));
+        return false;
+    }
+    r.estimate = if signal.proportion {
+        stats::wilson(dm.max(0.0) as u64, dp as u64)
+    } else {
+        let v = dm / dp;
+        Some(Estimate { value: v, lo: v, hi: v })
+    };
+    true
+}
+
+/// `stat: trials` into `r`: the share of trials in which the event
+/// happened (the metric `crash`: the trial crashed; a counter: it grew).
+fn share_of_trials(signal: &Signal, trials: &[Trial], r: &mut SignalResult) {
+    let events = trials
+        .iter()
+        .filter(|t| {
+            if signal.metric == CRASH_METRIC {
+                return t.crashed;
+            }
+            let first = t.samples.first().and_then(|s| s.get(&signal.metric));
+            let last = t.samples.last().and_then(|s| s.get(&signal.metric));
+            matches!((first, last), (Some(a), Some(b)) if b > a)
+        })
+        .count();
+    r.n = trials.len();
+    r.estimate = stats::wilson(events as u64, trials.len() as u64);
+}
+
+/// `per_allocated`: the estimate divided by the bytes allocated per unit
+/// of `per` over the same post-warm-up samples (a size-free share); none
+/// when nothing was allocated.
+fn per_allocated(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) {
+    let Some(e) = r.estimate else { return };
+    let (mut da, mut dp) = (0.0, 0.0);
+    for t in trials {
+        let start = t.samples.iter().rev().find(|s| s.round < warm).or(t.samples.first());
+        if let (Some(a), Some(b)) = (start, t.samples.last())
+            && let (Some(a0), Some(a1), Some(p0), Some(p1)) =
+                (a.get("alloc_bytes"), b.get("alloc_bytes"), a.get(&signal.per), b.get(&signal.per))
+        {
+            da += a1 - a0;
+            dp += p1 - p0;
+        }
+    }
+    let per_unit = if dp > 0.0 { da / dp } else { 0.0 };
+    if per_unit > 0.0 {
+        r.estimate = Some(Estimate { value: e.value / per_unit, lo: e.lo / per_unit, hi: e.hi / per_unit });
+    } else {
+        r.estimate = None;
+        r.note = Some("nothing was allocated to normalise by".into());
+    }
 }
 
 /// Early stopping: whether one run's samples already decide the variant
