@@ -246,6 +246,12 @@ pub enum BuildError {
     Message(String),
 }
 
+impl crate::errors::Classified for BuildError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(crate::errors::Class::Setup)
+    }
+}
+
 /// A rendered program: relative path → contents.
 pub type Files = BTreeMap<String, Vec<u8>>;
 

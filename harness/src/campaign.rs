@@ -155,6 +155,15 @@ pub enum CampaignError {
     },
 }
 
+impl crate::errors::Classified for CampaignError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(match self {
+            CampaignError::NoBackend { .. } => crate::errors::Class::Usage,
+            _ => crate::errors::Class::Setup,
+        })
+    }
+}
+
 /// What one `go build` makes: a pattern's programs for one build key.
 type Unit = (BuildKey, String);
 

@@ -1,7 +1,38 @@
 //! The error every stage shares: a file-system operation that failed, with
-//! what was being done and where ("failed to create `…/builds`").
+//! what was being done and where ("failed to create `…/builds`"); and what
+//! an error means for the exit code, which each error type says itself.
 
 use std::path::{Path, PathBuf};
+
+/// What an error means for the command's exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// The user's input is wrong (flags, templates, matrix files, Go
+    /// versions, merge inputs): exit 2.
+    Usage,
+    /// The machine or the environment failed (a toolchain, a build, I/O,
+    /// the journal): exit 3.
+    Setup,
+}
+
+/// An error that knows its [`Class`]; `None`: its source decides (a
+/// wrapper whose meaning is the wrapped error's).
+pub trait Classified {
+    /// Its class, or `None` to ask its source.
+    fn class(&self) -> Option<Class>;
+}
+
+impl Classified for IoError {
+    fn class(&self) -> Option<Class> {
+        Some(Class::Setup)
+    }
+}
+
+impl Classified for std::io::Error {
+    fn class(&self) -> Option<Class> {
+        Some(Class::Setup)
+    }
+}
 
 /// A failed file-system operation.
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,12 @@ pub struct JournalError {
     pub usage: bool,
 }
 
+impl crate::errors::Classified for JournalError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(if self.usage { crate::errors::Class::Usage } else { crate::errors::Class::Setup })
+    }
+}
+
 impl JournalError {
     fn new(path: &Path, what: impl Into<String>) -> Self {
         JournalError { path: path.to_path_buf(), what: what.into(), usage: false }

@@ -121,6 +121,12 @@ pub enum MatrixError {
     Stress(#[from] crate::stress::StressError),
 }
 
+impl crate::errors::Classified for MatrixError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(crate::errors::Class::Usage)
+    }
+}
+
 /// One cell: a pattern's buggy and fixed variants on one toolchain, go line
 /// and knob setting.
 #[derive(Clone, Debug, Serialize)]

@@ -58,6 +58,16 @@ pub enum OutputError {
     Journal(#[from] JournalError),
 }
 
+impl crate::errors::Classified for OutputError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(match self {
+            OutputError::Io(_) => crate::errors::Class::Setup,
+            OutputError::Journal(j) => return crate::errors::Classified::class(j),
+            _ => crate::errors::Class::Usage,
+        })
+    }
+}
+
 /// An output folder taken for one run; released when dropped.
 #[derive(Debug)]
 pub struct OutDir {

@@ -26,6 +26,17 @@ pub enum ScaffoldError {
     Invalid(#[source] TemplateError),
 }
 
+impl crate::errors::Classified for ScaffoldError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        match self {
+            ScaffoldError::Name(_) | ScaffoldError::Exists(_) => Some(crate::errors::Class::Usage),
+            // A folder that could not be written, a copy that does not
+            // load: the I/O or template error inside decides.
+            _ => None,
+        }
+    }
+}
+
 const PATTERN_YAML: &str = r#"# A gcfuzz pattern: a buggy and a fixed variant of one program, run side by
 # side; the signals say what the bug looks like in runtime numbers. Every
 # field is described in gcfuzz's README ("Template format").

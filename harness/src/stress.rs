@@ -39,6 +39,12 @@ pub struct StressError {
     pub reason: String,
 }
 
+impl crate::errors::Classified for StressError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(crate::errors::Class::Usage)
+    }
+}
+
 impl Stress {
     /// Whether anything runs.
     pub fn is_off(&self) -> bool {

@@ -81,6 +81,15 @@ pub enum ToolchainError {
     Io(#[from] crate::errors::IoError),
 }
 
+impl crate::errors::Classified for ToolchainError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(match self {
+            ToolchainError::Unknown { .. } | ToolchainError::Version(_) => crate::errors::Class::Usage,
+            _ => crate::errors::Class::Setup,
+        })
+    }
+}
+
 /// Puts captured output between divider lines (ripgrep's `CommandError` style).
 pub fn divider(s: &str) -> String {
     let rule = "-".repeat(60);

@@ -30,6 +30,12 @@ pub struct VersionError {
     pub reason: &'static str,
 }
 
+impl crate::errors::Classified for VersionError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(crate::errors::Class::Usage)
+    }
+}
+
 impl GoVersion {
     /// Builds a version from its parts.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {

@@ -45,46 +45,41 @@ pub(super) fn rusage_line(counts: &crate::build::BuildCounts) -> String {
 /// whose kind is known decides; an error of the command line's own
 /// (`bail!`) is usage.
 pub(super) fn error_code(e: &anyhow::Error) -> u8 {
-    use crate::build::BuildError;
-    use crate::campaign::CampaignError;
-    use crate::outputs::OutputError;
-    for cause in e.chain() {
-        let usage = cause.is::<template::TemplateError>()
-            || cause.is::<matrix::MatrixError>()
-            || cause.is::<crate::version::VersionError>()
-            || cause.is::<crate::stress::StressError>()
-            || matches!(cause.downcast_ref(), Some(ToolchainError::Unknown { .. } | ToolchainError::Version(_)))
-            || matches!(cause.downcast_ref(), Some(CampaignError::NoBackend { .. }))
-            || matches!(cause.downcast_ref(), Some(crate::journal::JournalError { usage: true, .. }))
-            || matches!(cause.downcast_ref(), Some(crate::fuzz::FuzzError::Nothing(_)))
-            || matches!(
-                cause.downcast_ref(),
-                Some(crate::scaffold::ScaffoldError::Name(_) | crate::scaffold::ScaffoldError::Exists(_))
-            )
-            || matches!(
-                cause.downcast_ref(),
-                Some(
-                    OutputError::InUse(_)
-                        | OutputError::Duplicate { .. }
-                        | OutputError::NotVerdicts { .. }
-                        | OutputError::NotResults { .. }
-                        | OutputError::Journal(crate::journal::JournalError { usage: true, .. })
-                        | OutputError::NoSuchInput(_)
-                )
-            );
-        if usage {
-            return EXIT_USAGE;
+    use crate::errors::{Class, Classified};
+    // Each error type says what it means (`Classified`); anyhow hides the
+    // type, so each cause is asked as each of the crate's error types in
+    // turn. The first cause with a class decides; an error of the command
+    // line's own (`bail!`) is usage.
+    fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        macro_rules! ask {
+            ($($t:ty),* $(,)?) => {
+                $(if let Some(e) = cause.downcast_ref::<$t>() {
+                    return e.class();
+                })*
+            };
         }
-        let setup = cause.is::<ToolchainError>()
-            || cause.is::<BuildError>()
-            || cause.is::<CampaignError>()
-            || cause.is::<crate::fuzz::FuzzError>()
-            || cause.is::<OutputError>()
-            || cause.is::<crate::journal::JournalError>()
-            || cause.is::<crate::errors::IoError>()
-            || cause.is::<std::io::Error>();
-        if setup {
-            return EXIT_SETUP;
+        ask!(
+            template::TemplateError,
+            matrix::MatrixError,
+            crate::version::VersionError,
+            crate::stress::StressError,
+            ToolchainError,
+            crate::build::BuildError,
+            crate::campaign::CampaignError,
+            crate::journal::JournalError,
+            crate::fuzz::FuzzError,
+            crate::scaffold::ScaffoldError,
+            crate::outputs::OutputError,
+            crate::errors::IoError,
+            std::io::Error,
+        );
+        None
+    }
+    for cause in e.chain() {
+        match class_of(cause) {
+            Some(Class::Usage) => return EXIT_USAGE,
+            Some(Class::Setup) => return EXIT_SETUP,
+            None => {}
         }
     }
     EXIT_USAGE

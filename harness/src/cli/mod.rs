@@ -230,6 +230,20 @@ mod tests {
         for e in &setup {
             assert_eq!(error_code(e), EXIT_SETUP, "{e:#}");
         }
+        // A wrapper whose meaning is the wrapped error's asks it: a copy
+        // that does not load is bad input, a folder not written the disk's.
+        let bad_copy: anyhow::Error =
+            crate::scaffold::ScaffoldError::Invalid(template::TemplateError::NoMatch("x".into())).into();
+        assert_eq!(error_code(&bad_copy), EXIT_USAGE);
+        let io = std::io::Error::other("read-only");
+        let not_written: anyhow::Error = crate::scaffold::ScaffoldError::Io(crate::errors::IoError {
+            what: "failed to write",
+            path: "p".into(),
+            source: io,
+        })
+        .into();
+        assert_eq!(error_code(&not_written), EXIT_SETUP);
+        assert_eq!(error_code(&crate::fuzz::FuzzError::Nothing("none".into()).into()), EXIT_USAGE);
         // A matrix error wrapping a toolchain one is still bad input.
         let wrapped: anyhow::Error =
             matrix::MatrixError::from(ToolchainError::Unknown { given: "x".into(), known: String::new() }).into();

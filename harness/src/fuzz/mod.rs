@@ -214,6 +214,15 @@ pub enum FuzzError {
     Nothing(String),
 }
 
+impl crate::errors::Classified for FuzzError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(match self {
+            FuzzError::Nothing(_) => crate::errors::Class::Usage,
+            _ => crate::errors::Class::Setup,
+        })
+    }
+}
+
 /// One pattern's campaign, as it ended.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {

@@ -59,3 +59,9 @@ pub enum TemplateError {
     #[error("{} template(s) are invalid:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Many(Vec<TemplateError>),
 }
+
+impl crate::errors::Classified for TemplateError {
+    fn class(&self) -> Option<crate::errors::Class> {
+        Some(crate::errors::Class::Usage)
+    }
+}
