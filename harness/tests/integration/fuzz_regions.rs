@@ -58,12 +58,15 @@ fn found_and_replayed(name: &str, go: &str, seeds: &[u64]) -> Finding {
         assert!(f.result.runs.iter().all(|r| r.crash.is_none()), "no run of the saved judgement was cut");
         // Replayed as one cell, as `make replay` does: fix-fails again (a
         // verdict the pattern does not expect: exit 1). (Other findings of
-        // the campaign, flaky ones among them, are not this test's.)
+        // the campaign, flaky ones among them, are not this test's.) The
+        // machine's share is given back first: `gcfuzz()` takes its own,
+        // and a second read of the lock while an exclusive test waits for
+        // it would deadlock.
+        drop(machine);
         let env = [("GCFUZZ_TEMPLATES", t.path())];
         let o = gcfuzz(&["run", "--no-out", "--matrix", &f.path.display().to_string()], &env);
         assert_eq!(o.code, Some(1), "{o}\n{}", f.config.to_yaml(&[]));
         assert!(o.stdout.contains("fix-fails"), "{o}");
-        drop(machine);
         return f;
     }
     panic!("{name}: no fix-fails with seeds {seeds:?} in 120 executions each");
