@@ -25,7 +25,6 @@
 //! [`stress`], [`verdict`], [`stats`], [`probe`] (the protocol and metric
 //! names), [`detector`] (detector kinds and findings), [`results`] (a
 //! cell's result and a campaign's events) and [`errors`].
-#![warn(missing_docs)]
 
 pub mod build;
 pub mod calibrate;

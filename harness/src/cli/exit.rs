@@ -23,8 +23,9 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// `make bench`).
 pub(super) fn rusage_line(counts: &crate::build::BuildCounts) -> String {
     let get = |who| {
-        // SAFETY: getrusage fills the struct it is given; zeroed is valid.
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
         let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage only writes into the struct it is given, ours.
         unsafe { libc::getrusage(who, &mut r) };
         r
     };
