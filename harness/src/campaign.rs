@@ -17,7 +17,7 @@ use crate::run::{Backend, RunRecord};
 use crate::template::Pattern;
 use crate::toolchain::ToolchainError;
 use crate::version::GoVersion;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -324,8 +324,8 @@ struct Shared<'s, 'c> {
     work: &'s Work<'s>,
     stop: &'s crate::process::Cancel,
     gate: Gate,
-    built: Mutex<BTreeMap<Unit, Result<Artifact, String>>>,
-    ready: std::sync::Condvar,
+    /// Each unit's build, set by the builder thread, waited for by workers.
+    built: crate::once::OnceMap<Unit, Result<Artifact, String>>,
     next: AtomicUsize,
     journal_error: Mutex<Option<JournalError>>,
 }
@@ -349,8 +349,7 @@ fn execute(
         work,
         stop,
         gate: Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.options.mem_budget },
-        built: Mutex::new(BTreeMap::new()),
-        ready: std::sync::Condvar::new(),
+        built: crate::once::OnceMap::new(),
         next: AtomicUsize::new(0),
         journal_error: Mutex::new(None),
     };
@@ -401,8 +400,7 @@ impl Shared<'_, '_> {
                 self.c.builder.build(&unit.0, scen).map_err(|e| e.to_string())
             };
             let _ = tx.send(Msg::Built(unit.clone(), result.clone()));
-            self.built.lock().unwrap_or_else(|e| e.into_inner()).insert(unit.clone(), result);
-            self.ready.notify_all();
+            self.built.set(unit, result);
         }
     }
 
@@ -426,15 +424,7 @@ impl Shared<'_, '_> {
             let cell = w.cells[i];
             let id = &w.ids[w.todo[i]];
             let (backend, key) = &w.backends[i];
-            let artifact = {
-                let mut b = self.built.lock().unwrap_or_else(|e| e.into_inner());
-                loop {
-                    if let Some(a) = b.get(&w.units[i]) {
-                        break a.clone();
-                    }
-                    b = self.ready.wait(b).unwrap_or_else(|e| e.into_inner());
-                }
-            };
+            let artifact = self.built.wait(&w.units[i]);
             let pattern = c.patterns[cell.pattern];
             let admission = self.gate.admit(pattern.run.exclusive, pattern.run.peak_mib << 20);
             // Each run goes to the journal as soon as it ends.

@@ -40,6 +40,7 @@ pub mod judge;
 pub mod knobs;
 pub mod lint;
 pub mod matrix;
+pub mod once;
 pub mod oracle;
 pub mod outputs;
 pub mod probe;

@@ -41,10 +41,10 @@ use crate::build::Target;
 use crate::process::{CappedText, STDERR_CAP};
 use crate::run::{Backend, Collector, RunError, RunOutcome, RunRecord, RunSpec, STOP_NOTE};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Config, Engine, InstancePre, Linker, Module, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -96,7 +96,7 @@ pub struct CacheStats {
 }
 
 /// A program's linked module, made once (by whichever run asks first).
-type Slot = Arc<OnceLock<Result<InstancePre<State>, String>>>;
+type Prepared = Result<InstancePre<State>, String>;
 
 /// The wasm backend. One engine (and one compiled module per program)
 /// serves every run; each run gets its own store and instance.
@@ -104,7 +104,7 @@ pub struct Wasm {
     engine: Engine,
     linker: Linker<State>,
     tag: String,
-    modules: Mutex<HashMap<PathBuf, Slot>>,
+    modules: crate::once::OnceMap<PathBuf, Prepared>,
     stop_ticker: Arc<AtomicBool>,
     /// What the module cache did.
     pub cache: CacheStats,
@@ -156,7 +156,14 @@ impl Wasm {
                 }
             })
             .map_err(|e| backend_err(format!("cannot start the epoch thread: {e}")))?;
-        Ok(Wasm { engine, linker, tag, modules: Mutex::default(), stop_ticker, cache: CacheStats::default() })
+        Ok(Wasm {
+            engine,
+            linker,
+            tag,
+            modules: crate::once::OnceMap::new(),
+            stop_ticker,
+            cache: CacheStats::default(),
+        })
     }
 
     /// Where the compiled form of `program` is kept.
@@ -167,16 +174,12 @@ impl Wasm {
 
     /// The program, compiled (or loaded) once per process.
     fn prepare(&self, program: &Path) -> Result<InstancePre<State>, RunError> {
-        let slot = {
-            let mut map = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(program.to_path_buf()).or_default().clone()
-        };
-        slot.get_or_init(|| {
-            let module = self.module(program)?;
-            self.linker.instantiate_pre(&module).map_err(|e| format!("cannot link {}: {e:#}", program.display()))
-        })
-        .clone()
-        .map_err(backend_err)
+        self.modules
+            .get_or_init(&program.to_path_buf(), || {
+                let module = self.module(program)?;
+                self.linker.instantiate_pre(&module).map_err(|e| format!("cannot link {}: {e:#}", program.display()))
+            })
+            .map_err(backend_err)
     }
 
     /// Loads the cached compiled module, or compiles and caches it.

@@ -15,10 +15,10 @@ use crate::run::Backend;
 use crate::template::{Pattern, Variant};
 use crate::toolchain::{Progress, ToolchainError};
 use crate::version::GoVersion;
-use std::collections::HashMap;
+
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// The least cap (and kill) of a first judgement on a deterministic
@@ -31,10 +31,6 @@ pub const DETERMINISTIC_FLOOR_S: f64 = 0.25;
 /// in it whatever the seeds measured.
 pub const MEMORY_FLOOR: u64 = 256 << 20;
 
-/// One key's build, once it is done (errors as text: they are reported,
-/// not matched on).
-type Slot = OnceLock<Result<Artifact, String>>;
-
 /// What a [`Memo`] remembers a build by: its key and scenario names.
 type MemoKey = (BuildKey, Vec<String>);
 
@@ -42,8 +38,9 @@ type MemoKey = (BuildKey, Vec<String>);
 /// build per build key and scenarios for a whole fuzzing campaign.
 pub struct Memo<'a> {
     inner: &'a dyn Builder,
-    /// By build key and scenario names.
-    built: Mutex<HashMap<MemoKey, Arc<Slot>>>,
+    /// By build key and scenario names (errors as text: they are
+    /// reported, not matched on).
+    built: crate::once::OnceMap<MemoKey, Result<Artifact, String>>,
     /// Builds asked of the inner builder.
     pub builds: AtomicU64,
     /// Milliseconds the inner builder spent compiling (cache hits cost 0).
@@ -53,7 +50,7 @@ pub struct Memo<'a> {
 impl<'a> Memo<'a> {
     /// Memoises `inner`.
     pub fn new(inner: &'a dyn Builder) -> Self {
-        Memo { inner, built: Mutex::default(), builds: AtomicU64::new(0), build_ms: AtomicU64::new(0) }
+        Memo { inner, built: crate::once::OnceMap::new(), builds: AtomicU64::new(0), build_ms: AtomicU64::new(0) }
     }
 }
 
@@ -68,18 +65,16 @@ impl Builder for Memo<'_> {
         let mut names: Vec<String> = scenarios.iter().map(|(p, v)| crate::build::scenario_name(p, v)).collect();
         names.sort();
         names.dedup();
-        let slot =
-            self.built.lock().unwrap_or_else(|e| e.into_inner()).entry((key.clone(), names)).or_default().clone();
-        slot.get_or_init(|| {
-            self.builds.fetch_add(1, Ordering::Relaxed);
-            let r = self.inner.build(key, scenarios);
-            if let Ok(a) = &r {
-                self.build_ms.fetch_add(a.build_ms, Ordering::Relaxed);
-            }
-            r.map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(BuildError::Message)
+        self.built
+            .get_or_init(&(key.clone(), names), || {
+                self.builds.fetch_add(1, Ordering::Relaxed);
+                let r = self.inner.build(key, scenarios);
+                if let Ok(a) = &r {
+                    self.build_ms.fetch_add(a.build_ms, Ordering::Relaxed);
+                }
+                r.map_err(|e| e.to_string())
+            })
+            .map_err(BuildError::Message)
     }
 
     fn go_command(
