@@ -143,6 +143,9 @@ pub struct Trial<'a> {
 ///   a proportion gets a Wilson interval.
 /// - `trials`: the share of trials in which the event happened (the metric
 ///   `crash`: the trial crashed; a counter: it grew), Wilson interval.
+/// - `level`: what the variant keeps (the metric less its value before
+///   the first round) over the post-warm-up samples: their median with the
+///   sign test's interval, trials pooled by medians.
 pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -> SignalResult {
     let mut r = SignalResult {
         name: signal.name.clone(),
@@ -164,6 +167,7 @@ pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -
             share_of_trials(signal, trials, &mut r);
             true
         }
+        Stat::Level => level(signal, trials, warm, &mut r),
     };
     if !measured {
         return r;
@@ -260,6 +264,61 @@ fn rate(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) -> b
     true
 }
 
+/// `stat: level` into `r`: per trial, the metric after each post-warm-up
+/// sample less its value in the sample before the first round (what the
+/// scenario keeps beyond what it held at the start), the median over
+/// those samples with the sign test's interval; trials pooled by the
+/// medians of their estimates and ends, as slopes are. False when no
+/// trial has a baseline and a post-warm-up sample.
+fn level(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) -> bool {
+    let mut fits = Vec::new();
+    for t in trials {
+        let Some(base) = t.samples.iter().find(|s| s.round < 0).or(t.samples.first()).and_then(|s| s.get(&signal.metric))
+        else {
+            r.note = Some(format!("`{}` missing from the samples", signal.metric));
+            continue;
+        };
+        let kept: Vec<f64> = t
+            .samples
+            .iter()
+            .filter(|s| s.round >= warm)
+            .filter_map(|s| Some(s.get(&signal.metric)? - base))
+            .collect();
+        r.n += kept.len();
+        match stats::median_interval(&kept) {
+            Some(e) => fits.push(e),
+            None => r.note = Some("no sample after warm-up".into()),
+        }
+    }
+    if fits.is_empty() {
+        return false;
+    }
+    let med = |f: fn(&Estimate) -> f64| stats::median(&fits.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN);
+    r.estimate = Some(Estimate { value: med(|e| e.value), lo: med(|e| e.lo), hi: med(|e| e.hi) });
+    if fits.len() == trials.len() {
+        r.note = None;
+    }
+    true
+}
+
+/// What a threshold over the run names, for one variant's trials:
+/// `rounds` (rounds sampled) and each counter's total at the end of the
+/// run, the median over trials.
+pub fn run_totals(trials: &[Trial]) -> BTreeMap<String, f64> {
+    let mut each: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for t in trials {
+        let rounds = t.samples.iter().filter(|s| s.round >= 0).count() as f64;
+        each.entry(crate::template::ROUNDS.to_string()).or_default().push(rounds);
+        if let Some(last) = t.samples.last() {
+            // `rounds` is the run's rounds, even beside a counter of that name.
+            for (k, v) in last.counters.iter().filter(|(k, _)| k.as_str() != crate::template::ROUNDS) {
+                each.entry(k.clone()).or_default().push(*v as f64);
+            }
+        }
+    }
+    each.into_iter().filter_map(|(k, v)| Some((k, stats::median(&v)?))).collect()
+}
+
 /// `stat: trials` into `r`: the share of trials in which the event
 /// happened (the metric `crash`: the trial crashed; a counter: it grew).
 fn share_of_trials(signal: &Signal, trials: &[Trial], r: &mut SignalResult) {
@@ -319,17 +378,23 @@ pub fn decisive(
     nominal_post: usize,
 ) -> bool {
     let warm = pattern.run.warmup as i64;
-    let blind = pattern.signals.iter().any(|s| s.role == Role::Symptom && s.stat == Stat::Rate && !s.proportion);
+    // A level may still be filling: like a plain rate it has no early
+    // word on absence, so it waits for the nominal samples too.
+    let blind = pattern
+        .signals
+        .iter()
+        .any(|s| s.role == Role::Symptom && ((s.stat == Stat::Rate && !s.proportion) || s.stat == Stat::Level));
     let needed = if blind { min_post.max(nominal_post) } else { min_post };
     if samples.iter().filter(|s| s.round >= warm).count() < needed {
         return false;
     }
     let trial = [Trial { samples, crashed: false }];
+    let totals = run_totals(&trial);
     let statuses: Vec<Presence> = pattern
         .signals
         .iter()
         .filter(|s| s.role == Role::Symptom)
-        .map(|s| measure(s, &trial, pattern.run.warmup, s.threshold.resolve(params)).status)
+        .map(|s| measure(s, &trial, pattern.run.warmup, s.threshold.resolve_with(params, &totals)).status)
         .collect();
     statuses.contains(&Presence::Present) || statuses.iter().all(|s| *s == Presence::Absent)
 }
@@ -350,8 +415,12 @@ pub fn evaluate(
 ) -> VariantResult {
     let symptom_crash = |r: &RunRecord| pattern.crash_is_symptom && r.crash.as_ref().is_some_and(is_symptom_crash);
     let trials: Vec<Trial> = runs.iter().map(|r| Trial { samples: &r.samples, crashed: symptom_crash(r) }).collect();
-    let signals: Vec<SignalResult> =
-        pattern.signals.iter().map(|s| measure(s, &trials, pattern.run.warmup, s.threshold.resolve(params))).collect();
+    let totals = run_totals(&trials);
+    let signals: Vec<SignalResult> = pattern
+        .signals
+        .iter()
+        .map(|s| measure(s, &trials, pattern.run.warmup, s.threshold.resolve_with(params, &totals)))
+        .collect();
     // A crash that is not the symptom decides; a hang before anything else.
     let other_crash =
         runs.iter().filter_map(|r| r.crash.as_ref()).find(|c| !(pattern.crash_is_symptom && is_symptom_crash(c)));

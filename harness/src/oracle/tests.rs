@@ -294,3 +294,89 @@ fn fmt_num_is_short() {
     assert_eq!(fmt_num(1.5e-5), "1.500e-5");
     assert_eq!(fmt_num(f64::NEG_INFINITY), "-inf");
 }
+
+const LEVEL_YAML: &str = r#"
+title: t
+family: reachability
+summary: s
+common: [c.go]
+variants:
+  buggy: {about: b}
+  fixed: {about: f}
+params:
+  slots: {type: int, default: 64, range: [1, 4096]}
+counters:
+  items: items handled
+run: {rounds: 12, warmup: 2}
+signals:
+  - {name: kept, metric: heap_live, stat: level, present_above: slots * 32768, unit: B}
+  - {name: growth, metric: heap_live, per: items, stat: slope, present_above: 1024, unit: B/item, role: info}
+  - {name: per_round, metric: heap_live, stat: level, present_above: rounds * 100000, unit: B, role: info}
+  - {name: per_item, metric: heap_live, stat: level, present_above: items * 100, unit: B, role: info}
+expect:
+  - verdict: reproduced
+"#;
+
+/// A bounded container: `fill` bytes kept from the first round on (what
+/// 64 slots of 64 KiB keep), 1,000 items a round, a little noise.
+fn plateau(rounds: i64, fill: f64) -> RunRecord {
+    let mut r = record(rounds, 0.0, |_| 0.0, 0);
+    for s in &mut r.samples {
+        let noise = [0.0, 96.0, -48.0, 16.0][s.round.rem_euclid(4) as usize];
+        let kept = if s.round >= 0 { fill } else { 0.0 };
+        s.values.insert("heap_live".into(), 90_000.0 + kept + noise);
+        s.counters.insert("items".into(), (s.round + 1) * 1000);
+    }
+    r
+}
+
+#[test]
+fn a_leak_that_levels_off_is_a_level_not_a_slope() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(LEVEL_YAML, Path::new("p.yaml"), "99-level", d.path()).unwrap();
+    let ps: BTreeMap<String, String> = [("slots".to_string(), "64".to_string())].into();
+    let buggy = evaluate(&p, &ps, "buggy", &[plateau(12, 4_194_304.0)]);
+    let kept = &buggy.signals[0];
+    assert_eq!(kept.status, Presence::Present, "{kept:?}");
+    assert_eq!(kept.threshold, 64.0 * 32768.0);
+    assert_eq!(kept.n, 10, "12 rounds less 2 warm-up");
+    let e = kept.estimate.unwrap();
+    assert!((e.value - 4_194_304.0).abs() < 100.0 && e.lo > 4_194_200.0 && e.hi < 4_194_500.0, "{e:?}");
+    // The same series as a slope: flat, the defect issue 27 reported.
+    let slope = &buggy.signals[1];
+    assert_eq!(slope.status, Presence::Absent, "{slope:?}");
+    assert!(slope.estimate.unwrap().value.abs() < 1.0);
+    // Thresholds over the run: 12 rounds, 12,000 items at the end.
+    assert_eq!(buggy.signals[2].threshold, 12.0 * 100_000.0);
+    assert_eq!(buggy.signals[2].status, Presence::Present);
+    assert_eq!(buggy.signals[3].threshold, 12_000.0 * 100.0);
+    assert_eq!(buggy.status, Presence::Present);
+    let fixed = evaluate(&p, &ps, "fixed", &[plateau(12, 0.0)]);
+    assert_eq!(fixed.signals[0].status, Presence::Absent, "{:?}", fixed.signals[0]);
+    assert!(fixed.signals[0].estimate.unwrap().hi < 100.0);
+    assert_eq!(Verdict::from_pair(buggy.status, fixed.status), Verdict::Reproduced);
+    // Three trials pool by medians; one that kept half still leaves the
+    // interval above the threshold.
+    let three = evaluate(&p, &ps, "buggy", &[plateau(12, 4_194_304.0), plateau(12, 2_097_152.0), plateau(12, 4_194_304.0)]);
+    assert_eq!(three.signals[0].status, Presence::Present);
+    assert_eq!(three.signals[0].n, 30);
+    assert!((three.signals[0].estimate.unwrap().value - 4_194_304.0).abs() < 100.0);
+    // Near the threshold: inconclusive, not a guess.
+    let near = evaluate(&p, &ps, "buggy", &[plateau(12, 64.0 * 32768.0)]);
+    assert_eq!(near.signals[0].status, Presence::Inconclusive, "{:?}", near.signals[0]);
+}
+
+#[test]
+fn a_level_waits_for_the_nominal_samples_before_deciding() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let p = parse_pattern(LEVEL_YAML, Path::new("p.yaml"), "99-level", d.path()).unwrap();
+    let ps: BTreeMap<String, String> = [("slots".to_string(), "64".to_string())].into();
+    // Six post-warm-up samples of nothing kept: absent so far, but a
+    // bounded container may still be filling.
+    let early = plateau(8, 0.0);
+    assert!(!decisive(&p, &ps, &early.samples, 5, 10), "a level is not decided before the nominal samples");
+    let done = plateau(12, 0.0);
+    assert!(decisive(&p, &ps, &done.samples, 5, 10));
+}

@@ -251,6 +251,18 @@ impl Checker<'_> {
                     format!("signal `{}`: `per_allocated` applies to slopes and plain rates", s.name),
                 );
             }
+            if s.stat == Stat::Level && s.per.value != "round" {
+                return self.err(
+                    Some(&s.per.referenced),
+                    format!("signal `{}`: `per` does not apply to `stat: level` (a level is per run)", s.name),
+                );
+            }
+            if s.stat == Stat::Level && s.per_allocated {
+                return self.err(
+                    Some(&s.metric.referenced),
+                    format!("signal `{}`: `per_allocated` applies to slopes and plain rates", s.name),
+                );
+            }
             if s.proportion && s.stat != Stat::Rate {
                 return self
                     .err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
@@ -279,16 +291,32 @@ impl Checker<'_> {
                         }
                         Threshold::Scaled { param, factor }
                     }
+                    Some((name, factor)) if name == ROUNDS || counters.contains_key(&name) => {
+                        // Over the run's rounds or a counter's total: the
+                        // oracle resolves it per variant from the runs. A
+                        // parameter of the same name wins (above), and
+                        // `rounds` wins over a counter of that name.
+                        if !factor.is_finite() {
+                            return self.err(
+                                Some(&s.present_above.referenced),
+                                format!("signal `{}`: threshold `{e}` must have a finite factor", s.name),
+                            );
+                        }
+                        Threshold::Scaled { param: name, factor }
+                    }
                     Some((param, _)) => {
                         return self.err(
                             Some(&s.present_above.referenced),
-                            format!("signal `{}`: unknown parameter `{param}` in threshold", s.name),
+                            format!(
+                                "signal `{}`: unknown name `{param}` in threshold (a parameter, `rounds` or a counter)",
+                                s.name
+                            ),
                         );
                     }
                     None => {
                         return self.err(
                             Some(&s.present_above.referenced),
-                            format!("signal `{}`: threshold `{e}` must be a number or `PARAM * NUMBER`", s.name),
+                            format!("signal `{}`: threshold `{e}` must be a number or `NAME * NUMBER`", s.name),
                         );
                     }
                 },

@@ -49,6 +49,12 @@ pub enum Stat {
     /// metric `crash` (the trial crashed) or a counter that grew. Wilson
     /// interval.
     Trials,
+    /// What the variant keeps: the metric after each post-warm-up sample
+    /// less its value before the first round, the median over those
+    /// samples with the sign test's 95% interval (trials pooled by
+    /// medians). A leak that levels off (a bounded container that keeps
+    /// what the fix lets go) has a slope of 0 and a level of megabytes.
+    Level,
 }
 
 /// Whether a signal decides presence or is only reported.
@@ -285,28 +291,45 @@ pub struct Signal {
     pub about: String,
 }
 
-/// A signal's threshold: a number, or a parameter times a factor.
+/// A signal's threshold: a number, or a name times a factor.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Threshold {
     /// A fixed number.
     Number(f64),
-    /// `param × factor`.
+    /// `name × factor`: the name is a parameter, `rounds` (the rounds the
+    /// run did) or a counter (its total at the end of the run).
     Scaled {
-        /// The parameter.
+        /// The parameter, `rounds` or counter.
         param: String,
         /// The factor.
         factor: f64,
     },
 }
 
+/// The name a threshold uses for the rounds a run did.
+pub const ROUNDS: &str = "rounds";
+
 impl Threshold {
-    /// The threshold's value for the given parameter values.
+    /// The threshold's value for the given parameter values; a threshold
+    /// over `rounds` or a counter is NaN here (see [`Threshold::resolve_with`]).
     pub fn resolve(&self, params: &BTreeMap<String, String>) -> f64 {
+        self.resolve_with(params, &BTreeMap::new())
+    }
+
+    /// The threshold's value for the given parameter values and run totals
+    /// (`rounds` and each counter's total, as the oracle reads them from a
+    /// variant's runs). NaN when the name has no value: a NaN threshold
+    /// decides nothing (the signal stays inconclusive).
+    pub fn resolve_with(&self, params: &BTreeMap<String, String>, totals: &BTreeMap<String, f64>) -> f64 {
         match self {
             Threshold::Number(v) => *v,
             Threshold::Scaled { param, factor } => {
-                params.get(param).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN) * factor
+                let base = match params.get(param) {
+                    Some(v) => v.parse::<f64>().ok(),
+                    None => totals.get(param).copied(),
+                };
+                base.unwrap_or(f64::NAN) * factor
             }
         }
     }

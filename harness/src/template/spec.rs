@@ -223,7 +223,7 @@ fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
     d.deserialize_any(V)
 }
 
-/// A threshold as written: a number, or `PARAM * FACTOR` (either order).
+/// A threshold as written: a number, or `NAME * FACTOR` (either order).
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum ThresholdSpec {
     Number(f64),
@@ -236,7 +236,7 @@ impl<'de> Deserialize<'de> for ThresholdSpec {
         impl Visitor<'_> for V {
             type Value = ThresholdSpec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number or `PARAM * NUMBER`")
+                f.write_str("a number or `NAME * NUMBER` (a parameter, `rounds` or a counter)")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(ThresholdSpec::Expr(v.to_string()))

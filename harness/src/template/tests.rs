@@ -199,10 +199,39 @@ fn messages_name_the_problem() {
     assert!(msg("title: a test pattern", "title: a test pattern\ncolour: red").contains("colour"));
     assert!(msg("verdict: not-reproduced", "verdict: maybe").contains("maybe"));
     assert!(msg("metric: heap_live", "metric: heap_alive").contains("unknown metric `heap_alive`"));
-    assert!(msg("present_above: workers * 2.5", "present_above: jobs * 2.5").contains("unknown parameter `jobs`"));
+    assert!(msg("present_above: workers * 2.5", "present_above: jobs * 2.5").contains("unknown name `jobs` in threshold"));
     assert!(msg("seed_bug: 15", "seed_bug: 14").contains("numbered 15"));
     assert!(msg("title: a test pattern", "title: a test pattern\nneeds: [sokets]").contains("sokets"));
     assert!(msg("when: {go_line: \"<1.23\"}", "when: {backend: wsam}").contains("unknown backend `wsam`"));
+}
+
+#[test]
+fn levels_and_thresholds_over_the_run_load_and_misuses_are_named() {
+    let d = dir();
+    let with = |from: &str, to: &str| parse(&GOOD.replacen(from, to, 1), d.path());
+    // A level over the run's rounds, and one over a counter's total.
+    let p = with("    per: workers\n    stat: slope\n    present_above: workers * 2.5", "    stat: level\n    present_above: rounds * 1024")
+        .unwrap();
+    assert_eq!(p.signals[0].stat, Stat::Level);
+    assert_eq!(p.signals[0].threshold, Threshold::Scaled { param: "rounds".into(), factor: 1024.0 });
+    let totals: std::collections::BTreeMap<String, f64> = [("rounds".to_string(), 8.0)].into();
+    assert_eq!(p.signals[0].threshold.resolve_with(&p.default_params(), &totals), 8192.0);
+    assert!(p.signals[0].threshold.resolve(&p.default_params()).is_nan(), "no run, no value: decides nothing");
+    let p = with("present_above: workers * 2.5", "present_above: 3 * workers").unwrap();
+    let totals: std::collections::BTreeMap<String, f64> = [("workers".to_string(), 99.0)].into();
+    assert_eq!(p.signals[0].threshold.resolve_with(&p.default_params(), &totals), 30.0, "the parameter wins");
+    // Misuses.
+    let msg = |from: &str, to: &str| with(from, to).unwrap_err().to_string();
+    assert!(
+        msg("stat: slope\n    present_above: workers * 2.5", "stat: level\n    present_above: 1")
+            .contains("`per` does not apply to `stat: level`")
+    );
+    // A parameter wins over a counter of the same name (GOOD has both
+    // `workers`), as it did before counters could be named.
+    let p = with("present_above: workers * 2.5", "present_above: 2 * workers").unwrap();
+    let run: std::collections::BTreeMap<String, f64> = [("workers".to_string(), 7.0)].into();
+    assert_eq!(p.signals[0].threshold.resolve_with(&p.default_params(), &run), 20.0);
+    assert!(msg("present_above: workers * 2.5", "present_above: workers * x").contains("`NAME * NUMBER`"));
 }
 
 #[test]

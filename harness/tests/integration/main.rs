@@ -19,6 +19,7 @@ mod patterns_liveness;
 mod patterns_memory;
 mod patterns_pacer;
 mod reports;
+mod reproducers;
 mod resume;
 mod robustness;
 mod snapshots;
