@@ -258,7 +258,31 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
             out.extend(r);
         }
     }
+    skipped_cells(c, &mut out)?;
     Ok(Outcome { results: out, resumed: work.resumed, interrupted })
+}
+
+/// The cells the plan left out, as results with the verdict `skipped`
+/// placed among their pattern's cells, and in the journal (once) so every
+/// report made from it lists them with their reason.
+fn skipped_cells(c: &Campaign, out: &mut Vec<CellResult>) -> Result<(), CampaignError> {
+    if c.plan.skipped.is_empty() {
+        return Ok(());
+    }
+    for s in &c.plan.skipped {
+        let r = crate::judge::skipped(c.patterns[s.cell.pattern], s);
+        if let Some(j) = c.journal
+            && !c.done.contains_key(&r.cell)
+        {
+            j.lock().unwrap_or_else(|e| e.into_inner()).cell(&r.cell, &r).map_err(CampaignError::Journal)?;
+        }
+        out.push(r);
+    }
+    // Plan order is pattern, then toolchain: a stable sort keeps each
+    // group's own order and puts the skipped beside the cells run.
+    let order: HashMap<&str, usize> = c.patterns.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    out.sort_by_key(|r| (order.get(r.pattern.as_str()).copied().unwrap_or(usize::MAX), r.go));
+    Ok(())
 }
 
 /// What is known before any work: which cells are left, each one's

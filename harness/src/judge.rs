@@ -299,7 +299,23 @@ pub fn expect_again(p: &Pattern, cell: &Cell, r: &mut CellResult) {
 }
 
 /// A cell's result before anything ran: its identity and expectation.
+/// The result of a cell the plan left out: the verdict `skipped`, the
+/// reason as its explanation, nothing expected (so never a failure).
+pub fn skipped(p: &Pattern, s: &crate::matrix::Skipped) -> CellResult {
+    let mut r = skeleton_named(p, &s.cell, &s.cell.backend);
+    r.verdict = Verdict::Skipped;
+    r.expected = None;
+    r.why = String::new();
+    r.met = true;
+    r.explanation = format!("not run: {}", s.reason);
+    r
+}
+
 fn skeleton(p: &Pattern, cell: &Cell, backend: &dyn Backend) -> CellResult {
+    skeleton_named(p, cell, backend.name())
+}
+
+fn skeleton_named(p: &Pattern, cell: &Cell, backend: &str) -> CellResult {
     let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), &cell.backend);
     CellResult {
         cell: cell.id(),
@@ -314,7 +330,7 @@ fn skeleton(p: &Pattern, cell: &Cell, backend: &dyn Backend) -> CellResult {
         overrides: cell.overrides.clone(),
         nominal_rounds: cell.rounds,
         early_stop: false,
-        backend: backend.name().to_string(),
+        backend: backend.to_string(),
         buggy: None,
         fixed: None,
         verdict: Verdict::Inconclusive,

@@ -204,8 +204,36 @@ impl Cell {
 pub struct Plan {
     /// Cells, by pattern, then toolchain, then configuration order.
     pub cells: Vec<Cell>,
-    /// Combinations that cannot run, with why.
-    pub skipped: Vec<String>,
+    /// Combinations that are not run, with why: reported as cells with
+    /// the verdict `skipped`.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Plan {
+    /// Every skipped cell's line, joined with `; ` (for "nothing to run").
+    pub fn skipped_reasons(&self) -> String {
+        self.skipped.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// A cell the plan leaves out, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// The cell as it would have been.
+    pub cell: Cell,
+    /// Why it is not run: the pattern's `configs`, a go line newer than
+    /// the toolchain, what the backend lacks.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Skipped {
+    /// `15-t on Go 1.21.13 (GODEBUG=x=1): why`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.cell;
+        let knobs = c.knobs.to_string();
+        let knobs = if knobs == "-" { String::new() } else { format!(" ({knobs})") };
+        write!(f, "{} on Go {}{knobs}: {}", c.pattern_id, c.go, self.reason)
+    }
 }
 
 /// What a backend cannot give a program, by the backend's name: all the
@@ -295,23 +323,37 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
         }
         let configs = expand(&p.configs, spec)?;
+        let trials = spec.trials.unwrap_or(p.run.trials).max(1);
+        let cell =
+            |go: GoVersion, go_line: GoVersion, config: &Config, params: &BTreeMap<String, String>, backend: &str| {
+                Cell {
+                    pattern: pi,
+                    pattern_id: p.id.clone(),
+                    go,
+                    go_line,
+                    knobs: config.knobs.clone(),
+                    stress: config.stress,
+                    goexperiment: config.goexperiment.clone(),
+                    params: params.clone(),
+                    overrides: params
+                        .iter()
+                        .filter(|(k, _)| spec.params.contains_key(*k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    rounds,
+                    trials,
+                    backend: backend.to_string(),
+                }
+            };
         for &go in &spec.go {
             // What makes two configurations the same cell.
             type Same = (GoVersion, Knobs, String, Option<String>, BTreeMap<String, String>);
             let mut seen: std::collections::BTreeSet<Same> = std::collections::BTreeSet::new();
+            // Configurations the pattern limits to other toolchains: skipped
+            // unless another configuration makes the same cell.
+            let mut excluded: Vec<(Same, Skipped)> = Vec::new();
             for (config, params) in configs.iter().flat_map(|c| param_sets.iter().map(move |ps| (c, ps))) {
-                if !config.applies_to(go) {
-                    continue;
-                }
                 let go_line = config.go_line.unwrap_or_else(|| go.series());
-                if go_line > go.series() {
-                    out.skipped.push(format!(
-                        "{} on Go {go}: go line {} needs a newer toolchain",
-                        p.id,
-                        go_line.line_string()
-                    ));
-                    continue;
-                }
                 let key = (
                     go_line,
                     config.knobs.clone(),
@@ -319,6 +361,24 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     config.goexperiment.clone(),
                     params.clone(),
                 );
+                if !config.applies_to(go) {
+                    let req = config.go.as_deref().unwrap_or("");
+                    for backend in backends {
+                        let reason = format!("the pattern's configs limit this configuration to go `{req}`");
+                        excluded
+                            .push((key.clone(), Skipped { cell: cell(go, go_line, config, params, backend), reason }));
+                    }
+                    continue;
+                }
+                if go_line > go.series() {
+                    if seen.insert(key) {
+                        for backend in backends {
+                            let reason = format!("go line {} needs a newer toolchain", go_line.line_string());
+                            out.skipped.push(Skipped { cell: cell(go, go_line, config, params, backend), reason });
+                        }
+                    }
+                    continue;
+                }
                 if !seen.insert(key) {
                     continue;
                 }
@@ -336,28 +396,17 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                     if out.cells.len() >= MAX_CELLS {
                         return Err(MatrixError::TooLarge { max: MAX_CELLS, at: out.cells.len() + 1 });
                     }
-                    if let Some(why) = cannot_run(backend, p, &config.knobs) {
-                        out.skipped.push(format!("{} on Go {go} ({}): {why}", p.id, config.knobs));
-                        continue;
+                    let c = cell(go, go_line, config, params, backend);
+                    match cannot_run(backend, p, &config.knobs) {
+                        Some(reason) => out.skipped.push(Skipped { cell: c, reason }),
+                        None => out.cells.push(c),
                     }
-                    out.cells.push(Cell {
-                        pattern: pi,
-                        pattern_id: p.id.clone(),
-                        go,
-                        go_line,
-                        knobs: config.knobs.clone(),
-                        stress: config.stress,
-                        goexperiment: config.goexperiment.clone(),
-                        params: params.clone(),
-                        overrides: params
-                            .iter()
-                            .filter(|(k, _)| spec.params.contains_key(*k))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                        rounds,
-                        trials: spec.trials.unwrap_or(p.run.trials).max(1),
-                        backend: backend.clone(),
-                    });
+                }
+            }
+            let mut once = std::collections::BTreeSet::new();
+            for (key, skip) in excluded {
+                if !seen.contains(&key) && once.insert((key, skip.cell.backend.clone())) {
+                    out.skipped.push(skip);
                 }
             }
         }
@@ -463,7 +512,17 @@ expect: [{verdict: reproduced}]
             ],
             "1.22.10's two first configs are the same cell, 1.21 cannot build go 1.22"
         );
-        assert_eq!(plan.skipped, ["15-t on Go 1.21.13: go line 1.22 needs a newer toolchain"]);
+        let skipped: Vec<String> = plan.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            skipped,
+            [
+                "15-t on Go 1.21.13: go line 1.22 needs a newer toolchain",
+                "15-t on Go 1.21.13 (GODEBUG=asynctimerchan=1): the pattern's configs limit this configuration to go `>=1.23`",
+                "15-t on Go 1.22.10 (GODEBUG=asynctimerchan=1): the pattern's configs limit this configuration to go `>=1.23`",
+            ],
+            "every cell left out is reported, with why"
+        );
+        assert_eq!(plan.skipped[1].cell.go_line, v("1.21"), "the cell as it would have been");
         assert_eq!(plan.cells[0].params["workers"], "10");
         assert_eq!(
             crate::build::BuildKey::for_cell(&plan.cells[0], crate::build::Target::Native),
@@ -560,8 +619,9 @@ expect: [{verdict: reproduced}]
                 "15-t go1.21.13 line1.21 GOMAXPROCS=2"
             ]
         );
-        let for_wasm =
-            |p: &Plan| -> Vec<String> { p.skipped.iter().filter(|s| s.contains("backend")).cloned().collect() };
+        let for_wasm = |p: &Plan| -> Vec<String> {
+            p.skipped.iter().map(ToString::to_string).filter(|s| s.contains("backend")).collect()
+        };
         assert_eq!(
             for_wasm(&plan1),
             ["15-t on Go 1.21.13 (GOMAXPROCS=2): needs threads (GOMAXPROCS > 1), which the wasm backend lacks"]
@@ -921,7 +981,7 @@ mod shard_tests {
     fn shards_partition_the_plan_evenly_and_deterministically() {
         let plan = Plan {
             cells: (0..17).map(|i| cell(&format!("{i:02}-p"), 6 + (i % 5) as u32 * 2, 1 + (i % 3) as u32)).collect(),
-            skipped: vec!["x".into()],
+            skipped: vec![Skipped { cell: cell("99-x", 6, 1), reason: "x".into() }],
         };
         let total: u64 = plan.cells.iter().map(|c| u64::from(c.rounds * c.trials)).sum();
         let mut seen: Vec<String> = Vec::new();

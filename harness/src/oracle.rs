@@ -273,17 +273,14 @@ fn rate(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) -> b
 fn level(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalResult) -> bool {
     let mut fits = Vec::new();
     for t in trials {
-        let Some(base) = t.samples.iter().find(|s| s.round < 0).or(t.samples.first()).and_then(|s| s.get(&signal.metric))
+        let Some(base) =
+            t.samples.iter().find(|s| s.round < 0).or(t.samples.first()).and_then(|s| s.get(&signal.metric))
         else {
             r.note = Some(format!("`{}` missing from the samples", signal.metric));
             continue;
         };
-        let kept: Vec<f64> = t
-            .samples
-            .iter()
-            .filter(|s| s.round >= warm)
-            .filter_map(|s| Some(s.get(&signal.metric)? - base))
-            .collect();
+        let kept: Vec<f64> =
+            t.samples.iter().filter(|s| s.round >= warm).filter_map(|s| Some(s.get(&signal.metric)? - base)).collect();
         r.n += kept.len();
         match stats::median_interval(&kept) {
             Some(e) => fits.push(e),

@@ -71,6 +71,9 @@ pub fn event_line(e: &Event) -> Option<String> {
 
 /// The headline numbers of a cell: the first symptom signal, buggy vs fixed.
 pub fn key_number(r: &CellResult) -> String {
+    if r.verdict == crate::verdict::Verdict::Skipped {
+        return r.explanation.clone();
+    }
     if let Some(e) = &r.error {
         return e.lines().next().unwrap_or(e).chars().take(60).collect();
     }
@@ -135,7 +138,7 @@ pub fn table(results: &[CellResult]) -> String {
                 r.fixed.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.verdict.to_string(),
                 r.expected.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-                if r.met { "ok".into() } else { "FAIL".into() },
+                met_word(r).into(),
                 if with_detectors { format!("{}  [{}]", key_number(r), detectors(r)) } else { key_number(r) },
             ]
         })
@@ -166,8 +169,31 @@ pub fn table(results: &[CellResult]) -> String {
     out
 }
 
-/// `12 cells: 11 as expected, 1 not; verdicts: 8 reproduced, …`.
+/// `ok`, `FAIL`, or `skip` for a cell that was not run.
+fn met_word(r: &CellResult) -> &'static str {
+    if r.verdict == crate::verdict::Verdict::Skipped {
+        "skip"
+    } else if r.met {
+        "ok"
+    } else {
+        "FAIL"
+    }
+}
+
+/// `12 cells: 11 as expected, 1 not; verdicts: 8 reproduced, …; 3
+/// skipped (not run, …)`: skipped cells are counted apart.
 pub fn summary(results: &[CellResult]) -> String {
+    let skipped = results.iter().filter(|r| r.verdict == crate::verdict::Verdict::Skipped).count();
+    let run: Vec<CellResult> =
+        results.iter().filter(|r| r.verdict != crate::verdict::Verdict::Skipped).cloned().collect();
+    let mut line = summary_of_run(&run);
+    if skipped > 0 {
+        line.push_str(&format!("; {skipped} skipped (not run: the reason is in each row)"));
+    }
+    line
+}
+
+fn summary_of_run(results: &[CellResult]) -> String {
     let met = results.iter().filter(|r| r.met).count();
     let mut counts: Vec<(String, usize)> = Vec::new();
     for r in results {
@@ -298,7 +324,11 @@ pub fn summary_md(results: &[CellResult]) -> String {
             status(&r.fixed),
             r.verdict,
             r.expected.map(|v| v.as_str()).unwrap_or("-"),
-            if r.met { "✅" } else { "❌" },
+            match met_word(r) {
+                "ok" => "✅",
+                "skip" => "⏭️",
+                _ => "❌",
+            },
             key_number(r).replace('|', "\\|")
         );
     }
@@ -323,7 +353,8 @@ fn xml_escape(s: &str) -> String {
 
 /// JUnit XML: one test suite per pattern, one test case per cell. An
 /// unmet expectation is a `<failure>` carrying the verdict's explanation;
-/// a harness error (build, spawn) is an `<error>`.
+/// a harness error (build, spawn) is an `<error>`; a cell the plan left
+/// out is `<skipped>` with the reason.
 pub fn junit(results: &[CellResult]) -> String {
     let secs = |r: &CellResult| {
         [&r.buggy, &r.fixed].iter().filter_map(|v| v.as_ref()).map(|v| v.wall_ms).sum::<u64>() as f64 / 1000.0
@@ -337,10 +368,13 @@ pub fn junit(results: &[CellResult]) -> String {
     }
     let failures = |rs: &[&CellResult]| rs.iter().filter(|r| !r.met && r.error.is_none()).count();
     let errors = |rs: &[&CellResult]| rs.iter().filter(|r| r.error.is_some()).count();
+    let skipped = |rs: &[&CellResult]| rs.iter().filter(|r| r.verdict == crate::verdict::Verdict::Skipped).count();
     let all: Vec<&CellResult> = results.iter().collect();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
+        // `skipped` is the suites' attribute only (junit-10.xsd has no
+        // such attribute on <testsuites>; `disabled` means something else).
         "<testsuites name=\"gcfuzz\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         all.len(),
         failures(&all),
@@ -350,11 +384,12 @@ pub fn junit(results: &[CellResult]) -> String {
     for (pattern, rs) in &suites {
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
             xml_escape(pattern),
             rs.len(),
             failures(rs),
             errors(rs),
+            skipped(rs),
             rs.iter().map(|r| secs(r)).sum::<f64>()
         );
         for r in rs {
@@ -366,7 +401,9 @@ pub fn junit(results: &[CellResult]) -> String {
                 secs(r)
             );
             let mut body = String::new();
-            if let Some(e) = &r.error {
+            if r.verdict == crate::verdict::Verdict::Skipped {
+                let _ = writeln!(body, "      <skipped message=\"{}\" />", xml_escape(&r.explanation));
+            } else if let Some(e) = &r.error {
                 let _ = writeln!(
                     body,
                     "      <error type=\"harness-error\" message=\"{}\">{}</error>",

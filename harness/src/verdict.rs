@@ -35,6 +35,11 @@ pub enum Verdict {
     Crash,
     /// The measurements do not decide.
     Inconclusive,
+    /// Not run: the plan left the cell out (the pattern's `configs` do not
+    /// cover the toolchain, the go line needs a newer one, the backend
+    /// lacks what the pattern needs); the explanation says which. Never a
+    /// pattern's expectation, never a failure.
+    Skipped,
 }
 
 impl Presence {
@@ -59,6 +64,7 @@ impl Verdict {
             Verdict::NotReproduced => "not-reproduced",
             Verdict::Crash => "crash",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::Skipped => "skipped",
         }
     }
 

@@ -9,7 +9,7 @@ pub(super) fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
     // is an empty result set merge accepts, not an error. A plan with no
     // cells at all is one.
     if plan.cells.is_empty() && args.shard.is_none() {
-        bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped.join("; ") });
+        bail!("nothing to run: {}", if plan.skipped.is_empty() { "no cells".into() } else { plan.skipped_reasons() });
     }
     if let (true, Some(s)) = (plan.cells.is_empty(), &args.shard) {
         eprintln!("shard {s} holds none of the plan's cells: its result set is empty (merge accepts it)");
@@ -64,7 +64,8 @@ pub(super) fn run(cx: &Setup, args: RunArgs) -> Result<u8> {
             Some(j) => format!("rerun with --journal {} --resume to finish", j.display()),
             None => "rerun with --journal FILE to keep finished cells next time".into(),
         };
-        eprintln!("interrupted: {} of {} cells finished; {resume}", outcome.results.len(), campaign.plan().cells.len());
+        let finished = outcome.results.iter().filter(|r| r.verdict != crate::verdict::Verdict::Skipped).count();
+        eprintln!("interrupted: {finished} of {} cells finished; {resume}", campaign.plan().cells.len());
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(results_code(&outcome.results))

@@ -146,7 +146,7 @@ pub(super) fn planned<'p>(
         Some(s) => {
             let (k, n) = matrix::parse_shard(s).map_err(anyhow::Error::msg)?;
             if plan.cells.is_empty() {
-                bail!("nothing to run in any shard: {}", plan.skipped.join("; "));
+                bail!("nothing to run in any shard: {}", plan.skipped_reasons());
             }
             matrix::shard(&plan, k, n)
         }

@@ -175,7 +175,7 @@ impl RunConfig {
             }
             n => Err(ConfigError::NotOne {
                 path: self.pattern.clone(),
-                reason: format!("plans {n} cells ({})", plan.skipped.join("; ")),
+                reason: format!("plans {n} cells ({})", plan.skipped_reasons()),
             }),
         }
     }

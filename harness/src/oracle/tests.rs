@@ -358,7 +358,8 @@ fn a_leak_that_levels_off_is_a_level_not_a_slope() {
     assert_eq!(Verdict::from_pair(buggy.status, fixed.status), Verdict::Reproduced);
     // Three trials pool by medians; one that kept half still leaves the
     // interval above the threshold.
-    let three = evaluate(&p, &ps, "buggy", &[plateau(12, 4_194_304.0), plateau(12, 2_097_152.0), plateau(12, 4_194_304.0)]);
+    let three =
+        evaluate(&p, &ps, "buggy", &[plateau(12, 4_194_304.0), plateau(12, 2_097_152.0), plateau(12, 4_194_304.0)]);
     assert_eq!(three.signals[0].status, Presence::Present);
     assert_eq!(three.signals[0].n, 30);
     assert!((three.signals[0].estimate.unwrap().value - 4_194_304.0).abs() < 100.0);

@@ -129,6 +129,13 @@ fn name(r: &CellResult, with_go: bool, own_line: bool) -> CellName {
 /// Compares `old` with `new` (see the module's doc for which cells are the
 /// same cell).
 pub fn compare(old: &[CellResult], new: &[CellResult]) -> Diff {
+    // A skipped cell was not run: it has no verdict to compare, so a cell
+    // run on one side only reads as "only in" that side, as before the
+    // skipped were reported.
+    let ran = |rs: &[CellResult]| -> Vec<CellResult> {
+        rs.iter().filter(|r| r.verdict != crate::verdict::Verdict::Skipped).cloned().collect()
+    };
+    let (old, new) = (&ran(old)[..], &ran(new)[..]);
     let gos = |rs: &[CellResult]| rs.iter().map(|r| r.go).collect::<BTreeSet<_>>();
     let (go_old, go_new) = (gos(old), gos(new));
     let matching = if go_old.len() == 1 && go_new.len() == 1 && go_old != go_new {

@@ -34,9 +34,11 @@ fn anchor(r: &CellResult, i: usize) -> String {
     if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", crate::results::evidence_slug(&r.cell)) }
 }
 
-/// `ok`, `unexpected` or `error`: the class (and colour) of a cell.
+/// `ok`, `unexpected`, `error` or `skipped`: the class (and colour) of a cell.
 fn outcome_class(r: &CellResult) -> &'static str {
-    if r.error.is_some() {
+    if r.verdict == crate::verdict::Verdict::Skipped {
+        "skipped"
+    } else if r.error.is_some() {
         "error"
     } else if r.met {
         "ok"
@@ -58,6 +60,7 @@ a.badge small { color: #444; }
 .ok { background: #b7e4b0; }
 .unexpected { background: #f4a6a6; }
 .error { background: #cfcfcf; }
+.skipped { background: #f4f4f4; color: #666; border: 1px dashed #aaa; }
 section.cell { border-top: 1px solid #bbb; padding: .8em 0; }
 .plots { display: flex; flex-wrap: wrap; gap: 8px; margin-top: .5em; }
 .plots svg { border: 1px solid #ddd; background: #fff; }
@@ -126,7 +129,10 @@ fn grid(out: &mut String, results: &[CellResult]) {
                     r.expected.map(|e| e.as_str()).unwrap_or("nothing"),
                     key_number(r)
                 );
-                let expected = if r.met || r.error.is_some() {
+                let expected = if r.verdict == crate::verdict::Verdict::Skipped {
+                    // The reason, in the grid itself: why this cell is empty.
+                    format!(" <small>{}</small>", esc(r.explanation.trim_start_matches("not run: ")))
+                } else if r.met || r.error.is_some() {
                     String::new()
                 } else {
                     format!(" <small>expected {}</small>", esc(r.expected.map(|e| e.as_str()).unwrap_or("nothing")))

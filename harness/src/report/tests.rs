@@ -5,7 +5,8 @@
 //!
 //! The campaign: one pattern on Go 1.21 and 1.27 whose buggy variant leaks
 //! before 1.27, one whose fixed variant leaks everywhere (fix-fails, an
-//! unexpected verdict), and one whose buggy variant panics (a crash).
+//! unexpected verdict), one whose buggy variant panics (a crash), and one
+//! its configs limit to Go 1.27 (skipped on 1.21, with the reason).
 //! Times are made fixed (runs of a synthetic backend take "0 or 1 ms").
 
 use super::*;
@@ -64,7 +65,9 @@ fn results() -> Vec<CellResult> {
         pattern("41-version", "  - when: {go: \"<1.27\"}\n    verdict: reproduced\n  - verdict: not-reproduced");
     let (_b, fix_fails) = pattern("42-fix-fails", "  - verdict: reproduced");
     let (_c, crash) = pattern("43-crash", "  - verdict: crash");
-    let patterns = vec![&version, &fix_fails, &crash];
+    // Limited by its configs to Go 1.27: skipped on 1.21, with the reason.
+    let (_d, newer) = pattern("44-newer", "  - verdict: not-reproduced\nconfigs:\n  - {go: \">=1.27\"}");
+    let patterns = vec![&version, &fix_fails, &crash, &newer];
     let spec = MatrixSpec {
         go: vec!["1.21.13".parse().unwrap(), "1.27.3".parse().unwrap()],
         backends: vec!["synthetic".into()],
@@ -100,7 +103,20 @@ fn snapshot(name: &str, what: &str, text: &str) {
 #[test]
 fn every_format_of_a_synthetic_campaign_matches_its_snapshot() {
     let rs = results();
-    assert_eq!(rs.len(), 6, "three patterns on two toolchains");
+    assert_eq!(rs.len(), 8, "four patterns on two toolchains");
+    let skipped = rs.iter().find(|r| r.verdict == crate::verdict::Verdict::Skipped).expect("a skipped cell");
+    assert_eq!((skipped.pattern.as_str(), skipped.go.minor), ("44-newer", 21));
+    assert!(skipped.met && skipped.expected.is_none());
+    assert_eq!(skipped.explanation, "not run: the pattern's configs limit this configuration to go `>=1.27`");
+    for (format, text) in [
+        ("table", table(&rs)),
+        ("junit", junit(&rs)),
+        ("html", html::report(&rs)),
+        ("md", summary_md(&rs)),
+        ("json", json(&rs)),
+    ] {
+        assert!(text.contains("limit this configuration to go"), "{format} names the reason");
+    }
     let verdicts: Vec<String> = rs.iter().map(|r| format!("{} {}", r.cell, r.verdict)).collect();
     assert!(verdicts.iter().any(|v| v.contains("42-fix-fails") && v.ends_with("fix-fails")), "{verdicts:?}");
     assert!(verdicts.iter().any(|v| v.contains("43-crash") && v.ends_with("crash")), "{verdicts:?}");

@@ -6,6 +6,7 @@ use super::model::*;
 use super::spec::*;
 use crate::knobs::Knobs;
 use crate::probe::{CRASH_METRIC, SAMPLE_METRICS};
+use crate::verdict::Verdict;
 use crate::version::{GoVersion, VersionReq};
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -395,6 +396,12 @@ impl Checker<'_> {
                     },
                 },
             };
+            if e.verdict.value == Verdict::Skipped {
+                return self.err(
+                    Some(&e.verdict.referenced),
+                    "`skipped` is what gcfuzz reports for a cell it does not run, not an expectation: limit the cells with `configs` (`go:`), and the skipped ones are reported with the reason",
+                );
+            }
             expect.push(Expectation { when, verdict: e.verdict.value, why: e.why });
         }
         if !expect.last().is_some_and(|e| {

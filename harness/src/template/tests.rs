@@ -198,8 +198,11 @@ fn messages_name_the_problem() {
     let msg = |from: &str, to: &str| parse(&GOOD.replacen(from, to, 1), d.path()).unwrap_err().to_string();
     assert!(msg("title: a test pattern", "title: a test pattern\ncolour: red").contains("colour"));
     assert!(msg("verdict: not-reproduced", "verdict: maybe").contains("maybe"));
+    assert!(msg("verdict: not-reproduced", "verdict: skipped").contains("not an expectation"));
     assert!(msg("metric: heap_live", "metric: heap_alive").contains("unknown metric `heap_alive`"));
-    assert!(msg("present_above: workers * 2.5", "present_above: jobs * 2.5").contains("unknown name `jobs` in threshold"));
+    assert!(
+        msg("present_above: workers * 2.5", "present_above: jobs * 2.5").contains("unknown name `jobs` in threshold")
+    );
     assert!(msg("seed_bug: 15", "seed_bug: 14").contains("numbered 15"));
     assert!(msg("title: a test pattern", "title: a test pattern\nneeds: [sokets]").contains("sokets"));
     assert!(msg("when: {go_line: \"<1.23\"}", "when: {backend: wsam}").contains("unknown backend `wsam`"));
@@ -210,8 +213,11 @@ fn levels_and_thresholds_over_the_run_load_and_misuses_are_named() {
     let d = dir();
     let with = |from: &str, to: &str| parse(&GOOD.replacen(from, to, 1), d.path());
     // A level over the run's rounds, and one over a counter's total.
-    let p = with("    per: workers\n    stat: slope\n    present_above: workers * 2.5", "    stat: level\n    present_above: rounds * 1024")
-        .unwrap();
+    let p = with(
+        "    per: workers\n    stat: slope\n    present_above: workers * 2.5",
+        "    stat: level\n    present_above: rounds * 1024",
+    )
+    .unwrap();
     assert_eq!(p.signals[0].stat, Stat::Level);
     assert_eq!(p.signals[0].threshold, Threshold::Scaled { param: "rounds".into(), factor: 1024.0 });
     let totals: std::collections::BTreeMap<String, f64> = [("rounds".to_string(), 8.0)].into();

@@ -52,7 +52,10 @@ fn a_run_killed_halfway_and_resumed_does_every_cell_exactly_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let after = cells(&journal);
-    assert_eq!(after.len(), 6, "{after:?}");
+    // Six cells run, and 03's noswissmap configuration (Go 1.24-1.25 only)
+    // skipped on both toolchains: reported once, by the run that finished.
+    assert_eq!(after.len(), 8, "{after:?}");
+    assert_eq!(after.keys().filter(|k| k.contains("GOEXPERIMENT=noswissmap")).count(), 2, "{after:?}");
     assert!(after.values().all(|&n| n == 1), "every cell exactly once: {after:?}");
     // The table covers every cell, resumed or run.
     let stdout = String::from_utf8_lossy(&out.stdout);
