@@ -114,7 +114,13 @@ fn variant_spec(
             (Some(a), Some(b)) => Some(a.min(b << 20)),
             (a, b) => a.or(b.map(|b| b << 20)),
         },
-        extra_args: cell.stress.args(),
+        extra_args: {
+            let mut a = cell.stress.args();
+            if pattern.run.settle == crate::template::Settle::Finalizers {
+                a.push("-settle".into());
+            }
+            a
+        },
         stop_when: stop_when.clone(),
         seed: 0,
         cancel: opts.cancel.cloned().unwrap_or_default(),

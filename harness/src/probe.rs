@@ -27,6 +27,8 @@ pub const SAMPLE_METRICS: &[&str] = &[
     "fuel",
     "t_ns",
     "round_ns",
+    "settle_ns",
+    "settled",
 ];
 
 /// The pseudo-metric a `trials` signal reads to count the trials that

@@ -18,6 +18,9 @@
 //	                 count ("detector" line; -1 where the runtime lacks it)
 //	-heapprofile F   after the last round (and a GC), write a runtime/pprof
 //	                 heap profile to F: evidence for `go tool pprof`
+//	-settle          before each sample, wait (at most 1 s) until the
+//	                 finalizers and cleanups queued so far have run
+//	                 (settle.go); samples then carry settle_ns and settled
 //	-list            print the scenario names and exit
 //	-stress-*        stress goroutines beside the scenario (see stress.go)
 //
@@ -157,6 +160,7 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	list := flag.Bool("list", false, "list scenarios and exit")
 	leakProfile := flag.Bool("leakprofile", false, "report the goroutineleak profile after the last round")
 	heapProfile := flag.String("heapprofile", "", "after the last round, write a heap profile (runtime/pprof) to this file")
+	settleQueues := flag.Bool("settle", false, "before each sample, wait (at most 1 s) for the finalizers and cleanups queued so far to run")
 	given := paramFlag{}
 	flag.Var(given, "param", "scenario parameter KEY=VALUE (repeatable)")
 	var st stress
@@ -190,12 +194,15 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	for k, v := range given {
 		params[k] = v
 	}
-	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, *heapProfile, &st))
+	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, *heapProfile, *settleQueues, &st))
 }
 
-func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, heapProfile string, st *stress) int {
+func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, heapProfile string, settleQueues bool, st *stress) int {
 	start := time.Now()
 	s := newSampler()
+	if settleQueues {
+		s.settler = newSettler()
+	}
 	w := &writer{buf: make([]byte, 0, 4096)}
 	w.hello(name, params, s)
 
@@ -211,6 +218,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 	for g := 0; g < gcPerSample; g++ {
 		runtime.GC()
 	}
+	s.settle(env)
 	counters := env.snapshotCounters()
 	s.read()
 	w.sample(-1, time.Since(start), 0, s, counters)
@@ -229,6 +237,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 		for g := 0; g < gcPerSample; g++ {
 			runtime.GC()
 		}
+		s.settle(env)
 		counters = env.snapshotCounters()
 		s.read()
 		w.sample(i, time.Since(start), roundNs, s, counters)
@@ -307,6 +316,31 @@ type sampler struct {
 	rss     int64
 	cpuNs   int64
 	values  []int64
+	// settler, when set (-settle), waits for the finalizer and cleanup
+	// queues before each sample; the last wait and whether it drained
+	// go into the sample.
+	settler  *settler
+	settleNs int64
+	settled  bool
+}
+
+// settle waits for the queues when the run asked for it.
+func (s *sampler) settle(e *Env) {
+	if s.settler == nil {
+		return
+	}
+	d, ok := s.settler.settle(e.fingerprint)
+	s.settleNs, s.settled = int64(d), ok
+}
+
+// fingerprint folds the counters' values into one number that changes
+// when any of them does.
+func (e *Env) fingerprint() uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range e.snapshotCounters() {
+		h = (h ^ uint64(c.Load())) * 1099511628211
+	}
+	return h
 }
 
 func newSampler() *sampler {
@@ -424,6 +458,14 @@ func (w *writer) sample(round int, t, roundNs time.Duration, s *sampler, counter
 			w.key(k)
 			w.buf = strconv.AppendFloat(w.buf, v.Float64(), 'g', -1, 64)
 		}
+	}
+	if s.settler != nil {
+		w.int("settle_ns", s.settleNs)
+		settled := int64(0)
+		if s.settled {
+			settled = 1
+		}
+		w.int("settled", settled)
 	}
 	if haveProc {
 		w.int("fds", s.fds)

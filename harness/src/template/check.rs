@@ -200,6 +200,7 @@ impl Checker<'_> {
             max_rss_mib: r.max_rss_mib,
             peak_mib: r.peak_mib,
             exclusive: r.exclusive,
+            settle: r.settle,
         })
     }
 

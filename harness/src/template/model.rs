@@ -262,6 +262,22 @@ pub struct RunSettings {
     pub peak_mib: u64,
     /// Timing-sensitive: run with no other cell beside it.
     pub exclusive: bool,
+    /// What the probe waits for before each sample.
+    pub settle: Settle,
+}
+
+/// What the probe waits for before each sample, after its forced GCs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Settle {
+    /// Sample at once.
+    #[default]
+    None,
+    /// Wait (at most 1 s) until the finalizers and cleanups the GCs queued
+    /// have run, so counters they move are current: the runtime's queue
+    /// metrics from Go 1.26, marker objects before. Samples carry
+    /// `settle_ns` (the wait) and `settled` (1 when the queues drained).
+    Finalizers,
 }
 
 /// A measured signal.

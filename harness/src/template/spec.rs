@@ -88,6 +88,7 @@ pub(super) struct RunSpec {
     pub(super) max_rss_mib: Option<u64>,
     pub(super) peak_mib: u64,
     pub(super) exclusive: bool,
+    pub(super) settle: super::model::Settle,
 }
 
 impl Default for RunSpec {
@@ -102,6 +103,7 @@ impl Default for RunSpec {
             max_rss_mib: None,
             peak_mib: 64,
             exclusive: false,
+            settle: super::model::Settle::None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Bug reports written as patterns (issue 27): what a faithful reproducer
 //! needs from gcfuzz, on real Go.
 
-use crate::support::{Run, cell, estimate, fixture_templates};
+use crate::support::{Run, cell, estimate, fixture_templates, gcfuzz};
 use gcfuzz::verdict::{Presence, Verdict};
 
 /// A reused queue whose removed items stay in its spare capacity before Go
@@ -40,4 +40,72 @@ fn a_leak_that_levels_off_is_reproduced_where_it_exists() {
         let b = estimate(r, "buggy", "kept");
         assert!(b < 64.0 * 1024.0, "go {go}: DeleteFunc zeroes the tail, buggy keeps {b} B");
     }
+}
+
+/// Cleanups that close handles (50 µs each) run on their own goroutine
+/// after the GC: `settle: finalizers` makes the probe wait for them, so a
+/// fixed variant that lets every handle go reads 0 open handles with no
+/// sleep of its own. Without settling the same code reads hundreds. The
+/// pattern needs runtime.AddCleanup (Go 1.24): the cells its configs leave
+/// out are in every output, with the reason.
+#[test]
+fn cleanups_are_counted_after_they_ran_and_cells_left_out_are_reported() {
+    let fx = fixture_templates(&["83-cleanups-settled"]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("out");
+    let o = gcfuzz(
+        &["run", "83", "--go", "1.21,1.25,latest", "--no-early-stop", "--out", dir.to_str().unwrap()],
+        &[("GCFUZZ_TEMPLATES", fx.path())],
+    );
+    assert_eq!(o.code, Some(0), "{o}");
+    let rs = gcfuzz::journal::read(&dir.join("results.jsonl")).unwrap();
+    assert_eq!(rs.len(), 3, "{o}");
+    let reason = "the pattern's configs limit this configuration to go `>=1.24`";
+    let skipped = rs.iter().find(|r| r.verdict == Verdict::Skipped).expect("1.21 is reported");
+    assert_eq!(skipped.go.minor, 21);
+    assert_eq!(skipped.explanation, format!("not run: {reason}"));
+    for (what, text) in [
+        ("the table", o.stdout.clone()),
+        ("verdicts.json", std::fs::read_to_string(dir.join("verdicts.json")).unwrap()),
+        ("summary.md", std::fs::read_to_string(dir.join("summary.md")).unwrap()),
+        ("report.html", std::fs::read_to_string(dir.join("report.html")).unwrap()),
+    ] {
+        assert!(text.contains("skipped") && text.contains("limit this configuration to go"), "{what}:\n{text}");
+    }
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(junit.contains("<skipped message=\"not run: the pattern&apos;s configs limit"), "{junit}");
+    assert!(junit.contains("skipped=\"1\""), "{junit}");
+    crate::support::validate_junit(&dir.join("junit.xml")).unwrap_or_else(|e| panic!("{e}"));
+    for r in rs.iter().filter(|r| r.verdict != Verdict::Skipped) {
+        assert_eq!(r.verdict, Verdict::Reproduced, "go {}: {}", r.go, r.explanation);
+        assert_eq!(estimate(r, "buggy", "not_cleaned"), 1300.0, "go {}: 200 a round kept, rounds 2-9", r.go);
+        assert_eq!(estimate(r, "fixed", "not_cleaned"), 0.0, "go {}: every cleanup ran before the sample", r.go);
+    }
+    // Every fixed sample settled (the queues drained within the bound),
+    // and waiting took time: 200 cleanups of 50 µs a round.
+    let settled: Vec<(f64, f64)> = rs
+        .iter()
+        .flat_map(|r| &r.runs)
+        .filter(|run| run.variant() == "fixed")
+        .flat_map(|run| &run.samples)
+        .filter(|s| s.round >= 0)
+        .map(|s| (s.get("settled").unwrap(), s.get("settle_ns").unwrap()))
+        .collect();
+    assert_eq!(settled.len(), 20, "two toolchains, ten rounds");
+    assert!(settled.iter().all(|(ok, _)| *ok == 1.0), "{settled:?}");
+    assert!(settled.iter().all(|(_, ns)| *ns >= 5e6), "at least 200 × 50 µs / the cleanup goroutines: {settled:?}");
+
+    // The same pattern without `settle`: the cleanups have not run yet.
+    let raw = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(&fx.path().join("probe"), &raw.path().join("probe"));
+    let p = raw.path().join("83-cleanups-settled");
+    crate::support::copy_dir(&fx.path().join("83-cleanups-settled"), &p);
+    let yaml = std::fs::read_to_string(p.join("pattern.yaml")).unwrap().replace("  settle: finalizers\n", "");
+    std::fs::write(p.join("pattern.yaml"), yaml).unwrap();
+    let mut run = Run::new(&["83"], "latest");
+    run.templates = raw.path().to_path_buf();
+    let rs = run.results();
+    let fixed = estimate(&rs[0], "fixed", "not_cleaned");
+    assert!(fixed > 100.0, "unsettled, the fixed variant reads {fixed} handles open: {}", rs[0].explanation);
+    assert_eq!(rs[0].verdict, Verdict::FixFails);
 }
