@@ -119,6 +119,9 @@ fn variant_spec(
             if pattern.run.settle == crate::template::Settle::Finalizers {
                 a.push("-settle".into());
             }
+            if pattern.params.iter().any(|p| p.kind == crate::template::ParamType::Work) {
+                a.extend(["-calibrate-rounds".into(), pattern.run.warmup.to_string()]);
+            }
             a
         },
         stop_when: stop_when.clone(),

@@ -18,6 +18,8 @@
 //	                 count ("detector" line; -1 where the runtime lacks it)
 //	-heapprofile F   after the last round (and a GC), write a runtime/pprof
 //	                 heap profile to F: evidence for `go tool pprof`
+//	-calibrate-rounds N  rounds in which work parameters find their
+//	                 per-round count (work.go); the pattern's warm-up
 //	-settle          before each sample, wait (at most 1 s) until the
 //	                 finalizers and cleanups queued so far have run
 //	                 (settle.go); samples then carry settle_ns and settled
@@ -69,6 +71,10 @@ type Env struct {
 	params   map[string]string
 	mu       sync.Mutex
 	counters []*Counter
+	works    []*Work
+	// calibrating is true during the rounds in which work parameters
+	// find their per-round count (work.go).
+	calibrating bool
 }
 
 // Counter is a scenario-reported number, sampled after every round.
@@ -160,6 +166,7 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	list := flag.Bool("list", false, "list scenarios and exit")
 	leakProfile := flag.Bool("leakprofile", false, "report the goroutineleak profile after the last round")
 	heapProfile := flag.String("heapprofile", "", "after the last round, write a heap profile (runtime/pprof) to this file")
+	calibrate := flag.Int("calibrate-rounds", 1, "rounds in which work parameters find their per-round count (work.go)")
 	settleQueues := flag.Bool("settle", false, "before each sample, wait (at most 1 s) for the finalizers and cleanups queued so far to run")
 	given := paramFlag{}
 	flag.Var(given, "param", "scenario parameter KEY=VALUE (repeatable)")
@@ -194,10 +201,10 @@ func Main(scenarios map[string]Factory, defaults map[string]map[string]string) {
 	for k, v := range given {
 		params[k] = v
 	}
-	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, *heapProfile, *settleQueues, &st))
+	os.Exit(run(*name, factory, params, *rounds, *maxWall, *gcPerSample, *leakProfile, *heapProfile, *settleQueues, *calibrate, &st))
 }
 
-func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, heapProfile string, settleQueues bool, st *stress) int {
+func run(name string, factory Factory, params map[string]string, rounds int, maxWall time.Duration, gcPerSample int, leakProfile bool, heapProfile string, settleQueues bool, calibrate int, st *stress) int {
 	start := time.Now()
 	s := newSampler()
 	if settleQueues {
@@ -221,7 +228,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 	s.settle(env)
 	counters := env.snapshotCounters()
 	s.read()
-	w.sample(-1, time.Since(start), 0, s, counters)
+	w.sample(-1, time.Since(start), 0, s, counters, env.works)
 
 	stopStress := st.start()
 	reason := "rounds"
@@ -231,6 +238,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 			reason = "wall"
 			break
 		}
+		env.calibrating = i < calibrate
 		t0 := time.Now()
 		sc.Round(i)
 		roundNs := time.Since(t0)
@@ -240,7 +248,7 @@ func run(name string, factory Factory, params map[string]string, rounds int, max
 		s.settle(env)
 		counters = env.snapshotCounters()
 		s.read()
-		w.sample(i, time.Since(start), roundNs, s, counters)
+		w.sample(i, time.Since(start), roundNs, s, counters, env.works)
 		done++
 	}
 	stopStress()
@@ -442,7 +450,7 @@ func (w *writer) hello(name string, params map[string]string, s *sampler) {
 	w.flush()
 }
 
-func (w *writer) sample(round int, t, roundNs time.Duration, s *sampler, counters []*Counter) {
+func (w *writer) sample(round int, t, roundNs time.Duration, s *sampler, counters []*Counter, works []*Work) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.begin("sample")
@@ -458,6 +466,9 @@ func (w *writer) sample(round int, t, roundNs time.Duration, s *sampler, counter
 			w.key(k)
 			w.buf = strconv.AppendFloat(w.buf, v.Float64(), 'g', -1, 64)
 		}
+	}
+	for _, wk := range works {
+		w.int(wk.key, wk.n.Load())
 	}
 	if s.settler != nil {
 		w.int("settle_ns", s.settleNs)

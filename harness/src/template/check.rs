@@ -49,6 +49,17 @@ impl Checker<'_> {
         let modules = self.check_modules(&spec.modules)?;
         let variants = self.check_variants(spec.variants, &common, &modules)?;
         let run = self.check_run(spec.run)?;
+        if let Some(w) = params.iter().find(|p| p.kind == ParamType::Work)
+            && run.warmup == 0
+        {
+            return self.err(
+                None,
+                format!(
+                    "parameter `{}` is work (milliseconds per round, turned into a count during the warm-up): `run: warmup` must be at least 1",
+                    w.name
+                ),
+            );
+        }
         let signals = self.check_signals(spec.signals, &params, &spec.counters, spec.crash_is_symptom)?;
         let configs = self.check_configs(spec.configs)?;
         let expect = self.check_expect(spec.expect)?;
@@ -107,6 +118,12 @@ impl Checker<'_> {
             }
             if lo > hi {
                 return self.err(Some(&p.range.referenced), format!("parameter `{name}`: range [{lo}, {hi}] is empty"));
+            }
+            if p.kind == ParamType::Work && !(lo > 0.0 && hi <= 3_600_000.0) {
+                return self.err(
+                    Some(&p.range.referenced),
+                    format!("parameter `{name}`: work is milliseconds per round, more than 0 and at most an hour"),
+                );
             }
             if d < lo || d > hi {
                 return self.err(
@@ -215,7 +232,12 @@ impl Checker<'_> {
     ) -> Result<Vec<Signal>, TemplateError> {
         let mut signals = Vec::new();
         for s in specs {
-            let known = |m: &str| SAMPLE_METRICS.contains(&m) || counters.contains_key(m);
+            let known = |m: &str| {
+                SAMPLE_METRICS.contains(&m)
+                    || counters.contains_key(m)
+                    || m.strip_prefix("work_")
+                        .is_some_and(|w| params.iter().any(|p| p.name == w && p.kind == ParamType::Work))
+            };
             let crash_metric = s.metric.value == CRASH_METRIC;
             if crash_metric && s.stat != Stat::Trials {
                 return self.err(

@@ -33,6 +33,10 @@ pub enum ParamType {
     Float,
     /// A duration in milliseconds (fractions allowed).
     Millis,
+    /// Milliseconds of work per round, which the probe turns into a count
+    /// of units (`e.Work(name).Do(unit)`): calibrated over the warm-up
+    /// rounds, fixed after, recorded in the samples as `work_<name>`.
+    Work,
 }
 
 /// How a signal turns a series into one number.

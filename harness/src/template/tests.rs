@@ -241,6 +241,29 @@ fn levels_and_thresholds_over_the_run_load_and_misuses_are_named() {
 }
 
 #[test]
+fn work_parameters_need_a_warm_up_and_a_range_in_milliseconds() {
+    let d = dir();
+    let with = |from: &str, to: &str| parse(&GOOD.replacen(from, to, 1), d.path());
+    let work = "workers: {type: work, default: 20, range: [1, 1000]}";
+    let p = with("workers: {type: int, default: 10, range: [1, 100]}", work).unwrap();
+    assert_eq!(p.params[0].kind, ParamType::Work);
+    let no_warmup = GOOD.replacen("workers: {type: int, default: 10, range: [1, 100]}", work, 1) + "run: {warmup: 0}\n";
+    let e = parse(&no_warmup, d.path()).unwrap_err().to_string();
+    assert!(e.contains("`run: warmup` must be at least 1"), "{e}");
+    let e =
+        with("workers: {type: int, default: 10, range: [1, 100]}", "workers: {type: work, default: 0, range: [0, 10]}")
+            .unwrap_err()
+            .to_string();
+    assert!(e.contains("more than 0 and at most an hour"), "{e}");
+    // A signal may read the calibrated count.
+    let p = with("metric: heap_live", "metric: work_workers");
+    assert!(p.is_err(), "an int parameter has no count to read");
+    let both = GOOD.replacen("workers: {type: int, default: 10, range: [1, 100]}", work, 1);
+    let p = parse(&both.replacen("metric: heap_live", "metric: work_workers", 1), d.path()).unwrap();
+    assert_eq!(p.signals[0].metric, "work_workers");
+}
+
+#[test]
 fn needs_and_backend_conditions_load() {
     let d = dir();
     let text = GOOD

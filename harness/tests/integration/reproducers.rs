@@ -109,3 +109,58 @@ fn cleanups_are_counted_after_they_ran_and_cells_left_out_are_reported() {
     assert!(fixed > 100.0, "unsettled, the fixed variant reads {fixed} handles open: {}", rs[0].explanation);
     assert_eq!(rs[0].verdict, Verdict::FixFails);
 }
+
+/// "Hash requests for N milliseconds": a work parameter is a duration the
+/// probe turns into a count during the warm-up and then holds, recorded in
+/// every sample; four times the duration is about four times the work.
+#[test]
+fn a_duration_parameter_becomes_a_count_calibrated_once_per_run() {
+    let fx = fixture_templates(&["82-churn-for-time"]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("out");
+    let o = gcfuzz(
+        &[
+            "run",
+            "82",
+            "--go",
+            "latest",
+            "--param",
+            "churn_ms=10,40",
+            "--no-early-stop",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        &[("GCFUZZ_TEMPLATES", fx.path())],
+    );
+    assert_eq!(o.code, Some(0), "{o}");
+    let rs = gcfuzz::journal::read(&dir.join("results.jsonl")).unwrap();
+    assert_eq!(rs.len(), 2, "{o}");
+    let mut counts: Vec<(String, String, f64)> = Vec::new();
+    for r in &rs {
+        assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
+        let b = estimate(r, "buggy", "kept");
+        assert!((32.0..64.0).contains(&b), "a 32-byte digest kept per unit: {b} B/unit");
+        for run in &r.runs {
+            let s = &run.samples;
+            let count = |i: usize| s[i].get("work_churn_ms").unwrap();
+            // Rounds 0 and 1 calibrate (warm-up 2); the count holds after.
+            let n = count(2); // the sample after round 1
+            assert!(n > 10.0, "{n}");
+            for (i, smp) in s.iter().enumerate().skip(3) {
+                assert_eq!(count(i), n, "round {}: the count is fixed after calibration", smp.round);
+                let units = smp.counters["units"] - s[i - 1].counters["units"];
+                assert_eq!(units as f64, n, "round {}: exactly the calibrated count ran", smp.round);
+            }
+            counts.push((r.params["churn_ms"].clone(), run.variant().to_string(), n));
+        }
+    }
+    // The fixed variant's unit costs the same all run: the count follows
+    // the duration (4x, within what a shared machine's noise moves). The
+    // buggy one's units slow as its heap grows (the GC marks the cache),
+    // so its ratio is lower, but still well above 1.
+    for (v, lo) in [("fixed", 2.0), ("buggy", 1.5)] {
+        let at = |ms: &str| counts.iter().find(|(m, var, _)| m == ms && var == v).unwrap().2;
+        let ratio = at("40") / at("10");
+        assert!((lo..=8.0).contains(&ratio), "{v}: 40 ms of work is {ratio}x the count of 10 ms: {counts:?}");
+    }
+}
