@@ -63,11 +63,13 @@ run:
   max_wall_s: 20                     # the probe stops itself after this
   timeout_s: 60                      # the harness kills the run after this
   peak_mib: 64                       # expected memory, for the scheduler
+  # settle: finalizers               # wait for queued finalizers/cleanups before each sample
 signals:                             # each symptom signal decides presence; info ones are reported
   - name: kept_bytes
     metric: heap_live                # a probe metric (README) or one of the counters
     per: items                       # the x axis: `round`, a counter or a metric
-    stat: slope                      # bytes kept per value stored (Theil-Sen, with a 95% interval)
+    stat: slope                      # bytes kept per value stored (Theil-Sen, with a 95% interval);
+                                     # a leak that levels off (a reused container): stat: level
     present_above: 128               # a value is 256 B; the fixed store keeps ~0 per value
     unit: B/item
     about: live heap kept per value stored

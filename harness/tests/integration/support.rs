@@ -288,14 +288,23 @@ pub fn count_colour(png_path: &Path, hex: &str, tolerance: i32) -> usize {
         .count()
 }
 
-/// Cell ids in the journal's `cell` lines, with how often each appears.
+/// Cell ids in the journal's `cell` lines of cells run, with how often each appears.
 pub fn cells(journal: &Path) -> HashMap<String, usize> {
+    cell_lines(journal, false)
+}
+
+/// Like [`cells`], for the cells the plan left out (verdict `skipped`).
+pub fn skipped_cells(journal: &Path) -> HashMap<String, usize> {
+    cell_lines(journal, true)
+}
+
+fn cell_lines(journal: &Path, skipped: bool) -> HashMap<String, usize> {
     let mut m = HashMap::new();
     // Bytes, not text: a torn line may end inside a character.
     let bytes = std::fs::read(journal).unwrap_or_default();
     for line in String::from_utf8_lossy(&bytes).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if v["type"] == "cell" {
+        if v["type"] == "cell" && (v["result"]["verdict"] == "skipped") == skipped {
             *m.entry(v["cell"].as_str().unwrap().to_string()).or_insert(0) += 1;
         }
     }
