@@ -7,11 +7,12 @@
 //!   (the loader's rule: the last entry has no `when`, so a pattern without
 //!   a default expectation is a load error with its line);
 //! - the run is bounded (rounds, wall time, timeout);
-//! - both variants render and build on each chosen Go version (the
+//! - both variants render and build on each chosen Go version the
+//!   pattern's `configs` cover, in its first configuration there (the
 //!   compiler's own output is kept);
 //! - one short run of each variant (the warm-up and three rounds): nothing
 //!   but the probe writes to stdout, no variant crashes where a crash is
-//!   not the symptom, no round outlasts `max_wall_s`, every signal's
+//!   neither the symptom nor the expected verdict, no round outlasts `max_wall_s`, every signal's
 //!   metric and `per` are in the samples (a counter the scenario never
 //!   creates is a signal nobody moves), and every `per` moves.
 
@@ -141,7 +142,14 @@ fn problem(file: &Path, line: usize, field: &str, message: String) -> Problem {
 /// What each run of the short judgement shows wrong: lines on stdout
 /// that are not the probe's, a crash that is not the pattern's symptom, a
 /// round longer than `max_wall_s`.
-fn run_problems(p: &Pattern, go: GoVersion, yaml: &str, yaml_path: &Path, r: &CellResult) -> Vec<Problem> {
+fn run_problems(
+    p: &Pattern,
+    go: GoVersion,
+    yaml: &str,
+    yaml_path: &Path,
+    r: &CellResult,
+    crash_expected: bool,
+) -> Vec<Problem> {
     let mut out = Vec::new();
     let variant_line = |name: &str| line_of(yaml, &format!("{name}:"));
     for run in &r.runs {
@@ -159,6 +167,7 @@ fn run_problems(p: &Pattern, go: GoVersion, yaml: &str, yaml_path: &Path, r: &Ce
         }
         if let Some(c) = &run.crash
             && !(p.crash_is_symptom && crate::oracle::is_symptom_crash(c))
+            && !crash_expected
         {
             out.push(problem(
                 yaml_path,
@@ -251,14 +260,20 @@ fn check_runs(
 ) -> Vec<Problem> {
     let mut out = Vec::new();
     let rounds = (p.run.warmup + 3).min(p.run.rounds);
+    // The pattern's own first configuration for this toolchain: a toolchain
+    // its configs leave out (or whose every go line is newer) is not one
+    // the pattern runs on, so nothing there is a problem.
+    let Some(config) = p.configs.iter().find(|c| c.applies_to(go) && c.go_line.is_none_or(|l| l <= go.series())) else {
+        return out;
+    };
     let cell = Cell {
         pattern: 0,
         pattern_id: p.id.clone(),
         go,
-        go_line: go.series(),
-        knobs: Default::default(),
-        stress: Default::default(),
-        goexperiment: None,
+        go_line: config.go_line.unwrap_or_else(|| go.series()),
+        knobs: config.knobs.clone(),
+        stress: config.stress,
+        goexperiment: config.goexperiment.clone(),
         params: p.default_params(),
         overrides: Default::default(),
         rounds,
@@ -287,7 +302,9 @@ fn check_runs(
         out.push(problem(yaml_path, 0, "run", format!("the short run on Go {go} could not happen: {e}")));
         return out;
     }
-    out.extend(run_problems(p, go, yaml, yaml_path, &r));
+    // Where the pattern expects a crash, a crash is the expected outcome.
+    let crash_expected = r.expected == Some(crate::verdict::Verdict::Crash);
+    out.extend(run_problems(p, go, yaml, yaml_path, &r, crash_expected));
     if r.runs.iter().any(|run| run.samples.is_empty()) {
         return out;
     }
