@@ -295,10 +295,19 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
             }
         }
     }
+    // What the modules require comes from their own go.mod (Go reads it
+    // through the replace); their go.sum lines become the program's, so
+    // third-party modules are checked as the team checks them.
+    let mut gosum = std::collections::BTreeSet::new();
+    let mut vendored = BTreeMap::new();
     for (i, c) in copies.iter().enumerate() {
         let root = format!("_modules/{i}");
         let mut tree = Files::new();
         copy_tree(&c.dir, &root, &mut tree)?;
+        if let Some(sum) = tree.get(&format!("{root}/go.sum")) {
+            gosum.extend(String::from_utf8_lossy(sum).lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+        }
+        vendor_modules(&root, &mut tree, &mut vendored);
         for (name, bytes) in tree {
             let bytes = if c.alias != c.path && (name.ends_with(".go") || name.ends_with("/go.mod")) {
                 rewrite_module(&bytes, &c.path, &c.alias)
@@ -309,7 +318,16 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
         }
         let _ = write!(gomod, "\nrequire {} v0.0.0\n\nreplace {} => ./{root}\n", c.alias, c.alias);
     }
+    // A vendored module's dependencies, from its vendor/ folder: Go reads
+    // vendor/ only for the main module, so each becomes a replace.
+    for ((path, version), dir) in &vendored {
+        let _ = write!(gomod, "\nrequire {path} {version}\n\nreplace {path} {version} => ./{dir}\n");
+    }
     files.insert("go.mod".into(), gomod.into_bytes());
+    if !gosum.is_empty() {
+        let text: String = gosum.into_iter().map(|l| l + "\n").collect();
+        files.insert("go.sum".into(), text.into_bytes());
+    }
     for name in go_files(probe_dir)? {
         let path = probe_dir.join(&name);
         files.insert(format!("probe/{name}"), std::fs::read(&path).map_err(io_err("failed to read", &path))?);
@@ -400,6 +418,40 @@ const MODULE_MAX_BYTES: u64 = 64 << 20;
 
 /// Copies the regular files under `dir` into `files` at `root/…`, skipping
 /// hidden entries and not following symbolic links.
+/// The modules a copied module vendors (`root/vendor/modules.txt`: `# path
+/// version` lines), each given a go.mod in its vendor folder and recorded
+/// in `out` (first copy of a path and version wins), so the program can
+/// replace them: a team's vendored dependencies build offline.
+fn vendor_modules(root: &str, tree: &mut Files, out: &mut BTreeMap<(String, String), String>) {
+    let Some(list) = tree.get(&format!("{root}/vendor/modules.txt")) else { return };
+    let list = String::from_utf8_lossy(list).into_owned();
+    let mut current: Option<(String, String)> = None;
+    let mut go_line = String::from("1.16");
+    let mut add = |m: Option<(String, String)>, go: &str, tree: &mut Files| {
+        let Some((path, version)) = m else { return };
+        let dir = format!("{root}/vendor/{path}");
+        tree.entry(format!("{dir}/go.mod")).or_insert_with(|| format!("module {path}\n\ngo {go}\n").into_bytes());
+        out.entry((path, version)).or_insert(dir);
+    };
+    for line in list.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            add(current.take(), &go_line, tree);
+            go_line = "1.16".into();
+            // `# path version` (a `# path => …` replacement line is left
+            // as it is: its target is in the vendor folder too).
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            if let [path, version] = parts.as_slice() {
+                current = Some((path.to_string(), version.to_string()));
+            }
+        } else if let Some(rest) = line.strip_prefix("## ")
+            && let Some(go) = rest.split(';').map(str::trim).find_map(|x| x.strip_prefix("go "))
+        {
+            go_line = go.to_string();
+        }
+    }
+    add(current, &go_line, tree);
+}
+
 fn copy_tree(dir: &Path, root: &str, files: &mut Files) -> Result<(), BuildError> {
     let mut total = 0u64;
     let mut stack = vec![(dir.to_path_buf(), root.to_string())];
@@ -443,6 +495,26 @@ fn go_files(dir: &Path) -> Result<Vec<String>, BuildError> {
     Ok(names)
 }
 
+/// What to change when `go` could not get a module: the settings it
+/// used, named, or `None` when the output is about something else.
+fn module_hint(stderr: &str) -> Option<String> {
+    let line = stderr.lines().find(|l| {
+        l.contains("module lookup disabled by GOPROXY=off")
+            || l.contains("missing go.sum entry")
+            || l.contains("verifying module")
+            || (l.contains("@v") && l.contains("reading") && l.contains(": "))
+    })?;
+    let set = |k: &str| std::env::var(k).map_or_else(|_| "unset".to_string(), |v| format!("`{v}`"));
+    Some(format!(
+        "a module the pattern's code requires could not be had: {}\n  gcfuzz passes your module settings to go: GOPROXY {}, GOMODCACHE {}, GONOSUMDB {}, GOSUMDB {}, GOFLAGS ignored. Warm the module cache (`go mod download` in the module's folder), point GOPROXY at a proxy that has it (file:///… works offline), or vendor it (`go mod vendor`).",
+        line.trim(),
+        set("GOPROXY"),
+        set("GOMODCACHE"),
+        set("GONOSUMDB"),
+        set("GOSUMDB")
+    ))
+}
+
 /// Writes rendered files under `dir`.
 pub fn write_files(dir: &Path, files: &Files) -> Result<(), BuildError> {
     for (rel, content) in files {
@@ -455,17 +527,44 @@ pub fn write_files(dir: &Path, files: &Files) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// The environment `go` runs with: nothing inherited but HOME, a shared
-/// GOCACHE so the standard library compiles once per toolchain, no network.
+/// The user's module settings `go` gets as they are: where modules come
+/// from and how they are checked (a pattern's local module may require
+/// third-party modules, as real code does).
+pub const MODULE_SETTINGS: [&str; 9] =
+    ["GOPROXY", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GOAUTH", "GOVCS", "NETRC"];
+
+/// The environment `go` runs with: HOME, a shared GOCACHE so the standard
+/// library compiles once per toolchain, its own GOPATH, GOTOOLCHAIN=local,
+/// no cgo, no go env file; from the user's environment only the module
+/// settings ([`MODULE_SETTINGS`]; GOPROXY=off when unset, so a build that
+/// needs nothing from outside never reaches the network) and the module
+/// cache (GOMODCACHE, else the user's GOPATH's or ~/go's `pkg/mod`), so
+/// third-party modules are downloaded once and a CI cache of them is used.
 pub fn go_env(home: &Path, toolchain: &Toolchain) -> BTreeMap<String, String> {
+    go_env_from(home, toolchain, &|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+fn go_env_from(home: &Path, toolchain: &Toolchain, user: &dyn Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", toolchain.goroot.join("bin").display());
     env.insert("PATH".into(), path);
-    env.insert("HOME".into(), std::env::var("HOME").unwrap_or_else(|_| home.display().to_string()));
+    let user_home = user("HOME").unwrap_or_else(|| home.display().to_string());
+    env.insert("HOME".into(), user_home.clone());
     env.insert("GOCACHE".into(), home.join("gocache").display().to_string());
     env.insert("GOPATH".into(), home.join("gopath").display().to_string());
     env.insert("GOTOOLCHAIN".into(), "local".into());
     env.insert("GOPROXY".into(), "off".into());
+    for k in MODULE_SETTINGS {
+        if let Some(v) = user(k) {
+            env.insert(k.into(), v);
+        }
+    }
+    let gopath_first = user("GOPATH").and_then(|g| g.split(':').next().map(str::to_string));
+    let modcache = user("GOMODCACHE").unwrap_or_else(|| {
+        let gopath = gopath_first.unwrap_or_else(|| format!("{user_home}/go"));
+        format!("{gopath}/pkg/mod")
+    });
+    env.insert("GOMODCACHE".into(), modcache);
     env.insert("GOFLAGS".into(), "-mod=mod".into());
     env.insert("GOENV".into(), "off".into());
     env.insert("CGO_ENABLED".into(), "0".into());
@@ -562,11 +661,12 @@ impl GoBuilder {
         let _ = std::fs::remove_dir_all(failed);
         let kept = std::fs::rename(&src, failed).is_ok();
         let note = crate::errors::low_space_note(&self.home, crate::errors::free_bytes(&self.home));
+        let modules = module_hint(stderr);
         BuildError::Compile {
             go: key.go,
             go_line: key.go_line.line_string(),
             dir: if kept { failed.to_path_buf() } else { src },
-            output: match note {
+            output: match note.into_iter().chain(modules).reduce(|a, b| format!("{a}\n{b}")) {
                 Some(n) => format!("{n}\n{stdout}{stderr}"),
                 None => format!("{stdout}{stderr}"),
             },
@@ -807,6 +907,71 @@ mod tests {
         let t = Toolchain { version: go, goroot: "/go".into(), origin: crate::toolchain::Origin::Goroot };
         let files = Files::from([("main.go".to_string(), b"package main".to_vec())]);
         assert_ne!(hash(&files, &t, &native), hash(&files, &t, &wasm), "and of the cache hash");
+    }
+
+    #[test]
+    fn go_gets_the_users_module_settings_and_cache_and_nothing_else() {
+        let t = Toolchain {
+            version: GoVersion::new(1, 27, 3),
+            goroot: "/go".into(),
+            origin: crate::toolchain::Origin::Goroot,
+        };
+        let user = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let env = go_env_from(
+            Path::new("/h"),
+            &t,
+            &user(&[
+                ("HOME", "/home/u"),
+                ("GOPATH", "/gp:/other"),
+                ("GOPROXY", "file:///p"),
+                ("GONOSUMDB", "example.com"),
+                ("GOFLAGS", "-mod=vendor"),
+                ("GOCACHE", "/mine"),
+            ]),
+        );
+        assert_eq!(env["GOPROXY"], "file:///p");
+        assert_eq!(env["GONOSUMDB"], "example.com");
+        assert_eq!(env["GOMODCACHE"], "/gp/pkg/mod", "the first GOPATH entry's module cache");
+        assert_eq!(
+            (env["GOCACHE"].as_str(), env["GOFLAGS"].as_str(), env["GOPATH"].as_str()),
+            ("/h/gocache", "-mod=mod", "/h/gopath")
+        );
+        assert!(!env.contains_key("GOSUMDB"));
+        let env = go_env_from(Path::new("/h"), &t, &user(&[("HOME", "/home/u")]));
+        assert_eq!(
+            (env["GOPROXY"].as_str(), env["GOMODCACHE"].as_str()),
+            ("off", "/home/u/go/pkg/mod"),
+            "unset: no network"
+        );
+        let env = go_env_from(Path::new("/h"), &t, &user(&[("GOMODCACHE", "/ci/mod")]));
+        assert_eq!(env["GOMODCACHE"], "/ci/mod");
+    }
+
+    #[test]
+    fn a_vendored_modules_dependencies_become_replaces_with_a_go_mod_each() {
+        let mut tree = Files::from([
+            (
+                "_modules/0/vendor/modules.txt".to_string(),
+                b"# example.com/base v1.2.0\n## explicit; go 1.21\nexample.com/base\n# example.com/dep v1.0.0\n## explicit\nexample.com/dep\n# example.com/local => ../local\n".to_vec(),
+            ),
+            ("_modules/0/vendor/example.com/dep/dep.go".to_string(), b"package dep".to_vec()),
+        ]);
+        let mut out = BTreeMap::new();
+        vendor_modules("_modules/0", &mut tree, &mut out);
+        let got: Vec<(String, String, String)> = out.into_iter().map(|((p, v), d)| (p, v, d)).collect();
+        assert_eq!(
+            got,
+            [
+                ("example.com/base".into(), "v1.2.0".into(), "_modules/0/vendor/example.com/base".into()),
+                ("example.com/dep".into(), "v1.0.0".into(), "_modules/0/vendor/example.com/dep".into()),
+            ]
+        );
+        assert_eq!(tree["_modules/0/vendor/example.com/base/go.mod"], b"module example.com/base\n\ngo 1.21\n");
+        assert_eq!(tree["_modules/0/vendor/example.com/dep/go.mod"], b"module example.com/dep\n\ngo 1.16\n");
+        assert!(module_hint("x.go:4:8: module lookup disabled by GOPROXY=off").unwrap().contains("could not be had"));
+        assert!(module_hint("x.go:4:8: undefined: y").is_none());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod fuzz;
 mod fuzz_regions;
 mod judge;
 mod layout;
+mod modules;
 mod patterns;
 mod patterns_finalizers;
 mod patterns_liveness;
