@@ -32,6 +32,7 @@ pub mod campaign;
 pub mod cli;
 pub mod detect;
 pub mod detector;
+pub mod embedded;
 pub mod errors;
 pub mod floor;
 pub mod fuzz;

@@ -21,18 +21,15 @@ pub(super) struct Setup {
 
 impl Setup {
     pub(super) fn new(cli: &Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Result<Setup> {
-        let builtin = default_templates();
-        if !builtin.join("probe").is_dir() {
-            bail!(
-                "gcfuzz's own templates (the probe and the built-in patterns) are not in `{}`\n(run gcfuzz from its source tree, or install it from there)",
-                builtin.display()
-            );
-        }
         let added: Vec<PathBuf> = cli.templates.iter().filter(|d| !d.as_os_str().is_empty()).cloned().collect();
         if cli.no_builtin && added.is_empty() {
             bail!("--no-builtin leaves no patterns: add some with --templates DIR");
         }
         let home = cli.home.clone().unwrap_or_else(toolchain::default_home);
+        // gcfuzz's own templates travel inside the binary: written into
+        // the cache once per content, so an installed gcfuzz needs no
+        // source tree.
+        let builtin = crate::embedded::templates(&home)?;
         let toolchains = Toolchains::discover(&home, &cli.goroot, !cli.no_path_go)?;
         Ok(Setup {
             builtin,
@@ -75,15 +72,6 @@ impl Setup {
             cancel.cancel();
         });
     }
-}
-
-/// `./templates` when it is a templates folder, else the source tree's.
-pub(super) fn default_templates() -> PathBuf {
-    let here = PathBuf::from("templates");
-    if here.join("probe").is_dir() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("templates")
 }
 
 /// The cores this process may use (1 when that cannot be told).

@@ -585,3 +585,40 @@ fn run_writes_out_by_default_and_refuses_a_folder_in_use() {
     drop(lock);
     assert_eq!(run(&["--resume"]).0, Some(0), "free again");
 }
+
+/// An installed gcfuzz (the binary copied elsewhere, as `cargo install`
+/// or a container image puts it) works from an empty folder: the probe and
+/// the built-in patterns travel inside it and are written into its cache.
+#[test]
+fn an_installed_binary_needs_no_source_tree() {
+    let d = tempfile::tempdir().unwrap();
+    let bin = d.path().join("bin/gcfuzz");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_gcfuzz"), &bin).unwrap();
+    let work = d.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let _machine = crate::support::shared();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(&bin)
+            .args(args)
+            .current_dir(&work)
+            .env("GCFUZZ_HOME", home())
+            .env_remove("GCFUZZ_TEMPLATES")
+            .env_remove("GCFUZZ_OUT")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        (o.status.code(), text)
+    };
+    let (code, text) = run(&["list"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count(), 16, "{text}");
+    let (code, text) = run(&["new", "41-mine"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["check", "41-mine", "--go", "latest"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["run", "15", "--go", "latest", "--no-out"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("15-ticker-not-stopped") && text.contains("as expected"), "{text}");
+    assert!(!work.join("templates").exists(), "nothing written where it runs");
+}
