@@ -170,7 +170,8 @@ impl Checker<'_> {
                         format!("variant `{name}`: module `{path}` is not among the pattern's `modules`"),
                     );
                 }
-                own.push(self.module_dir(path, dir, &dir.referenced)?);
+                let (folder, rev) = super::revision::split_rev(self.dir, &dir.value);
+                own.push(self.module_dir(path, folder, rev, &dir.referenced, &dir.referenced)?);
             }
             let env = knobs(&v.env);
             if let Err(e) = env.validate() {
@@ -461,7 +462,14 @@ impl Checker<'_> {
             if out.iter().any(|o| o.path == path) {
                 return self.err(Some(&m.path.referenced), format!("module `{path}` is named twice"));
             }
-            out.push(self.module_dir(path, &m.dir, &m.path.referenced)?);
+            let rev = m.rev.as_ref().map(|r| (r.value.as_str(), &r.referenced));
+            out.push(self.module_dir(
+                path,
+                &m.dir.value,
+                rev.map(|r| r.0),
+                rev.map_or(&m.dir.referenced, |r| r.1),
+                &m.path.referenced,
+            )?);
         }
         Ok(out)
     }
@@ -471,16 +479,29 @@ impl Checker<'_> {
     fn module_dir(
         &self,
         path: &str,
-        dir: &Spanned<String>,
+        dir: &str,
+        rev: Option<&str>,
+        dir_at: &serde_saphyr::Location,
         path_at: &serde_saphyr::Location,
     ) -> Result<LocalModule, TemplateError> {
-        let joined = self.dir.join(&dir.value);
+        let joined = self.dir.join(dir);
         let Ok(abs) = joined.canonicalize() else {
-            return self.err(Some(&dir.referenced), format!("module folder `{}` does not exist", joined.display()));
+            return self.err(Some(dir_at), format!("module folder `{}` does not exist", joined.display()));
+        };
+        // At a revision: the folder as it was there, exported into the cache.
+        let abs = match rev {
+            None => abs,
+            Some(rev) => {
+                let cache = crate::toolchain::default_home().join("revisions");
+                match super::revision::export(&abs, rev, &cache) {
+                    Ok(d) => d,
+                    Err(e) => return self.err(Some(dir_at), format!("module `{path}`: {e}")),
+                }
+            }
         };
         let gomod = abs.join("go.mod");
         let Ok(text) = std::fs::read_to_string(&gomod) else {
-            return self.err(Some(&dir.referenced), format!("`{}` has no go.mod", abs.display()));
+            return self.err(Some(dir_at), format!("`{}` has no go.mod", abs.display()));
         };
         let declared = text.lines().find_map(|l| l.trim().strip_prefix("module ")).map(|s| s.trim().trim_matches('"'));
         if declared != Some(path) {

@@ -15,6 +15,7 @@ mod check;
 mod error;
 mod load;
 mod model;
+mod revision;
 mod spec;
 
 pub use check::{MAX_ROUNDS, MAX_RUN_S, MAX_TRIALS};

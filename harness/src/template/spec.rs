@@ -49,6 +49,10 @@ pub(super) struct PatternSpec {
 pub(super) struct ModuleSpec {
     pub(super) path: Spanned<String>,
     pub(super) dir: Spanned<String>,
+    /// A git revision of `dir` (commit, tag, branch): the folder as it
+    /// was there.
+    #[serde(default)]
+    pub(super) rev: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -60,7 +64,8 @@ pub(super) struct VariantSpec {
     #[serde(default)]
     pub(super) env: KnobsSpec,
     /// Another folder for a module the pattern names (`{example.com/shop:
-    /// ../shop-old}`): this variant builds against that version.
+    /// ../shop-old}`, or a revision of one: `../shop@HEAD~1`): this variant
+    /// builds against that version.
     #[serde(default)]
     pub(super) modules: BTreeMap<String, Spanned<String>>,
 }

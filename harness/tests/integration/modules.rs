@@ -168,3 +168,75 @@ fn a_module_with_third_party_and_vendored_dependencies_builds_offline() {
     assert_eq!(rs[0].verdict, Verdict::Reproduced, "{}", rs[0].explanation);
     assert!(!colder.join("example.com").exists(), "nothing downloaded: vendor/ served it");
 }
+
+/// `../shop@HEAD~1`: the commit before the fix, exported from the git
+/// repository that holds the module, gives the verdict the two-folder
+/// example gives; an unknown revision and an ambiguous one are errors
+/// that say so.
+#[test]
+fn a_module_at_a_git_revision_is_the_commit_before_the_fix() {
+    let d = tempfile::tempdir().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let repo = d.path().join("repo");
+    let shop = repo.join("shop");
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let copy = |from: &Path| {
+        let _ = std::fs::remove_dir_all(&shop);
+        crate::support::copy_dir(from, &shop);
+    };
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&["init", "-q"]);
+    copy(&examples.join("shop-before"));
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "the shop before the fix"]);
+    copy(&examples.join("shop"));
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "cancel the child context"]);
+    let patterns = d.path().join("patterns");
+    let pattern = patterns.join("40-context-not-cancelled");
+    crate::support::copy_dir(&examples.join("40-context-not-cancelled"), &pattern);
+    let yaml = std::fs::read_to_string(pattern.join("pattern.yaml")).unwrap();
+    let with_rev = |rev: &str| {
+        let y = yaml
+            .replace("dir: ../shop}", "dir: ../../repo/shop}")
+            .replace("../shop-before}", &format!("../../repo/shop@{rev}}}"));
+        assert!(y.contains(&format!("@{rev}")), "{y}");
+        std::fs::write(pattern.join("pattern.yaml"), y).unwrap();
+    };
+    let run = |templates: &Path| {
+        let o = gcfuzz(&["run", "40", "--go", "latest", "--no-out", "--json", "-"], &[("GCFUZZ_TEMPLATES", templates)]);
+        let verdicts: Vec<String> = serde_json::from_str::<serde_json::Value>(&o.stdout)
+            .ok()
+            .and_then(|v| {
+                v.as_array().map(|a| a.iter().map(|c| c["verdict"].as_str().unwrap_or("").to_string()).collect())
+            })
+            .unwrap_or_default();
+        (o, verdicts)
+    };
+    with_rev("HEAD~1");
+    let (o, at_rev) = run(&patterns);
+    assert_eq!(o.code, Some(0), "{o}");
+    let (o, two_folders) = run(&examples);
+    assert_eq!(o.code, Some(0), "{o}");
+    let two_folders: Vec<String> = two_folders.into_iter().collect();
+    assert_eq!(at_rev, ["reproduced"]);
+    assert!(two_folders.contains(&"reproduced".to_string()), "{two_folders:?}");
+
+    with_rev("no-such-rev");
+    let (o, _) = run(&patterns);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("unknown revision `no-such-rev`"), "{o}");
+    with_rev("HEAD");
+    std::fs::write(shop.join("extra.go"), "package shop\n").unwrap();
+    let (o, _) = run(&patterns);
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stderr.contains("uncommitted changes"), "{o}");
+}
