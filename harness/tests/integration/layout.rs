@@ -64,3 +64,64 @@ fn the_layer_check_fails_on_an_upward_edge_and_an_unplaced_module() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("unplaced: newthing is in no layer"), "{out}");
 }
+
+/// Every relative link of the README and docs/ leads to a file that
+/// exists and, with a `#fragment`, to a heading in it (GitHub's anchors).
+#[test]
+fn the_documentations_links_resolve() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let slug = |h: &str| -> String {
+        h.trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    };
+    let anchors = |path: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim_start_matches('#').strip_prefix(' ').filter(|_| l.starts_with('#')))
+            .map(slug)
+            .collect()
+    };
+    let mut docs = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        docs.push(e.unwrap().path());
+    }
+    let mut bad = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        let mut fenced = false;
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("```") {
+                fenced = !fenced;
+            }
+            if fenced {
+                continue;
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("](") {
+                let tail = &rest[at + 2..];
+                let Some(end) = tail.find(')') else { break };
+                let target = &tail[..end];
+                rest = &tail[end..];
+                if target.starts_with("http") || target.contains(' ') {
+                    continue;
+                }
+                let (file, frag) = target.split_once('#').unwrap_or((target, ""));
+                let path = if file.is_empty() { doc.clone() } else { doc.parent().unwrap().join(file) };
+                if !path.exists() {
+                    bad.push(format!("{}:{}: {target}: no such file", doc.display(), n + 1));
+                } else if !frag.is_empty()
+                    && path.extension().is_some_and(|x| x == "md")
+                    && !anchors(&path).contains(&frag.to_string())
+                {
+                    bad.push(format!("{}:{}: {target}: no such heading", doc.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -11,6 +11,7 @@ mod examples;
 mod floor;
 mod fuzz;
 mod fuzz_regions;
+mod guide;
 mod judge;
 mod layout;
 mod modules;
