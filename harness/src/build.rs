@@ -318,6 +318,34 @@ pub fn render(probe_dir: &Path, go_line: GoVersion, scenarios: &[(&Pattern, &Var
         }
         let _ = write!(gomod, "\nrequire {} v0.0.0\n\nreplace {} => ./{root}\n", c.alias, c.alias);
     }
+    // The modules' own `replace` directives: Go applies only the main
+    // module's, so each is lifted into the program's go.mod; one that
+    // points at a folder brings that folder along.
+    let mut lifted = std::collections::BTreeSet::new();
+    let mut extra = 0;
+    for c in &copies {
+        let Ok(text) = std::fs::read_to_string(c.dir.join("go.mod")) else { continue };
+        for (from, to) in replaces(&text) {
+            if copies.iter().any(|o| from.split_whitespace().next() == Some(o.path.as_str())) {
+                continue; // the pattern names that module itself
+            }
+            let to = if to.starts_with("./") || to.starts_with("../") || to.starts_with('/') {
+                let folder = c.dir.join(&to);
+                let root = format!("_modules/r{extra}");
+                extra += 1;
+                let mut tree = Files::new();
+                copy_tree(&folder, &root, &mut tree)
+                    .map_err(|e| BuildError::Message(format!("module {}: replace {from} => {to}: {e}", c.path)))?;
+                files.extend(tree);
+                format!("./{root}")
+            } else {
+                to
+            };
+            if lifted.insert(from.clone()) {
+                let _ = write!(gomod, "\nreplace {from} => {to}\n");
+            }
+        }
+    }
     // A vendored module's dependencies, from its vendor/ folder: Go reads
     // vendor/ only for the main module, so each becomes a replace.
     for ((path, version), dir) in &vendored {
@@ -418,6 +446,37 @@ const MODULE_MAX_BYTES: u64 = 64 << 20;
 
 /// Copies the regular files under `dir` into `files` at `root/…`, skipping
 /// hidden entries and not following symbolic links.
+/// The `replace` directives of a go.mod, as (`path [version]`, `target
+/// [version]`), from single lines and `replace ( … )` blocks.
+fn replaces(gomod: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut block = false;
+    for line in gomod.lines() {
+        let line = line.split("//").next().unwrap_or("").trim();
+        let body = if block {
+            if line == ")" {
+                block = false;
+                continue;
+            }
+            line
+        } else if line == "replace (" || line == "replace(" {
+            block = true;
+            continue;
+        } else if let Some(rest) = line.strip_prefix("replace ") {
+            rest.trim()
+        } else {
+            continue;
+        };
+        if let Some((from, to)) = body.split_once("=>") {
+            let (from, to) = (from.trim(), to.trim());
+            if !from.is_empty() && !to.is_empty() {
+                out.push((from.to_string(), to.to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// The modules a copied module vendors (`root/vendor/modules.txt`: `# path
 /// version` lines), each given a go.mod in its vendor folder and recorded
 /// in `out` (first copy of a path and version wins), so the program can
@@ -970,6 +1029,12 @@ mod tests {
         );
         assert_eq!(tree["_modules/0/vendor/example.com/base/go.mod"], b"module example.com/base\n\ngo 1.21\n");
         assert_eq!(tree["_modules/0/vendor/example.com/dep/go.mod"], b"module example.com/dep\n\ngo 1.16\n");
+        assert_eq!(
+            replaces(
+                "module m\n\nreplace a.com/x => ../x // local\nreplace (\n\tb.com/y v1.0.0 => c.com/y v1.1.0\n)\n"
+            ),
+            [("a.com/x".to_string(), "../x".to_string()), ("b.com/y v1.0.0".to_string(), "c.com/y v1.1.0".to_string())]
+        );
         assert!(module_hint("x.go:4:8: module lookup disabled by GOPROXY=off").unwrap().contains("could not be had"));
         assert!(module_hint("x.go:4:8: undefined: y").is_none());
     }

@@ -148,6 +148,28 @@ fn a_module_with_third_party_and_vendored_dependencies_builds_offline() {
     let (o, _) = run(&cache, "off");
     assert_eq!(o.code, Some(0), "{o}");
 
+    // The team's go.mod replaces a dependency with a folder of its own (a
+    // patched fork): Go applies only the main module's replaces, so gcfuzz
+    // lifts it, and the fork's 8 KiB buffers are what the buggy one keeps.
+    let fork = d.path().join("base-fork");
+    write(&fork.join("go.mod"), "module example.com/base\n\ngo 1.21\n");
+    write(
+        &fork.join("base.go"),
+        "// Package base sizes buffers (patched).\npackage base\n\n// Size is a buffer's size.\nfunc Size() int { return 8192 }\n",
+    );
+    let svc_mod = d.path().join("svc/go.mod");
+    std::fs::write(
+        &svc_mod,
+        std::fs::read_to_string(&svc_mod).unwrap() + "\nreplace example.com/base => ../base-fork\n",
+    )
+    .unwrap();
+    touch("fork");
+    let (o, out) = run(&cache, "off");
+    assert_eq!(o.code, Some(0), "{o}");
+    let rs = gcfuzz::journal::read(&out.join("results.jsonl")).unwrap();
+    let kept = crate::support::estimate(&rs[0], "buggy", "kept");
+    assert!((8192.0..8800.0).contains(&kept), "the fork's 8 KiB per request: {kept}");
+
     // Cold cache, no proxy: the error names the module and the settings.
     touch("cold");
     let cold = d.path().join("cold-modcache");
