@@ -29,6 +29,13 @@ pub fn digest() -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether `dir` holds the embedded templates as they are (the source
+/// tree's templates/ folder, or a copy of it): naming it adds nothing.
+pub fn is_copy(dir: &Path) -> bool {
+    dir.join("probe").is_dir()
+        && files().iter().all(|(rel, bytes)| std::fs::read(dir.join(rel)).is_ok_and(|b| b == *bytes))
+}
+
 /// The marker written last into a complete copy.
 const COMPLETE: &str = ".complete";
 
@@ -83,7 +90,10 @@ mod tests {
             assert_eq!(std::fs::read(src.join(rel)).unwrap(), *bytes, "{rel} is the source tree's");
         }
         let home = tempfile::tempdir().unwrap();
+        assert!(is_copy(&src), "the source tree's folder is the built-in catalogue");
+        assert!(!is_copy(home.path()));
         let a = templates(home.path()).unwrap();
+        assert!(is_copy(&a));
         assert!(a.join("probe/probe.go").is_file() && a.join(COMPLETE).is_file());
         let written = std::fs::metadata(a.join(COMPLETE)).unwrap().modified().unwrap();
         let b = templates(home.path()).unwrap();

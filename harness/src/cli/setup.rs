@@ -21,7 +21,14 @@ pub(super) struct Setup {
 
 impl Setup {
     pub(super) fn new(cli: &Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Result<Setup> {
-        let added: Vec<PathBuf> = cli.templates.iter().filter(|d| !d.as_os_str().is_empty()).cloned().collect();
+        // Naming gcfuzz's own templates folder (the source tree's, as older
+        // instructions did) adds nothing: it is the built-in catalogue.
+        let added: Vec<PathBuf> = cli
+            .templates
+            .iter()
+            .filter(|d| !d.as_os_str().is_empty() && !crate::embedded::is_copy(d))
+            .cloned()
+            .collect();
         if cli.no_builtin && added.is_empty() {
             bail!("--no-builtin leaves no patterns: add some with --templates DIR");
         }

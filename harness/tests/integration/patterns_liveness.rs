@@ -17,7 +17,11 @@ fn bug05_use_after_close_without_keepalive() {
         assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
         assert_eq!(r.buggy.as_ref().unwrap().trials, 3);
         let b = interval(r, "buggy", "use_after_close");
-        assert!(b.lo > 0.0 && b.value > 0.001 && b.value < 0.2, "go {}: {b:?}", r.go);
+        // A race's rate: 0.1-2.8% of reads measured across sessions and
+        // versions on this machine (0.3-0.7% on 2026-12-04, all seven), one
+        // read in a thousand under CI's load. The bound is what the race
+        // allows, the interval's lower end what the verdict needs.
+        assert!(b.lo > 0.0 && b.value >= 0.0005 && b.value < 0.1, "go {}: {b:?}", r.go);
         let f = interval(r, "fixed", "use_after_close");
         assert_eq!(f.value, 0.0, "go {}: KeepAlive leaves no use after close", r.go);
         assert!(f.hi < 0.002, "go {}: {f:?}", r.go);
