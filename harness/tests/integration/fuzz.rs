@@ -56,8 +56,10 @@ fn fuzzing_real_go_finds_a_fix_that_fails_above_a_size_and_replays_it() {
     let builder = GoBuilder::new(&home(), &t.path().join("probe"), toolchains());
     let corpus = tempfile::tempdir().unwrap();
     // Measured on the synthetic twin of this search: found after 6-49
-    // executions over 16 seeds; 60 leave room for noise.
-    let mut out = fuzz::fuzz(&[p], &all, &builder, &Native, &options(corpus.path(), "latest", 60), &mut |e| {
+    // executions over 16 seeds. On real Go the feedback follows measured
+    // numbers, so the search differs run to run: 60 missed once in CI and
+    // once in 13 local runs (2026-12-04); 120 leave room for that.
+    let mut out = fuzz::fuzz(&[p], &all, &builder, &Native, &options(corpus.path(), "latest", 120), &mut |e| {
         if let fuzz::FuzzEvent::Finding(f) = e {
             eprintln!("{}", gcfuzz::report::fuzz::finding_line(f));
         }
