@@ -786,6 +786,15 @@ pub struct Replayed {
     pub detail: String,
 }
 
+impl Replayed {
+    /// A finding saved as `flaky` (its objective did not show again before
+    /// saving): replayed and reported, but a hint, never a regression, so
+    /// not flipping this time does not fail a replay.
+    pub fn is_flaky(&self) -> bool {
+        self.objective == Some(Objective::Flaky)
+    }
+}
+
 /// Every finding under `dir` (any depth: `corpus/`, one pattern's folder,
 /// or a `findings/` folder), in path order, by its configuration's path
 /// (`.yaml`); a record (`.json`) whose configuration is missing is listed

@@ -81,6 +81,8 @@ pub fn replay_word(r: &Replayed) -> &'static str {
         "holds"
     } else if r.unreadable {
         "UNREADABLE"
+    } else if r.is_flaky() {
+        "flaky"
     } else {
         "FAILS"
     }
@@ -102,10 +104,47 @@ pub fn replay_table(rs: &[Replayed]) -> String {
     }
     let held = rs.iter().filter(|r| r.holds).count();
     let unreadable = rs.iter().filter(|r| r.unreadable).count();
-    out.push_str(&format!("{held} of {} findings behave as saved", rs.len()));
+    let flaky = rs.iter().filter(|r| !r.holds && r.is_flaky()).count();
+    out.push_str(&format!("{held} of {} findings behave as saved", rs.len() - flaky));
+    if flaky > 0 {
+        out.push_str(&format!(
+            "; {flaky} flaky one(s) did not flip this time (not counted: a flaky finding is a hint, not a regression)"
+        ));
+    }
     if unreadable > 0 {
         out.push_str(&format!("; {unreadable} could not be read (nothing judged)"));
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+    use crate::fuzz::Objective;
+    use crate::verdict::Verdict;
+
+    fn replayed(objective: Objective, holds: bool) -> Replayed {
+        Replayed {
+            path: format!("f/{objective}.yaml").into(),
+            objective: Some(objective),
+            saved_verdict: Some(Verdict::FixFails),
+            verdict: Some(Verdict::Reproduced),
+            holds,
+            unreadable: false,
+            detail: "numbers".into(),
+        }
+    }
+
+    #[test]
+    fn a_flaky_finding_that_does_not_flip_is_reported_and_not_counted() {
+        let rs = [replayed(Objective::FixFails, true), replayed(Objective::Flaky, false)];
+        assert_eq!(replay_word(&rs[1]), "flaky");
+        assert!(rs[1].is_flaky() && !rs[0].is_flaky());
+        let t = replay_table(&rs);
+        assert!(t.contains("flaky f/flaky.yaml flaky saved fix-fails now reproduced"), "{t}");
+        assert!(t.contains("1 of 1 findings behave as saved; 1 flaky one(s) did not flip this time"), "{t}");
+        // A confirmed finding that changed still fails.
+        assert_eq!(replay_word(&replayed(Objective::FixFails, false)), "FAILS");
+    }
 }
