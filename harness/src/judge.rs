@@ -358,7 +358,7 @@ fn skeleton_named(p: &Pattern, cell: &Cell, backend: &str) -> CellResult {
 /// stderr beside them, in `evidence/<cell>/` under the output folder;
 /// returns the files' paths relative to that folder.
 fn keep_evidence(out: &Path, scratch: &Path, r: &CellResult) -> Vec<String> {
-    let rel = Path::new("evidence").join(evidence_slug(&r.cell));
+    let rel = Path::new("evidence").join(evidence_slug(r));
     let dir = out.join(&rel);
     if std::fs::create_dir_all(&dir).is_err() {
         return Vec::new();

@@ -131,18 +131,15 @@ fn ser_line<S: serde::Serializer>(v: &GoVersion, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&v.line_string())
 }
 
-/// A folder name for a cell: readable, and unique by a hash of the id.
-pub fn evidence_slug(id: &str) -> String {
+/// A folder name for a cell: readable (pattern, toolchain, go line), and
+/// unique by a hash of the id.
+pub fn evidence_slug(r: &CellResult) -> String {
     use sha2::Digest;
-    let mut name: String = id
-        .split('|')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join("-")
+    let mut name: String = format!("{}-go{}-line{}", r.pattern, r.go, r.go_line.line_string())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
         .collect();
-    let hash = sha2::Sha256::digest(id.as_bytes());
+    let hash = sha2::Sha256::digest(r.cell.as_bytes());
     name.push_str(&format!("-{:02x}{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2], hash[3]));
     name
 }

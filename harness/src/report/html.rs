@@ -31,7 +31,7 @@ fn esc(s: &str) -> String {
 
 /// The anchor of a cell's section.
 fn anchor(r: &CellResult, i: usize) -> String {
-    if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", crate::results::evidence_slug(&r.cell)) }
+    if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", crate::results::evidence_slug(r)) }
 }
 
 /// `ok`, `unexpected`, `error` or `skipped`: the class (and colour) of a cell.
