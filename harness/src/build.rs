@@ -554,18 +554,19 @@ fn go_files(dir: &Path) -> Result<Vec<String>, BuildError> {
     Ok(names)
 }
 
-/// What to change when `go` could not get a module: the settings it
-/// used, named, or `None` when the output is about something else.
-fn module_hint(stderr: &str) -> Option<String> {
+/// What to change when `go` could not get a module: its line and the
+/// module settings the build ran with (`env`, from [`go_env`]), or `None`
+/// when the output is about something else.
+fn module_hint(stderr: &str, env: &BTreeMap<String, String>) -> Option<String> {
     let line = stderr.lines().find(|l| {
         l.contains("module lookup disabled by GOPROXY=off")
             || l.contains("missing go.sum entry")
             || l.contains("verifying module")
             || (l.contains("@v") && l.contains("reading") && l.contains(": "))
     })?;
-    let set = |k: &str| std::env::var(k).map_or_else(|_| "unset".to_string(), |v| format!("`{v}`"));
+    let set = |k: &str| env.get(k).map_or_else(|| "unset".to_string(), |v| format!("`{v}`"));
     Some(format!(
-        "a module the pattern's code requires could not be had: {}\n  gcfuzz passes your module settings to go: GOPROXY {}, GOMODCACHE {}, GONOSUMDB {}, GOSUMDB {}, GOFLAGS ignored. Warm the module cache (`go mod download` in the module's folder), point GOPROXY at a proxy that has it (file:///… works offline), or vendor it (`go mod vendor`).",
+        "a module the pattern's code requires could not be had: {}\n  the build ran with GOPROXY {}, GOMODCACHE {}, GONOSUMDB {}, GOSUMDB {} (your settings, GOPROXY=off when unset). Warm the module cache (`go mod download` in the module's folder), point GOPROXY at a proxy that has it (file:///… works offline), or vendor it (`go mod vendor`).",
         line.trim(),
         set("GOPROXY"),
         set("GOMODCACHE"),
@@ -716,11 +717,19 @@ impl GoBuilder {
     /// A compile that failed: its sources kept at `failed` where people can
     /// read them (else where they are), its output, and a note first when
     /// the disk is nearly full (which makes `go` report odd errors).
-    fn compile_error(&self, key: &BuildKey, failed: &Path, src: PathBuf, stdout: &str, stderr: &str) -> BuildError {
+    fn compile_error(
+        &self,
+        key: &BuildKey,
+        failed: &Path,
+        src: PathBuf,
+        stdout: &str,
+        stderr: &str,
+        env: &BTreeMap<String, String>,
+    ) -> BuildError {
         let _ = std::fs::remove_dir_all(failed);
         let kept = std::fs::rename(&src, failed).is_ok();
         let note = crate::errors::low_space_note(&self.home, crate::errors::free_bytes(&self.home));
-        let modules = module_hint(stderr);
+        let modules = module_hint(stderr, env);
         BuildError::Compile {
             go: key.go,
             go_line: key.go_line.line_string(),
@@ -849,7 +858,8 @@ impl Builder for GoBuilder {
             return Err(BuildError::Timeout { go: key.go, secs: self.timeout.as_secs() });
         }
         if !out.success() {
-            return Err(self.compile_error(key, &root.join(format!("{hash}.failed")), src, &stdout, &out.stderr));
+            let failed = root.join(format!("{hash}.failed"));
+            return Err(self.compile_error(key, &failed, src, &stdout, &out.stderr, &spec.env));
         }
         // `go build -o DIR/` names each executable after its folder, with
         // the target's suffix where Go gives one: settle on our names.
@@ -1035,8 +1045,10 @@ mod tests {
             ),
             [("a.com/x".to_string(), "../x".to_string()), ("b.com/y v1.0.0".to_string(), "c.com/y v1.1.0".to_string())]
         );
-        assert!(module_hint("x.go:4:8: module lookup disabled by GOPROXY=off").unwrap().contains("could not be had"));
-        assert!(module_hint("x.go:4:8: undefined: y").is_none());
+        let env = BTreeMap::from([("GOPROXY".to_string(), "off".to_string())]);
+        let hint = module_hint("x.go:4:8: module lookup disabled by GOPROXY=off", &env).unwrap();
+        assert!(hint.contains("could not be had") && hint.contains("GOPROXY `off`, GOMODCACHE unset"), "{hint}");
+        assert!(module_hint("x.go:4:8: undefined: y", &env).is_none());
     }
 
     #[test]
