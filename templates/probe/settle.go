@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"runtime"
 	"runtime/metrics"
 	"time"
@@ -24,6 +25,7 @@ var queueMetrics = []string{
 // current when sampled.
 type settler struct {
 	queues []metrics.Sample // nil: this runtime lacks the queue metrics
+	stacks []byte           // runtime.Stack's buffer (before Go 1.26)
 }
 
 func newSettler() *settler {
@@ -53,8 +55,11 @@ const quiet = 2 * time.Millisecond
 // queued after the first one has run, every finalizer queued before the
 // first has run too. Go 1.25 runs cleanups from a last-in-first-out stack
 // of blocks, so a marker says nothing there about older cleanups: the
-// wait then also needs the scenario's counters (what the functions move)
-// unchanged for `quiet`. The markers' GCs count in gc_cycles.
+// wait then also needs no goroutine inside a finalizer or cleanup (Go
+// 1.25 shows them in runtime.Stack while they run user code, and only
+// then; a descheduled one still counts) and the scenario's counters (what
+// the functions move) unchanged, both for `quiet`. The markers' GCs count
+// in gc_cycles.
 func (st *settler) settle(counters func() uint64) (time.Duration, bool) {
 	start := time.Now()
 	deadline := start.Add(settleMax)
@@ -81,12 +86,29 @@ func (st *settler) settle(counters func() uint64) (time.Duration, bool) {
 		if time.Now().After(deadline) {
 			return time.Since(start), false
 		}
-		time.Sleep(100 * time.Microsecond)
-		if now := counters(); now != last {
+		time.Sleep(250 * time.Microsecond)
+		if now := counters(); now != last || st.running() {
 			last, since = now, time.Now()
 		}
 	}
 	return time.Since(start), true
+}
+
+// running reports whether a goroutine is inside a finalizer or a cleanup
+// (runtime.Stack of all goroutines lists the runtime's finalizer and
+// cleanup goroutines only while they run user code; before Go 1.25 their
+// frames are hidden, and the markers alone decide).
+func (st *settler) running() bool {
+	if st.stacks == nil {
+		st.stacks = make([]byte, 1<<20)
+	}
+	n := runtime.Stack(st.stacks, true)
+	for n == len(st.stacks) && len(st.stacks) < 64<<20 {
+		st.stacks = make([]byte, 2*len(st.stacks))
+		n = runtime.Stack(st.stacks, true)
+	}
+	b := st.stacks[:n]
+	return bytes.Contains(b, []byte("runtime.runCleanups(")) || bytes.Contains(b, []byte("runtime.runFinalizers("))
 }
 
 // marker is an object with a pointer, so the allocator never batches it
