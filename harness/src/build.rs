@@ -33,8 +33,8 @@
 //! builder for toolchains, programs and the `go` command. [`GoBuilder`] is
 //! the real one; [`Prebuilt`] hands out programs a campaign built ahead.
 
+use crate::cell::CellConfig;
 use crate::errors::io_err;
-use crate::matrix::Cell;
 use crate::process::ChildOutcome;
 use crate::template::{Pattern, Variant};
 use crate::toolchain::{Progress, Toolchain, ToolchainError, Toolchains, divider};
@@ -77,7 +77,7 @@ impl BuildKey {
     }
 
     /// The plain build a cell needs when its backend runs `target`.
-    pub fn for_cell(cell: &Cell, target: Target) -> Self {
+    pub fn for_cell(cell: &CellConfig, target: Target) -> Self {
         BuildKey { target, goexperiment: cell.goexperiment.clone(), ..BuildKey::new(cell.go, cell.go_line) }
     }
 

@@ -45,25 +45,7 @@ pub fn differs(a: Presence, b: Presence) -> bool {
 /// plan set, rounds, trials and the backend (two cells of one pattern that
 /// differ in any of them are never pooled).
 fn label(r: &CellResult) -> String {
-    let mut s = format!("{} go{} line{} {}", r.pattern, r.go, r.go_line.line_string(), r.knobs);
-    if let Some(x) = &r.goexperiment {
-        s.push_str(&format!(" GOEXPERIMENT={x}"));
-    }
-    s.push_str(&format!(" stress:{}", r.stress));
-    let params: Vec<String> = r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if !params.is_empty() {
-        s.push_str(&format!(" {}", params.join(",")));
-    }
-    // The id carries rounds and trials; the label names them only when the
-    // id is missing (a result of an older gcfuzz).
-    match r.cell.split('|').find(|p| p.starts_with("rounds")).zip(r.cell.split('|').find(|p| p.starts_with("trials"))) {
-        Some((rounds, trials)) => s.push_str(&format!(" {rounds} {trials}")),
-        None => s.push_str(&format!(" rounds{}", r.nominal_rounds)),
-    }
-    if r.backend != crate::matrix::DEFAULT_BACKEND {
-        s.push_str(&format!(" backend:{}", r.backend));
-    }
-    s
+    r.config.describe(crate::cell::View::FULL)
 }
 
 /// Aggregates `runs` (each a campaign's results over the same plan).
@@ -169,11 +151,11 @@ mod tests {
         let mut swiss = cell("reproduced", "present", "absent");
         swiss.cell = "03-x|go1.24.11|line1.24|-|n=1|rounds8|trials1|stress-".into();
         let mut old = swiss.clone();
-        old.goexperiment = Some("noswissmap".into());
+        old.config.goexperiment = Some("noswissmap".into());
         let mut big = swiss.clone();
-        big.params.insert("n".into(), "1000".into());
+        big.config.params.insert("n".into(), "1000".into());
         let mut wasm = swiss.clone();
-        wasm.backend = "wasm".into();
+        wasm.config.backend = crate::cell::BackendKind::Wasm;
         let runs = vec![vec![swiss.clone(), old.clone(), big.clone(), wasm.clone()], vec![swiss, old, big, wasm]];
         let cells = aggregate(&runs);
         assert_eq!(cells.len(), 4, "{:#?}", cells.iter().map(|c| &c.cell).collect::<Vec<_>>());

@@ -10,8 +10,9 @@
 //! cannot be written) stops the campaign.
 
 use crate::build::{Artifact, BuildKey, Builder, Prebuilt};
+use crate::cell::{BackendKind, CellConfig, Role};
 use crate::journal::{Journal, JournalError};
-use crate::matrix::{Cell, Plan};
+use crate::matrix::Plan;
 use crate::results::{CellResult, Event};
 use crate::run::{Backend, RunRecord};
 use crate::template::Pattern;
@@ -119,9 +120,19 @@ impl<'a> Campaign<'a> {
         &self.plan
     }
 
-    /// The backend for cells that name `name`.
-    fn backend(&self, name: &str) -> Option<&'a dyn Backend> {
-        self.backends.iter().copied().find(|b| b.name() == name)
+    /// The backend for cells of `kind`.
+    fn backend(&self, kind: BackendKind) -> Option<&'a dyn Backend> {
+        self.backends.iter().copied().find(|b| b.kind() == kind)
+    }
+
+    /// The pattern a cell names (the plan's cells are made from the
+    /// campaign's patterns; a plan made from others is refused).
+    fn pattern_of(&self, cell: &CellConfig) -> Result<&'a Pattern, CampaignError> {
+        self.patterns
+            .iter()
+            .copied()
+            .find(|p| cell.pattern == p.id)
+            .ok_or_else(|| CampaignError::NoPattern { cell: cell.id() })
     }
 }
 
@@ -151,14 +162,20 @@ pub enum CampaignError {
         /// The cell.
         cell: String,
         /// The backend it names.
-        backend: String,
+        backend: BackendKind,
+    },
+    /// A cell names a pattern the campaign was not given.
+    #[error("cell `{cell}` names a pattern this campaign was not given")]
+    NoPattern {
+        /// The cell.
+        cell: String,
     },
 }
 
 impl crate::errors::Classified for CampaignError {
     fn class(&self) -> Option<crate::errors::Class> {
         Some(match self {
-            CampaignError::NoBackend { .. } => crate::errors::Class::Usage,
+            CampaignError::NoBackend { .. } | CampaignError::NoPattern { .. } => crate::errors::Class::Usage,
             _ => crate::errors::Class::Setup,
         })
     }
@@ -251,7 +268,7 @@ pub fn run(c: &Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Outcome, Cam
         if let Some(r) = c.done.get(id) {
             let mut r = r.clone();
             let cell = &all[i];
-            crate::judge::expect_again(c.patterns[cell.pattern], cell, &mut r);
+            crate::judge::expect_again(c.pattern_of(cell)?, cell, &mut r);
             out.push(r);
         } else if let Some((&j, r)) = fresh.next() {
             debug_assert_eq!(i, j);
@@ -270,7 +287,7 @@ fn skipped_cells(c: &Campaign, out: &mut Vec<CellResult>) -> Result<(), Campaign
         return Ok(());
     }
     for s in &c.plan.skipped {
-        let r = crate::judge::skipped(c.patterns[s.cell.pattern], s);
+        let r = crate::judge::skipped(c.pattern_of(&s.cell)?, s);
         if let Some(j) = c.journal
             && !c.done.contains_key(&r.cell)
         {
@@ -281,7 +298,7 @@ fn skipped_cells(c: &Campaign, out: &mut Vec<CellResult>) -> Result<(), Campaign
     // Plan order is pattern, then toolchain: a stable sort keeps each
     // group's own order and puts the skipped beside the cells run.
     let order: HashMap<&str, usize> = c.patterns.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
-    out.sort_by_key(|r| (order.get(r.pattern.as_str()).copied().unwrap_or(usize::MAX), r.go));
+    out.sort_by_key(|r| (order.get(r.config.pattern.as_str()).copied().unwrap_or(usize::MAX), r.config.go));
     Ok(())
 }
 
@@ -291,7 +308,8 @@ struct Work<'c> {
     ids: Vec<String>,
     todo: Vec<usize>,
     resumed: usize,
-    cells: Vec<&'c Cell>,
+    cells: Vec<&'c CellConfig>,
+    patterns: Vec<&'c Pattern>,
     backends: Vec<(&'c dyn Backend, BuildKey)>,
     units: Vec<Unit>,
     builds: Vec<(Unit, Vec<(&'c Pattern, &'c crate::template::Variant)>)>,
@@ -305,18 +323,19 @@ struct Work<'c> {
 /// in the order cells need them.
 fn prepare<'c>(c: &'c Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Work<'c>, CampaignError> {
     let all = &c.plan.cells;
-    let ids: Vec<String> = all.iter().map(Cell::id).collect();
+    let ids: Vec<String> = all.iter().map(CellConfig::id).collect();
     let todo: Vec<usize> = (0..all.len()).filter(|&i| !c.done.contains_key(&ids[i])).collect();
     let resumed = all.len() - todo.len();
     if resumed > 0 {
         on_event(Event::Note(format!("resumed {resumed} finished cells from the journal")));
     }
-    let cells: Vec<&Cell> = todo.iter().map(|&i| &all[i]).collect();
+    let cells: Vec<&CellConfig> = todo.iter().map(|&i| &all[i]).collect();
+    let patterns = cells.iter().map(|cell| c.pattern_of(cell)).collect::<Result<Vec<_>, _>>()?;
     let mut backends = Vec::with_capacity(cells.len());
     for cell in &cells {
         let b = c
-            .backend(&cell.backend)
-            .ok_or_else(|| CampaignError::NoBackend { cell: cell.id(), backend: cell.backend.clone() })?;
+            .backend(cell.backend)
+            .ok_or_else(|| CampaignError::NoBackend { cell: cell.id(), backend: cell.backend })?;
         backends.push((b, BuildKey::for_cell(cell, b.target())));
     }
     let versions: BTreeSet<GoVersion> = cells.iter().map(|cell| cell.go).collect();
@@ -329,17 +348,16 @@ fn prepare<'c>(c: &'c Campaign, on_event: &mut dyn FnMut(Event)) -> Result<Work<
     let mut builds: Vec<(Unit, Vec<(&Pattern, &crate::template::Variant)>)> = Vec::new();
     let mut units: Vec<Unit> = Vec::with_capacity(cells.len());
     let mut seen: HashMap<Unit, usize> = HashMap::new();
-    for (cell, (_, key)) in cells.iter().zip(&backends) {
-        let p = c.patterns[cell.pattern];
+    for (&p, (_, key)) in patterns.iter().zip(&backends) {
         let unit: Unit = (key.clone(), p.id.clone());
         if !seen.contains_key(&unit) {
             seen.insert(unit.clone(), builds.len());
-            let scen = p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")).map(|v| (p, v));
+            let scen = p.variants.iter().filter(|v| Role::of(&v.name).is_some()).map(|v| (p, v));
             builds.push((unit.clone(), scen.collect()));
         }
         units.push(unit);
     }
-    Ok(Work { ids, todo, resumed, cells, backends, units, builds })
+    Ok(Work { ids, todo, resumed, cells, patterns, backends, units, builds })
 }
 
 /// What the campaign's threads share while it runs.
@@ -449,7 +467,7 @@ impl Shared<'_, '_> {
             let id = &w.ids[w.todo[i]];
             let (backend, key) = &w.backends[i];
             let artifact = self.built.wait(&w.units[i]);
-            let pattern = c.patterns[cell.pattern];
+            let pattern = w.patterns[i];
             let admission = self.gate.admit(pattern.run.exclusive, pattern.run.peak_mib << 20);
             // Each run goes to the journal as soon as it ends.
             let record = |variant: &str, trial: u32, run: &RunRecord| {

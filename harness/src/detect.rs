@@ -56,7 +56,7 @@ fn run_one(cx: &Context, pattern: &Pattern, d: Detector) -> DetectorResult {
             Detection::new(Finding::NotAvailable, why),
         );
     }
-    let variants: Vec<&Variant> = ["buggy", "fixed"].iter().filter_map(|n| pattern.variant(n)).collect();
+    let variants: Vec<&Variant> = pattern.judged().collect();
     if d == Detector::Vet {
         let [b, f] = [variants[0], variants[1]].map(|v| vet(cx, pattern, v));
         return DetectorResult::from_pair(d, b, f);

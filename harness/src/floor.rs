@@ -66,17 +66,17 @@ pub struct VariantFloor {
 /// The floor of one finished cell of `pattern`. A cell that did not run
 /// (a failed build) has no variants and costs nothing.
 pub fn cell_floor(pattern: &Pattern, r: &CellResult) -> CellFloor {
-    floor_of(pattern, &r.cell, &r.params, &r.runs)
+    floor_of(pattern, &r.cell, &r.config.params, &r.runs)
 }
 
 /// The floor of cell `cell` of `pattern` (parameters `params`) from its
 /// runs.
 fn floor_of(pattern: &Pattern, cell: &str, params: &BTreeMap<String, String>, runs: &[RunRecord]) -> CellFloor {
     let mut variants = Vec::new();
-    for name in ["buggy", "fixed"] {
-        let mine: Vec<RunRecord> = runs.iter().filter(|run| run.variant() == name).cloned().collect();
+    for role in crate::cell::Role::BOTH {
+        let mine: Vec<RunRecord> = runs.iter().filter(|run| run.role() == Some(role)).cloned().collect();
         if !mine.is_empty() {
-            variants.push(variant_floor(pattern, params, name, &mine));
+            variants.push(variant_floor(pattern, params, role.name(), &mine));
         }
     }
     let ran_s = runs.iter().map(|run| run.outcome.wall_ms as f64 / 1000.0).sum();
@@ -245,7 +245,7 @@ expect:
             .collect();
         RunRecord {
             scenario: format!("90-floor/{variant}"),
-            backend: "test".into(),
+            backend: crate::cell::BackendKind::Synthetic,
             args: vec![],
             env: Default::default(),
             hello: None,

@@ -362,7 +362,8 @@ pub fn read_all(path: &Path) -> Result<Contents, JournalError> {
     for c in &mut cells {
         let mut list = runs.remove(&c.cell).unwrap_or_default();
         // Buggy before fixed, trials in order, as the campaign ran them.
-        list.sort_by(|(a, _), (b, _)| (a.0 != "buggy", &a.0, a.1).cmp(&(b.0 != "buggy", &b.0, b.1)));
+        let buggy = |name: &str| crate::cell::Role::of(name) == Some(crate::cell::Role::Buggy);
+        list.sort_by(|(a, _), (b, _)| (!buggy(&a.0), &a.0, a.1).cmp(&(!buggy(&b.0), &b.0, b.1)));
         c.runs = list.into_iter().map(|(_, r)| r).collect();
     }
     Ok(Contents { cells, skipped })
@@ -405,9 +406,9 @@ mod tests {
         let before = std::fs::read(&p).unwrap();
         let (mut j, done) = Journal::open(&p, true).unwrap();
         assert_eq!(done.len(), 2);
-        assert_eq!(done["b"].pattern, "15-b");
+        assert_eq!(done["b"].config.pattern, "15-b");
         assert_eq!(done["a"].verdict, Verdict::Reproduced);
-        assert_eq!(done["a"].knobs.gogc.as_deref(), Some("50"));
+        assert_eq!(done["a"].config.knobs.gogc.as_deref(), Some("50"));
         assert_eq!(j.skipped().count, 1, "{:?}", j.skipped());
         assert!(j.skipped().first[0].starts_with("line 3: cut short"), "{:?}", j.skipped());
         j.cell("c", &result("15-c")).unwrap();
@@ -415,7 +416,7 @@ mod tests {
         let after = std::fs::read(&p).unwrap();
         assert!(after.starts_with(&before), "nothing is cut off a journal in place");
         let back = read_all(&p).unwrap();
-        let ids: Vec<&str> = back.cells.iter().map(|c| c.pattern.as_str()).collect();
+        let ids: Vec<&str> = back.cells.iter().map(|c| c.config.pattern.as_str()).collect();
         assert_eq!(ids, ["15-a", "15-b", "15-c"], "the torn line is skipped, the new one reads");
         assert_eq!(back.skipped.count, 1);
         assert!(back.skipped.first[0].starts_with("line 3: not JSON"), "{:?}", back.skipped);
@@ -454,7 +455,7 @@ mod tests {
         bytes.push(b'\n');
         std::fs::write(&p, &bytes).unwrap();
         let back = read_all(&p).unwrap();
-        let ids: Vec<&str> = back.cells.iter().map(|c| c.pattern.as_str()).collect();
+        let ids: Vec<&str> = back.cells.iter().map(|c| c.config.pattern.as_str()).collect();
         assert_eq!(ids, ["15-a", "15-d", "15-e", "15-f"], "b torn, c garbled: the rest kept, f once");
         assert_eq!(back.skipped.count, 4, "{:?}", back.skipped);
         let (_, done) = Journal::open(&p, true).unwrap();
@@ -513,7 +514,7 @@ mod tests {
     fn record(variant: &str, wall_ms: u64) -> RunRecord {
         RunRecord {
             scenario: format!("15-a/{variant}"),
-            backend: "native".into(),
+            backend: crate::cell::BackendKind::Native,
             args: Vec::new(),
             env: Default::default(),
             hello: None,
@@ -538,7 +539,7 @@ mod tests {
             j.cell("x", &result("15-x")).unwrap();
             j.cell_at("b", 1, &result("15-b")).unwrap();
         }
-        let ids: Vec<String> = read(&p).unwrap().into_iter().map(|c| c.pattern).collect();
+        let ids: Vec<String> = read(&p).unwrap().into_iter().map(|c| c.config.pattern.to_string()).collect();
         assert_eq!(ids, ["15-a", "15-b", "15-c", "15-x"], "by place, a cell without one last");
     }
 

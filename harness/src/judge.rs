@@ -10,10 +10,10 @@
 //! (`error`), never returned as an `Err`: one bad cell does not stop a run.
 
 use crate::build::{BuildKey, Builder, scenario_name};
-use crate::matrix::Cell;
+use crate::cell::CellConfig;
 use crate::oracle::{self, VariantResult};
 use crate::process::Cancel;
-use crate::results::{CellResult, evidence_slug};
+use crate::results::CellResult;
 use crate::run::{Backend, RunRecord, RunSpec, StopRule};
 use crate::template::{Pattern, Role, Variant};
 use crate::verdict::{Presence, Verdict};
@@ -68,7 +68,7 @@ impl Options<'_> {
 /// runs. That second judgement is the cell's result.
 pub fn judge(
     pattern: &Pattern,
-    cell: &Cell,
+    cell: &CellConfig,
     builder: &dyn Builder,
     backend: &dyn Backend,
     opts: &Options,
@@ -86,7 +86,7 @@ pub fn judge(
 /// live set), limits and stress. Else (explanation, error).
 fn variant_spec(
     pattern: &Pattern,
-    cell: &Cell,
+    cell: &CellConfig,
     v: &Variant,
     artifact: &crate::build::Artifact,
     opts: &Options,
@@ -189,16 +189,13 @@ fn needs_evidence(r: &CellResult) -> bool {
 
 fn judge_once(
     pattern: &Pattern,
-    cell: &Cell,
+    cell: &CellConfig,
     builder: &dyn Builder,
     backend: &dyn Backend,
     opts: &Options,
 ) -> CellResult {
-    let mut result = skeleton(pattern, cell, backend);
-    let scenarios: Vec<(&Pattern, &Variant)> = ["buggy", "fixed"]
-        .iter()
-        .map(|n| (pattern, pattern.variant(n).expect("patterns always have buggy and fixed")))
-        .collect();
+    let mut result = skeleton(pattern, cell);
+    let scenarios: Vec<(&Pattern, &Variant)> = pattern.judged().map(|v| (pattern, v)).collect();
     let artifact = match builder.build(&BuildKey::for_cell(cell, backend.target()), &scenarios) {
         Ok(a) => a,
         Err(e) => {
@@ -300,8 +297,9 @@ pub fn trial_seed(k: u32) -> u64 {
 /// Holds a cell judged earlier (resumed from a journal) to the pattern's
 /// expectation as it reads now: an `expect:` edited between a run and its
 /// resume applies to every cell of the table, not only to those run since.
-pub fn expect_again(p: &Pattern, cell: &Cell, r: &mut CellResult) {
-    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), &cell.backend);
+pub fn expect_again(p: &Pattern, cell: &CellConfig, r: &mut CellResult) {
+    let expectation =
+        p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), cell.backend.name());
     r.expected = expectation.map(|e| e.verdict);
     r.why = expectation.map(|e| e.why.clone()).unwrap_or_default();
     r.met = r.error.is_none() && r.expected == Some(r.verdict);
@@ -311,7 +309,7 @@ pub fn expect_again(p: &Pattern, cell: &Cell, r: &mut CellResult) {
 /// The result of a cell the plan left out: the verdict `skipped`, the
 /// reason as its explanation, nothing expected (so never a failure).
 pub fn skipped(p: &Pattern, s: &crate::matrix::Skipped) -> CellResult {
-    let mut r = skeleton_named(p, &s.cell, &s.cell.backend);
+    let mut r = skeleton(p, &s.cell);
     r.verdict = Verdict::Skipped;
     r.expected = None;
     r.why = String::new();
@@ -320,26 +318,14 @@ pub fn skipped(p: &Pattern, s: &crate::matrix::Skipped) -> CellResult {
     r
 }
 
-fn skeleton(p: &Pattern, cell: &Cell, backend: &dyn Backend) -> CellResult {
-    skeleton_named(p, cell, backend.name())
-}
-
-fn skeleton_named(p: &Pattern, cell: &Cell, backend: &str) -> CellResult {
-    let expectation = p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), &cell.backend);
+fn skeleton(p: &Pattern, cell: &CellConfig) -> CellResult {
+    let expectation =
+        p.expectation(cell.go, cell.go_line, &cell.knobs, cell.goexperiment.as_deref(), cell.backend.name());
     CellResult {
         cell: cell.id(),
-        pattern: p.id.clone(),
+        config: cell.clone(),
         seed_bug: p.seed_bug,
-        go: cell.go,
-        go_line: cell.go_line,
-        knobs: cell.knobs.clone(),
-        stress: cell.stress,
-        goexperiment: cell.goexperiment.clone(),
-        params: cell.params.clone(),
-        overrides: cell.overrides.clone(),
-        nominal_rounds: cell.rounds,
         early_stop: false,
-        backend: backend.to_string(),
         buggy: None,
         fixed: None,
         verdict: Verdict::Inconclusive,
@@ -358,7 +344,7 @@ fn skeleton_named(p: &Pattern, cell: &Cell, backend: &str) -> CellResult {
 /// stderr beside them, in `evidence/<cell>/` under the output folder;
 /// returns the files' paths relative to that folder.
 fn keep_evidence(out: &Path, scratch: &Path, r: &CellResult) -> Vec<String> {
-    let rel = Path::new("evidence").join(evidence_slug(r));
+    let rel = Path::new("evidence").join(r.config.slug());
     let dir = out.join(&rel);
     if std::fs::create_dir_all(&dir).is_err() {
         return Vec::new();

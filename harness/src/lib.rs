@@ -29,6 +29,7 @@
 pub mod build;
 pub mod calibrate;
 pub mod campaign;
+pub mod cell;
 pub mod cli;
 pub mod detect;
 pub mod detector;

@@ -17,8 +17,8 @@
 //!   creates is a signal nobody moves), and every `per` moves.
 
 use crate::build::{BuildKey, Builder, Target};
+use crate::cell::{CellConfig, Role};
 use crate::judge;
-use crate::matrix::Cell;
 use crate::results::CellResult;
 use crate::run::Backend;
 use crate::template::{self, Pattern};
@@ -79,7 +79,7 @@ pub fn check(dir: &Path, toolchains: &[GoVersion], builder: &dyn Builder, backen
     let mut out = Vec::new();
 
     // The variants differ.
-    let (buggy, fixed) = (p.variant("buggy").expect("checked"), p.variant("fixed").expect("checked"));
+    let (buggy, fixed) = (p.role(Role::Buggy).expect("checked"), p.role(Role::Fixed).expect("checked"));
     let contents = |v: &template::Variant| -> Vec<Vec<u8>> {
         p.files_of(v).iter().map(|f| std::fs::read(p.dir.join(f)).unwrap_or_default()).collect()
     };
@@ -266,9 +266,8 @@ fn check_runs(
     let Some(config) = p.configs.iter().find(|c| c.applies_to(go) && c.go_line.is_none_or(|l| l <= go.series())) else {
         return out;
     };
-    let cell = Cell {
-        pattern: 0,
-        pattern_id: p.id.clone(),
+    let cell = CellConfig {
+        pattern: p.id.as_str().into(),
         go,
         go_line: config.go_line.unwrap_or_else(|| go.series()),
         knobs: config.knobs.clone(),
@@ -278,10 +277,10 @@ fn check_runs(
         overrides: Default::default(),
         rounds,
         trials: 1,
-        backend: backend.name().to_string(),
+        backend: backend.kind(),
     };
     let scenarios: Vec<(&Pattern, &template::Variant)> =
-        p.variants.iter().filter(|v| v.name == "buggy" || v.name == "fixed").map(|v| (p, v)).collect();
+        p.variants.iter().filter(|v| Role::of(&v.name).is_some()).map(|v| (p, v)).collect();
     if let Err(e) = builder.prepare(go, &mut |_| {}) {
         out.push(problem(yaml_path, 0, "go", format!("Go {go} cannot be had: {e}")));
         return out;

@@ -13,15 +13,13 @@
 //! [`Cell`]s. A cell is everything a judgement needs to know about a
 //! configuration; which program it needs is the builder's question.
 
+use crate::cell::{BackendKind, CellConfig, Role};
 use crate::knobs::Knobs;
 use crate::template::{Config, Need, Pattern, TemplateError};
 use crate::toolchain::{ToolchainError, Toolchains};
 use crate::version::{GoVersion, VersionError};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// The backend a cell runs on unless the spec names others.
-pub const DEFAULT_BACKEND: &str = "native";
 
 /// What the user asked for beyond the patterns' defaults.
 #[derive(Clone, Debug, Default)]
@@ -50,8 +48,8 @@ pub struct MatrixSpec {
     /// GOEXPERIMENT values (a build dimension); `None` keeps each
     /// configuration's, an empty string is none.
     pub goexperiment: Option<Vec<String>>,
-    /// Backends by name (an axis); empty means [`DEFAULT_BACKEND`].
-    pub backends: Vec<String>,
+    /// Backends (an axis); empty means native.
+    pub backends: Vec<BackendKind>,
 }
 
 /// A planning error (bad user input).
@@ -127,83 +125,11 @@ impl crate::errors::Classified for MatrixError {
     }
 }
 
-/// One cell: a pattern's buggy and fixed variants on one toolchain, go line
-/// and knob setting.
-#[derive(Clone, Debug, Serialize)]
-pub struct Cell {
-    /// Index into the planned patterns.
-    #[serde(skip)]
-    pub pattern: usize,
-    /// The pattern's id.
-    pub pattern_id: String,
-    /// The toolchain.
-    pub go: GoVersion,
-    /// The go.mod `go` line.
-    pub go_line: GoVersion,
-    /// Runtime knobs (before a variant's own).
-    pub knobs: Knobs,
-    /// Stress goroutines beside the scenario.
-    pub stress: crate::stress::Stress,
-    /// GOEXPERIMENT the program is built with.
-    pub goexperiment: Option<String>,
-    /// Scenario parameters.
-    pub params: BTreeMap<String, String>,
-    /// The parameters the spec set (a subset of `params`), for labels.
-    pub overrides: BTreeMap<String, String>,
-    /// Rounds per run.
-    pub rounds: u32,
-    /// Processes per variant.
-    pub trials: u32,
-    /// The backend that runs it, by name.
-    pub backend: String,
-}
-
-impl Cell {
-    /// A stable identity for the journal: everything that decides what the
-    /// cell measures.
-    pub fn id(&self) -> String {
-        let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!(
-            "{}|go{}|line{}|{}|{}|rounds{}|trials{}|stress{}{}",
-            self.pattern_id,
-            self.go,
-            self.go_line.line_string(),
-            self.knobs,
-            params.join(","),
-            self.rounds,
-            self.trials,
-            self.stress,
-            self.goexperiment.as_deref().map(|x| format!("|GOEXPERIMENT={x}")).unwrap_or_default()
-        ) + &self.backend_suffix("|backend=")
-    }
-
-    /// `{sep}NAME` for a backend other than the default, else nothing: ids
-    /// and labels of native cells read as they always have.
-    fn backend_suffix(&self, sep: &str) -> String {
-        if self.backend == DEFAULT_BACKEND { String::new() } else { format!("{sep}{}", self.backend) }
-    }
-
-    /// `15-ticker-not-stopped go1.22.10 line1.22 GODEBUG=… [stress …]`.
-    pub fn label(&self) -> String {
-        let stress = if self.stress.is_off() { String::new() } else { format!(" stress:{}", self.stress) };
-        let exp = self.goexperiment.as_deref().map(|x| format!(" GOEXPERIMENT={x}")).unwrap_or_default();
-        let params: String = self.overrides.iter().map(|(k, v)| format!(" {k}={v}")).collect();
-        format!(
-            "{} go{} line{}{exp} {}{stress}{params}{}",
-            self.pattern_id,
-            self.go,
-            self.go_line.line_string(),
-            self.knobs,
-            self.backend_suffix(" backend:")
-        )
-    }
-}
-
 /// The planned cells and what was left out.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Plan {
     /// Cells, by pattern, then toolchain, then configuration order.
-    pub cells: Vec<Cell>,
+    pub cells: Vec<CellConfig>,
     /// Combinations that are not run, with why: reported as cells with
     /// the verdict `skipped`.
     pub skipped: Vec<Skipped>,
@@ -220,38 +146,38 @@ impl Plan {
 #[derive(Clone, Debug, Serialize)]
 pub struct Skipped {
     /// The cell as it would have been.
-    pub cell: Cell,
+    pub cell: CellConfig,
     /// Why it is not run: the pattern's `configs`, a go line newer than
     /// the toolchain, what the backend lacks.
     pub reason: String,
 }
 
 impl std::fmt::Display for Skipped {
-    /// `15-t on Go 1.21.13 (GODEBUG=x=1): why`.
+    /// `15-t on Go 1.21.13 (GODEBUG=x=1 backend:wasm): why`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.cell;
-        let knobs = c.knobs.to_string();
-        let knobs = if knobs == "-" { String::new() } else { format!(" ({knobs})") };
-        write!(f, "{} on Go {}{knobs}: {}", c.pattern_id, c.go, self.reason)
+        let settings = c.describe(crate::cell::View { knobs_always: false, ..crate::cell::View::SETTINGS });
+        let settings = if settings.is_empty() { String::new() } else { format!(" ({settings})") };
+        write!(f, "{} on Go {}{settings}: {}", c.pattern, c.go, self.reason)
     }
 }
 
-/// What a backend cannot give a program, by the backend's name: all the
-/// planner knows of backends. `native` lacks nothing; `wasm` (a wasip1
-/// module in wasmtime) has one thread, no sockets, no files beyond stdio,
-/// no signals and no system calls beyond WASI's. A name not listed here
-/// lacks nothing (the campaign says if it has no such backend).
-pub fn lacks(backend: &str) -> &'static [Need] {
+/// What a backend cannot give a program: all the planner knows of
+/// backends. `native` lacks nothing; `wasm` (a wasip1 module in wasmtime)
+/// has one thread, no sockets, no files beyond stdio, no signals and no
+/// system calls beyond WASI's; `synthetic` models series and lacks
+/// nothing it is asked for.
+pub fn lacks(backend: BackendKind) -> &'static [Need] {
     match backend {
-        "wasm" => &Need::ALL,
-        _ => &[],
+        BackendKind::Wasm => &Need::ALL,
+        BackendKind::Native | BackendKind::Synthetic => &[],
     }
 }
 
 /// Why `backend` cannot run a cell of `p` with `knobs`, if it cannot:
 /// the pattern's declared needs, and threads for GOMAXPROCS > 1 (in the
 /// configuration or a variant's own settings).
-pub fn cannot_run(backend: &str, p: &Pattern, knobs: &Knobs) -> Option<String> {
+pub fn cannot_run(backend: BackendKind, p: &Pattern, knobs: &Knobs) -> Option<String> {
     let lacking = lacks(backend);
     let mut missing: Vec<String> =
         p.needs.iter().filter(|n| lacking.contains(n)).map(|n| n.name().to_string()).collect();
@@ -291,60 +217,40 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             crate::template::MAX_ROUNDS
         )));
     }
-    let backends = if spec.backends.is_empty() { vec![DEFAULT_BACKEND.to_string()] } else { spec.backends.clone() };
+    let backends = if spec.backends.is_empty() { vec![BackendKind::Native] } else { spec.backends.clone() };
     let backends = &backends;
     let mut out = Plan::default();
-    for (pi, p) in patterns.iter().enumerate() {
-        // Every combination of the overridden values this pattern has.
-        let mut param_sets = vec![p.default_params()];
-        for (name, raws) in &spec.params {
-            if let Some(param) = p.params.iter().find(|q| &q.name == name) {
-                let mut next = Vec::new();
-                for set in &param_sets {
-                    for raw in raws {
-                        let v = param.check(raw).map_err(|reason| MatrixError::BadParam {
-                            pattern: p.id.clone(),
-                            param: name.clone(),
-                            reason,
-                        })?;
-                        let mut set = set.clone();
-                        set.insert(name.clone(), v);
-                        next.push(set);
-                    }
-                }
-                param_sets = next;
-                if param_sets.len() > MAX_CELLS {
-                    return Err(MatrixError::TooLarge { max: MAX_CELLS, at: param_sets.len() });
-                }
-            }
-        }
+    for p in patterns {
+        let param_sets = param_sets(p, spec)?;
         let rounds = spec.rounds.unwrap_or(p.run.rounds);
         if rounds < p.run.warmup + 3 {
             return Err(MatrixError::TooFewRounds { pattern: p.id.clone(), rounds, warmup: p.run.warmup });
         }
         let configs = expand(&p.configs, spec)?;
         let trials = spec.trials.unwrap_or(p.run.trials).max(1);
-        let cell =
-            |go: GoVersion, go_line: GoVersion, config: &Config, params: &BTreeMap<String, String>, backend: &str| {
-                Cell {
-                    pattern: pi,
-                    pattern_id: p.id.clone(),
-                    go,
-                    go_line,
-                    knobs: config.knobs.clone(),
-                    stress: config.stress,
-                    goexperiment: config.goexperiment.clone(),
-                    params: params.clone(),
-                    overrides: params
-                        .iter()
-                        .filter(|(k, _)| spec.params.contains_key(*k))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    rounds,
-                    trials,
-                    backend: backend.to_string(),
-                }
-            };
+        let cell = |go: GoVersion,
+                    go_line: GoVersion,
+                    config: &Config,
+                    params: &BTreeMap<String, String>,
+                    backend: BackendKind| {
+            CellConfig {
+                pattern: p.id.as_str().into(),
+                go,
+                go_line,
+                knobs: config.knobs.clone(),
+                stress: config.stress,
+                goexperiment: config.goexperiment.clone(),
+                params: params.clone(),
+                overrides: params
+                    .iter()
+                    .filter(|(k, _)| spec.params.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                rounds,
+                trials,
+                backend,
+            }
+        };
         for &go in &spec.go {
             // What makes two configurations the same cell.
             type Same = (GoVersion, Knobs, String, Option<String>, BTreeMap<String, String>);
@@ -363,7 +269,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                 );
                 if !config.applies_to(go) {
                     let req = config.go.as_deref().unwrap_or("");
-                    for backend in backends {
+                    for &backend in backends {
                         let reason = format!("the pattern's configs limit this configuration to go `{req}`");
                         excluded
                             .push((key.clone(), Skipped { cell: cell(go, go_line, config, params, backend), reason }));
@@ -372,7 +278,7 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                 }
                 if go_line > go.series() {
                     if seen.insert(key) {
-                        for backend in backends {
+                        for &backend in backends {
                             let reason = format!("go line {} needs a newer toolchain", go_line.line_string());
                             out.skipped.push(Skipped { cell: cell(go, go_line, config, params, backend), reason });
                         }
@@ -385,14 +291,14 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
                 // A GOMEMLIMIT relative to the live set must resolve for
                 // both variants (each may set its own): say so now, not
                 // per cell.
-                for v in p.variants.iter().filter(|v| matches!(v.name.as_str(), "buggy" | "fixed")) {
+                for v in p.variants.iter().filter(|v| Role::of(&v.name).is_some()) {
                     config
                         .knobs
                         .overlay(&v.env)
                         .resolve_relative(p.live_mib(params))
                         .map_err(|reason| MatrixError::BadKnob { pattern: p.id.clone(), reason })?;
                 }
-                for backend in backends {
+                for &backend in backends {
                     if out.cells.len() >= MAX_CELLS {
                         return Err(MatrixError::TooLarge { max: MAX_CELLS, at: out.cells.len() + 1 });
                     }
@@ -405,13 +311,41 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
             }
             let mut once = std::collections::BTreeSet::new();
             for (key, skip) in excluded {
-                if !seen.contains(&key) && once.insert((key, skip.cell.backend.clone())) {
+                if !seen.contains(&key) && once.insert((key, skip.cell.backend)) {
                     out.skipped.push(skip);
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Every combination of the overridden parameter values `p` has, each a
+/// full parameter set (defaults for the rest).
+fn param_sets(p: &Pattern, spec: &MatrixSpec) -> Result<Vec<BTreeMap<String, String>>, MatrixError> {
+    let mut param_sets = vec![p.default_params()];
+    for (name, raws) in &spec.params {
+        if let Some(param) = p.params.iter().find(|q| &q.name == name) {
+            let mut next = Vec::new();
+            for set in &param_sets {
+                for raw in raws {
+                    let v = param.check(raw).map_err(|reason| MatrixError::BadParam {
+                        pattern: p.id.clone(),
+                        param: name.clone(),
+                        reason,
+                    })?;
+                    let mut set = set.clone();
+                    set.insert(name.clone(), v);
+                    next.push(set);
+                }
+            }
+            param_sets = next;
+            if param_sets.len() > MAX_CELLS {
+                return Err(MatrixError::TooLarge { max: MAX_CELLS, at: param_sets.len() });
+            }
+        }
+    }
+    Ok(param_sets)
 }
 
 /// The pattern's configurations with the command line's axes applied;
@@ -493,7 +427,7 @@ expect: [{verdict: reproduced}]
     }
 
     fn labels(p: &Plan) -> Vec<String> {
-        p.cells.iter().map(|c| c.label()).collect()
+        p.cells.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -528,7 +462,9 @@ expect: [{verdict: reproduced}]
             crate::build::BuildKey::for_cell(&plan.cells[0], crate::build::Target::Native),
             crate::build::BuildKey::new(v("1.21.13"), v("1.21"))
         );
-        assert!(plan.cells.iter().all(|c| c.backend == DEFAULT_BACKEND && !c.id().contains("backend")));
+        assert!(
+            plan.cells.iter().all(|c| c.backend == crate::cell::BackendKind::Native && !c.id().contains("backend"))
+        );
     }
 
     #[test]
@@ -591,7 +527,7 @@ expect: [{verdict: reproduced}]
         let p = pattern();
         let spec = MatrixSpec {
             go: vec![v("1.21.13")],
-            backends: vec![DEFAULT_BACKEND.into(), "wasm".into()],
+            backends: vec![crate::cell::BackendKind::Native, crate::cell::BackendKind::Wasm],
             ..Default::default()
         };
         let plan = plan(&[&p], &spec).unwrap();
@@ -605,7 +541,7 @@ expect: [{verdict: reproduced}]
         let mut p = pattern();
         let spec = |procs: &[&str]| MatrixSpec {
             go: vec![v("1.21.13")],
-            backends: vec![DEFAULT_BACKEND.into(), "wasm".into()],
+            backends: vec![crate::cell::BackendKind::Native, crate::cell::BackendKind::Wasm],
             gomaxprocs: Some(procs.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
         };
@@ -620,11 +556,13 @@ expect: [{verdict: reproduced}]
             ]
         );
         let for_wasm = |p: &Plan| -> Vec<String> {
-            p.skipped.iter().map(ToString::to_string).filter(|s| s.contains("backend")).collect()
+            p.skipped.iter().map(ToString::to_string).filter(|s| s.contains("backend lacks")).collect()
         };
         assert_eq!(
             for_wasm(&plan1),
-            ["15-t on Go 1.21.13 (GOMAXPROCS=2): needs threads (GOMAXPROCS > 1), which the wasm backend lacks"]
+            [
+                "15-t on Go 1.21.13 (GOMAXPROCS=2 backend:wasm): needs threads (GOMAXPROCS > 1), which the wasm backend lacks"
+            ]
         );
         // A variant's own GOMAXPROCS counts too.
         p.variants[1].env.gomaxprocs = Some("4".into());
@@ -636,9 +574,9 @@ expect: [{verdict: reproduced}]
         assert_eq!(labels(&plan2), ["15-t go1.21.13 line1.21 GOMAXPROCS=1"]);
         assert_eq!(
             for_wasm(&plan2),
-            ["15-t on Go 1.21.13 (GOMAXPROCS=1): needs sockets, files, which the wasm backend lacks"]
+            ["15-t on Go 1.21.13 (GOMAXPROCS=1 backend:wasm): needs sockets, files, which the wasm backend lacks"]
         );
-        assert!(lacks(DEFAULT_BACKEND).is_empty());
+        assert!(lacks(crate::cell::BackendKind::Native).is_empty());
     }
 
     #[test]
@@ -755,8 +693,8 @@ pub struct MatrixFile {
     pub rounds: Option<u32>,
     /// Trials per variant.
     pub trials: Option<u32>,
-    /// Backends, by name (`native`, the default).
-    pub backend: Option<Vec<String>>,
+    /// Backends (`native`, the default).
+    pub backend: Option<Vec<BackendKind>>,
 }
 
 /// Reads a matrix spec file; errors name the file, line and column.
@@ -927,7 +865,7 @@ mod file_tests {
 /// deterministic, disjoint and even; shard K keeps its cells in plan order.
 pub fn shard(plan: &Plan, k: usize, n: usize) -> Plan {
     assert!(n >= 1 && (1..=n).contains(&k), "shard {k}/{n}");
-    let cost = |c: &Cell| u64::from(c.rounds) * u64::from(c.trials.max(1));
+    let cost = |c: &CellConfig| u64::from(c.rounds) * u64::from(c.trials.max(1));
     let mut order: Vec<usize> = (0..plan.cells.len()).collect();
     order.sort_by(|&a, &b| {
         cost(&plan.cells[b]).cmp(&cost(&plan.cells[a])).then(plan.cells[a].id().cmp(&plan.cells[b].id()))
@@ -960,10 +898,9 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 mod shard_tests {
     use super::*;
 
-    fn cell(id: &str, rounds: u32, trials: u32) -> Cell {
-        Cell {
-            pattern: 0,
-            pattern_id: id.to_string(),
+    fn cell(id: &str, rounds: u32, trials: u32) -> CellConfig {
+        CellConfig {
+            pattern: id.into(),
             go: "1.27.3".parse().unwrap(),
             go_line: "1.27".parse().unwrap(),
             knobs: Knobs::default(),
@@ -973,7 +910,7 @@ mod shard_tests {
             overrides: BTreeMap::new(),
             rounds,
             trials,
-            backend: DEFAULT_BACKEND.into(),
+            backend: crate::cell::BackendKind::Native,
         }
     }
 
@@ -989,14 +926,14 @@ mod shard_tests {
         for k in 1..=3 {
             let s = shard(&plan, k, 3);
             assert_eq!(
-                shard(&plan, k, 3).cells.iter().map(Cell::id).collect::<Vec<_>>(),
-                s.cells.iter().map(Cell::id).collect::<Vec<_>>()
+                shard(&plan, k, 3).cells.iter().map(CellConfig::id).collect::<Vec<_>>(),
+                s.cells.iter().map(CellConfig::id).collect::<Vec<_>>()
             );
             loads.push(s.cells.iter().map(|c| u64::from(c.rounds * c.trials)).sum::<u64>());
-            seen.extend(s.cells.iter().map(Cell::id));
+            seen.extend(s.cells.iter().map(CellConfig::id));
             assert_eq!(s.skipped.len(), usize::from(k == 1), "skips are reported once");
         }
-        let mut all: Vec<String> = plan.cells.iter().map(Cell::id).collect();
+        let mut all: Vec<String> = plan.cells.iter().map(CellConfig::id).collect();
         all.sort();
         seen.sort();
         assert_eq!(seen, all, "every cell in exactly one shard");

@@ -186,17 +186,7 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Merged, OutputError> {
         }
         results.extend(cells);
     }
-    results.sort_by_cached_key(|r| {
-        (
-            r.pattern.clone(),
-            r.go,
-            r.go_line,
-            r.goexperiment.clone(),
-            r.knobs.to_string(),
-            r.stress.to_string(),
-            format!("{:?}", r.overrides),
-        )
-    });
+    results.sort_by_cached_key(|r| r.config.order_key());
     Ok(Merged { results, sources, notes })
 }
 
@@ -247,7 +237,7 @@ mod tests {
     fn run(variant: &str, wall_ms: u64) -> RunRecord {
         RunRecord {
             scenario: format!("15-a/{variant}"),
-            backend: "native".into(),
+            backend: crate::cell::BackendKind::Native,
             args: Vec::new(),
             env: Default::default(),
             hello: None,

@@ -53,12 +53,8 @@ pub fn event_line(e: &Event) -> Option<String> {
             Some(format!("build: {pattern} go{} line {} FAILED\n{error}", key.go, key.go_line.line_string()))
         }
         Event::CellDone { done, total, result: r } => Some(format!(
-            "[{done}/{total}] {} go{} line{} {}{}: {} ({})",
-            r.pattern,
-            r.go,
-            r.go_line.line_string(),
-            r.knobs,
-            if r.stress.is_off() { String::new() } else { format!(" stress:{}", r.stress) },
+            "[{done}/{total}] {}: {} ({})",
+            r.config,
             r.verdict,
             if r.met {
                 "as expected".to_string()
@@ -115,25 +111,10 @@ pub fn table(results: &[CellResult]) -> String {
         .iter()
         .map(|r| {
             [
-                r.pattern.clone(),
-                r.go.to_string(),
-                r.go_line.line_string(),
-                {
-                    let mut k = r.knobs.to_string();
-                    if let Some(x) = &r.goexperiment {
-                        k = format!("GOEXPERIMENT={x} {k}");
-                    }
-                    if !r.stress.is_off() {
-                        k = format!("{k} stress:{}", r.stress);
-                    }
-                    for (p, v) in &r.overrides {
-                        k = format!("{k} {p}={v}");
-                    }
-                    if r.backend != crate::matrix::DEFAULT_BACKEND && !r.backend.is_empty() {
-                        k = format!("{k} backend:{}", r.backend);
-                    }
-                    k
-                },
+                r.config.pattern.to_string(),
+                r.config.go.to_string(),
+                r.config.go_line.line_string(),
+                r.config.describe(crate::cell::View::SETTINGS),
                 r.buggy.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.fixed.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into()),
                 r.verdict.to_string(),
@@ -214,7 +195,7 @@ fn summary_of_run(results: &[CellResult]) -> String {
     let early: Vec<&CellResult> = results.iter().filter(|r| r.early_stop).collect();
     if !early.is_empty() {
         let ran: usize = early.iter().flat_map(|r| [&r.buggy, &r.fixed]).flatten().map(|v| v.rounds).sum();
-        let asked: usize = early.iter().map(|r| 2 * r.nominal_rounds as usize).sum();
+        let asked: usize = early.iter().map(|r| 2 * r.config.rounds as usize).sum();
         let pct = 100.0 * (1.0 - ran as f64 / asked.max(1) as f64);
         let delta = if pct >= 0.0 { format!("{pct:.0}% fewer") } else { format!("{:.0}% more", -pct) };
         line.push_str(&format!("; early stopping ran {ran} of {asked} nominal rounds ({delta})"));
@@ -228,11 +209,8 @@ pub fn failures(results: &[CellResult]) -> String {
     for r in results.iter().filter(|r| !r.met) {
         let _ = writeln!(
             out,
-            "UNEXPECTED {} go{} line{} {}: {} (expected {})\n  {}",
-            r.pattern,
-            r.go,
-            r.go_line.line_string(),
-            r.knobs,
+            "UNEXPECTED {}: {} (expected {})\n  {}",
+            r.config,
             r.verdict,
             r.expected.map(|v| v.as_str()).unwrap_or("nothing"),
             r.explanation
@@ -287,23 +265,7 @@ pub fn pattern_list(patterns: &[Pattern], builtin: &std::path::Path, verbose: bo
 
 /// The cell's name in test reports: `go1.22.10 line1.22 GOGC=50 …`.
 fn case_name(r: &CellResult) -> String {
-    let mut n = format!("go{} line{}", r.go, r.go_line.line_string());
-    if let Some(x) = &r.goexperiment {
-        n.push_str(&format!(" GOEXPERIMENT={x}"));
-    }
-    if r.knobs != Default::default() {
-        n.push_str(&format!(" {}", r.knobs));
-    }
-    if !r.stress.is_off() {
-        n.push_str(&format!(" stress:{}", r.stress));
-    }
-    for (k, v) in &r.overrides {
-        n.push_str(&format!(" {k}={v}"));
-    }
-    if r.backend != crate::matrix::DEFAULT_BACKEND && !r.backend.is_empty() {
-        n.push_str(&format!(" backend:{}", r.backend));
-    }
-    n
+    r.config.describe(crate::cell::View::CASE)
 }
 
 /// A Markdown summary, fit for `$GITHUB_STEP_SUMMARY`.
@@ -318,7 +280,7 @@ pub fn summary_md(results: &[CellResult]) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.pattern,
+            r.config.pattern,
             case_name(r),
             status(&r.buggy),
             status(&r.fixed),
@@ -361,9 +323,9 @@ pub fn junit(results: &[CellResult]) -> String {
     };
     let mut suites: Vec<(&str, Vec<&CellResult>)> = Vec::new();
     for r in results {
-        match suites.iter_mut().find(|(p, _)| *p == r.pattern) {
+        match suites.iter_mut().find(|(p, _)| *p == r.config.pattern.as_str()) {
             Some(s) => s.1.push(r),
-            None => suites.push((&r.pattern, vec![r])),
+            None => suites.push((&r.config.pattern, vec![r])),
         }
     }
     let failures = |rs: &[&CellResult]| rs.iter().filter(|r| !r.met && r.error.is_none()).count();

@@ -4,13 +4,12 @@
 //! a cell; [`Event`] is what a campaign tells its reporter.
 
 use crate::build::{Artifact, BuildKey};
-use crate::knobs::Knobs;
+use crate::cell::CellConfig;
 use crate::oracle::VariantResult;
 use crate::run::RunRecord;
 use crate::verdict::Verdict;
 use crate::version::GoVersion;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Something the reporter may want to show.
 #[derive(Debug)]
@@ -66,37 +65,16 @@ pub struct CellResult {
     /// The cell's id: the key of its lines in the journal (`results.jsonl`).
     #[serde(default)]
     pub cell: String,
-    /// The pattern's id.
-    pub pattern: String,
+    /// What the cell is (flattened: `pattern`, `go`, `go_line`, `knobs`,
+    /// `stress`, `goexperiment`, `params`, `overrides`, `nominal_rounds`,
+    /// `trials`, `backend`).
+    #[serde(flatten)]
+    pub config: CellConfig,
     /// The seed's bug number.
     pub seed_bug: Option<u32>,
-    /// The full toolchain version, e.g. `1.22.10`.
-    pub go: GoVersion,
-    /// The go.mod `go` line, e.g. `1.22`.
-    #[serde(serialize_with = "ser_line")]
-    pub go_line: GoVersion,
-    /// The runtime knobs (environment) of the cell.
-    pub knobs: Knobs,
-    /// Stress goroutines beside the scenario (`-` for none).
-    #[serde(default)]
-    pub stress: crate::stress::Stress,
-    /// GOEXPERIMENT the program was built with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goexperiment: Option<String>,
-    /// The scenario parameters.
-    pub params: BTreeMap<String, String>,
-    /// The parameters the matrix set (a subset of `params`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub overrides: BTreeMap<String, String>,
-    /// Rounds per run the plan asked for (early stopping may run fewer or
-    /// up to twice as many).
-    #[serde(default)]
-    pub nominal_rounds: u32,
     /// Whether early stopping was on for this cell.
     #[serde(default)]
     pub early_stop: bool,
-    /// The backend that ran it.
-    pub backend: String,
     /// The buggy variant's result.
     pub buggy: Option<VariantResult>,
     /// The fixed variant's result.
@@ -125,21 +103,4 @@ pub struct CellResult {
     /// The raw runs (series, stderr, exit), for reports and evidence.
     #[serde(skip)]
     pub runs: Vec<RunRecord>,
-}
-
-fn ser_line<S: serde::Serializer>(v: &GoVersion, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&v.line_string())
-}
-
-/// A folder name for a cell: readable (pattern, toolchain, go line), and
-/// unique by a hash of the id.
-pub fn evidence_slug(r: &CellResult) -> String {
-    use sha2::Digest;
-    let mut name: String = format!("{}-go{}-line{}", r.pattern, r.go, r.go_line.line_string())
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
-        .collect();
-    let hash = sha2::Sha256::digest(r.cell.as_bytes());
-    name.push_str(&format!("-{:02x}{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2], hash[3]));
-    name
 }

@@ -257,7 +257,8 @@ pub struct RunRecord {
     /// The scenario.
     pub scenario: String,
     /// The backend that ran it.
-    pub backend: String,
+    #[serde(default)]
+    pub backend: crate::cell::BackendKind,
     /// Arguments, for replay.
     pub args: Vec<String>,
     /// Environment, for replay.
@@ -283,12 +284,21 @@ impl RunRecord {
     pub fn variant(&self) -> &str {
         self.scenario.rsplit('/').next().unwrap_or(&self.scenario)
     }
+
+    /// The role of the variant it ran, if it is one of the two judged.
+    pub fn role(&self) -> Option<crate::cell::Role> {
+        crate::cell::Role::of(self.variant())
+    }
 }
 
 /// Something that can run a built program.
 pub trait Backend: Send + Sync {
-    /// A short name for reports and cells (`native`, `wasm`).
-    fn name(&self) -> &'static str;
+    /// Which backend it is: what cells name.
+    fn kind(&self) -> crate::cell::BackendKind;
+    /// Its name in reports (`native`, `wasm`).
+    fn name(&self) -> &'static str {
+        self.kind().name()
+    }
     /// What its programs are built for.
     fn target(&self) -> Target;
     /// Runs it. `Err` only when the run could not happen at all.
@@ -363,7 +373,7 @@ impl Collector {
 
     /// The record of a run of `spec` on `backend` that ended with
     /// `outcome`, its crash classified.
-    pub fn finish(self, spec: &RunSpec, backend: &str, mut outcome: RunOutcome) -> RunRecord {
+    pub fn finish(self, spec: &RunSpec, backend: crate::cell::BackendKind, mut outcome: RunOutcome) -> RunRecord {
         // A backend that polls memory can miss the peak of a short run;
         // the probe's own samples catch it.
         let sampled = self.samples.iter().filter_map(|s| s.get("rss")).fold(0.0, f64::max) as u64;
@@ -371,7 +381,7 @@ impl Collector {
         let crash = classify(&outcome, self.done.as_ref());
         RunRecord {
             scenario: spec.scenario.clone(),
-            backend: backend.to_string(),
+            backend,
             args: spec.args(),
             env: spec.env(),
             hello: self.hello,
@@ -390,8 +400,8 @@ impl Collector {
 pub struct Native;
 
 impl Backend for Native {
-    fn name(&self) -> &'static str {
-        "native"
+    fn kind(&self) -> crate::cell::BackendKind {
+        crate::cell::BackendKind::Native
     }
 
     fn target(&self) -> Target {
@@ -414,7 +424,7 @@ impl Backend for Native {
         child.cancel = spec.cancel.clone();
         let mut collector = Collector::new(spec);
         let outcome = process::run_until(&child, &mut |line| collector.line(line))?;
-        Ok(collector.finish(spec, self.name(), outcome.into()))
+        Ok(collector.finish(spec, self.kind(), outcome.into()))
     }
 }
 
@@ -549,7 +559,7 @@ mod tests {
         for _ in 0..1000 {
             c.line("garbage");
         }
-        let r = c.finish(&spec, "native", RunOutcome::default());
+        let r = c.finish(&spec, crate::cell::BackendKind::Native, RunOutcome::default());
         assert_eq!(r.samples.len(), MAX_SAMPLES);
         assert_eq!(r.protocol_errors.len(), 20);
         assert!(r.protocol_errors[0].contains("samples: the rest are dropped"), "{:?}", r.protocol_errors);

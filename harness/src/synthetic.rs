@@ -131,8 +131,8 @@ fn sample_line(s: &Sample) -> String {
 }
 
 impl Backend for SyntheticBackend {
-    fn name(&self) -> &'static str {
-        "synthetic"
+    fn kind(&self) -> crate::cell::BackendKind {
+        crate::cell::BackendKind::Synthetic
     }
 
     fn target(&self) -> Target {
@@ -212,7 +212,7 @@ impl Backend for SyntheticBackend {
             running.remove(i);
         }
         drop(running);
-        Ok(collector.finish(spec, self.name(), outcome))
+        Ok(collector.finish(spec, self.kind(), outcome))
     }
 }
 

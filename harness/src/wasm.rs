@@ -311,13 +311,13 @@ impl Wasm {
         }
         outcome.stderr = host.stderr.finish();
         outcome.wall_ms = start.elapsed().as_millis() as u64;
-        Ok(host.collector.finish(spec, "wasm", outcome))
+        Ok(host.collector.finish(spec, crate::cell::BackendKind::Wasm, outcome))
     }
 }
 
 impl Backend for Wasm {
-    fn name(&self) -> &'static str {
-        "wasm"
+    fn kind(&self) -> crate::cell::BackendKind {
+        crate::cell::BackendKind::Wasm
     }
 
     fn target(&self) -> Target {

@@ -55,7 +55,11 @@ fn leaky(spec: &RunSpec) -> Series {
 }
 
 fn spec(go: &[&str]) -> MatrixSpec {
-    MatrixSpec { go: go.iter().map(|g| v(g)).collect(), backends: vec!["synthetic".into()], ..Default::default() }
+    MatrixSpec {
+        go: go.iter().map(|g| v(g)).collect(),
+        backends: vec![crate::cell::BackendKind::Synthetic],
+        ..Default::default()
+    }
 }
 
 fn options() -> Options {
@@ -79,7 +83,8 @@ fn a_campaign_needs_no_toolchain_and_judges_by_the_series() {
     let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], options());
     let mut events = Vec::new();
     let out = run(&c, &mut |e| events.push(crate::report::event_line(&e).unwrap_or_default())).unwrap();
-    let got: Vec<(String, Verdict, bool)> = out.results.iter().map(|r| (r.go.to_string(), r.verdict, r.met)).collect();
+    let got: Vec<(String, Verdict, bool)> =
+        out.results.iter().map(|r| (r.config.go.to_string(), r.verdict, r.met)).collect();
     assert_eq!(
         got,
         [
@@ -94,7 +99,7 @@ fn a_campaign_needs_no_toolchain_and_judges_by_the_series() {
     assert_eq!(r.buggy.as_ref().unwrap().status, Presence::Present);
     assert_eq!(r.fixed.as_ref().unwrap().status, Presence::Absent);
     assert_eq!(r.buggy.as_ref().unwrap().rounds, 10);
-    assert_eq!(r.backend, "synthetic");
+    assert_eq!(r.config.backend, crate::cell::BackendKind::Synthetic);
     assert!(r.cell.ends_with("|backend=synthetic"), "{}", r.cell);
     assert!(
         r.explanation.contains("goroutines_per_round 1.00 goroutines/round [1.00, 1.00] > 0.5"),
@@ -132,8 +137,9 @@ fn crashes_hangs_fixes_that_fail_and_failed_builds_are_recorded_verdicts() {
     let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], Options { detectors: true, ..options() });
     let out = run_quietly(&c);
     assert_eq!(out.results.len(), 6);
-    let by =
-        |go: &str, leak: &str| out.results.iter().find(|r| r.go.to_string() == go && r.params["leak"] == leak).unwrap();
+    let by = |go: &str, leak: &str| {
+        out.results.iter().find(|r| r.config.go.to_string() == go && r.config.params["leak"] == leak).unwrap()
+    };
     let fix_fails = by("1.22.10", "1");
     assert_eq!(fix_fails.verdict, Verdict::FixFails);
     assert_eq!((estimate(fix_fails, "buggy"), estimate(fix_fails, "fixed")), (1.0, 1.0));
@@ -181,7 +187,7 @@ fn early_stopping_ends_a_decided_run_at_its_minimum_and_lets_an_undecided_one_ru
     let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], Options { early_stop: true, ..options() });
     let out = run_quietly(&c);
     let decided = &out.results[0];
-    assert!(decided.early_stop && decided.nominal_rounds == 10);
+    assert!(decided.early_stop && decided.config.rounds == 10);
     assert_eq!(decided.verdict, Verdict::Reproduced);
     // 10 rounds, 2 warm-up: at least half the 8 post-warm-up samples and
     // never fewer than 5. The buggy variant is present at 5 (rounds
@@ -213,7 +219,7 @@ fn the_scheduler_keeps_exclusive_cells_alone_and_the_memory_budget() {
     let out = run_quietly(&c);
     assert_eq!(out.results.len(), 16);
     let ids: Vec<String> = out.results.iter().map(|r| r.cell.clone()).collect();
-    assert_eq!(ids, both().cells.iter().map(Cell::id).collect::<Vec<_>>(), "results in plan order");
+    assert_eq!(ids, both().cells.iter().map(CellConfig::id).collect::<Vec<_>>(), "results in plan order");
     let overlaps = backend.overlaps();
     let exclusive = scenarios_of("16-alone");
     assert!(!overlaps.is_empty(), "two jobs ran side by side");
@@ -262,7 +268,10 @@ fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
     // Each cell once in the journal, with both its runs and their series.
     let cells = crate::journal::read(&path).unwrap();
     let ids: Vec<&str> = cells.iter().map(|c| c.cell.as_str()).collect();
-    assert_eq!(ids, full.cells.iter().map(Cell::id).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        full.cells.iter().map(CellConfig::id).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>()
+    );
     for c in &cells {
         let variants: Vec<&str> = c.runs.iter().map(|r| r.variant()).collect();
         assert_eq!(variants, ["buggy", "fixed"], "{}", c.cell);
@@ -299,13 +308,16 @@ fn the_journal_records_every_run_and_cell_and_a_resume_runs_only_the_rest() {
 fn a_cell_for_a_backend_the_campaign_lacks_stops_it_before_any_work() {
     let (_d, p) = pattern("15-synthetic", "");
     let mut s = spec(&["1.22.10"]);
-    s.backends = vec!["synthetic".into(), "wasm".into()];
+    s.backends = vec![crate::cell::BackendKind::Synthetic, crate::cell::BackendKind::Wasm];
     let plan = plan(&[&p], &s).unwrap();
     assert_eq!(plan.cells.len(), 2);
     let (builder, backend) = (SyntheticBuilder::default(), SyntheticBackend::new(leaky));
     let c = Campaign::new(vec![&p], plan, &builder, vec![&backend], options());
     let e = run(&c, &mut |_| {}).unwrap_err();
-    assert!(matches!(&e, CampaignError::NoBackend { backend, .. } if backend == "wasm"), "{e}");
+    assert!(
+        matches!(&e, CampaignError::NoBackend { backend, .. } if *backend == crate::cell::BackendKind::Wasm),
+        "{e}"
+    );
     assert!(builder.builds().is_empty() && backend.runs() == 0);
 }
 

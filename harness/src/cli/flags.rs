@@ -2,6 +2,7 @@
 //! mean as a matrix and as campaign options.
 
 use super::*;
+use crate::cell::BackendKind;
 
 #[derive(Args, Debug)]
 pub(super) struct RunArgs {
@@ -47,7 +48,7 @@ pub(super) struct RunArgs {
     /// Backends, comma-separated: native (processes), wasm (wasip1 in
     /// embedded wasmtime, deterministic) [default: native].
     #[arg(long, value_delimiter = ',')]
-    pub(super) backend: Option<Vec<String>>,
+    pub(super) backend: Option<Vec<BackendKind>>,
     /// Cells run at once [default: the machine's cores]. Patterns marked
     /// `exclusive` (timing-sensitive) still run alone, and the memory
     /// budget still holds.
@@ -108,7 +109,7 @@ pub(super) struct FuzzArgs {
     pub(super) go: String,
     /// Backends the configurations may use, comma-separated.
     #[arg(long, default_value = "native", value_delimiter = ',')]
-    pub(super) backend: Vec<String>,
+    pub(super) backend: Vec<BackendKind>,
     /// Wall time over all patterns, e.g. 90s, 10m, 1h.
     #[arg(long, conflicts_with = "iters", value_parser = parse_duration)]
     pub(super) time: Option<std::time::Duration>,

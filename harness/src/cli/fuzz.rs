@@ -8,11 +8,11 @@ pub(super) fn fuzz(cx: &Setup, args: FuzzArgs) -> Result<u8> {
     let selected = template::select(&patterns, &args.patterns)?;
     let toolchains = cx.toolchains.resolve(&args.go)?;
     let seed_toolchains = cx.toolchains.resolve(toolchain::DEFAULT_SPEC)?;
-    let backends = Backends::new(&args.backend)?;
-    let [name] = args.backend.as_slice() else {
+    let backends = Backends::new(args.backend.iter().copied())?;
+    let [kind] = args.backend.as_slice() else {
         bail!("fuzz one backend at a time (--backend native or --backend wasm)");
     };
-    let backend = backends.get(name).expect("made above");
+    let backend = backends.get(*kind).expect("made above");
     let budget = match (args.time, args.iters) {
         (Some(t), _) => Budget::Time(t),
         (None, Some(n)) => Budget::Iters(n),
@@ -58,7 +58,7 @@ pub(super) fn replay(cx: &Setup, dir: &Path, mem_cap_mib: u64) -> Result<u8> {
     }
     cx.stop_on_interrupt();
     let builder = cx.builder();
-    let backends = Backends::new(&Backends::NAMES.map(String::from))?;
+    let backends = Backends::new(Backends::ALL)?;
     let all = backends.all();
     let how = crate::fuzz::ReplayOptions { rss_cap: Some(mem_cap_mib << 20), confirm: true, cancel: cx.cancel.clone() };
     let results = crate::fuzz::replay(dir, &patterns, &builder, &all, &how, &mut |r| {

@@ -107,9 +107,9 @@ fn dispatch(cli: Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Res
             // A build is one pattern's programs for one build key.
             let mut keys = std::collections::BTreeSet::new();
             for c in &plan.cells {
-                println!("{}", c.label());
-                let target = if c.backend == "wasm" { build::Target::Wasip1 } else { build::Target::Native };
-                keys.insert((BuildKey::for_cell(c, target), c.pattern_id.clone()));
+                println!("{c}");
+                let target = if c.backend.is_wasm() { build::Target::Wasip1 } else { build::Target::Native };
+                keys.insert((BuildKey::for_cell(c, target), c.pattern.clone()));
             }
             for s in &plan.skipped {
                 println!("skipped: {s}");

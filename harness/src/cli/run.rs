@@ -164,12 +164,12 @@ pub(super) fn floor(cx: &Setup, input: &Path, build_s: f64, cores: usize, json: 
     let patterns = cx.patterns()?;
     let mut cells = Vec::new();
     for r in &results {
-        let Some(p) = patterns.iter().find(|p| p.id == r.pattern) else {
+        let Some(p) = patterns.iter().find(|p| p.id == r.config.pattern) else {
             bail!(
                 "{}: cell `{}` names pattern `{}`, which is not in the catalogue",
                 journal.display(),
                 r.cell,
-                r.pattern
+                r.config.pattern
             );
         };
         cells.push(crate::floor::cell_floor(p, r));

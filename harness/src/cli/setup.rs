@@ -2,6 +2,7 @@
 //! toolchains, the builder, the backends, Ctrl-C.
 
 use super::*;
+use crate::cell::BackendKind;
 
 pub(super) struct Setup {
     /// gcfuzz's own templates folder: the probe and the built-in patterns.
@@ -95,24 +96,27 @@ pub(super) struct Backends {
 }
 
 impl Backends {
-    /// Every backend this build has, by name.
-    pub(super) const NAMES: [&'static str; 2] = ["native", "wasm"];
+    /// Every backend the command line offers (the synthetic one is for
+    /// tests).
+    pub(super) const ALL: [BackendKind; 2] = [BackendKind::Native, BackendKind::Wasm];
 
-    pub(super) fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Result<Self> {
+    pub(super) fn new(kinds: impl IntoIterator<Item = BackendKind>) -> Result<Self> {
         let mut wasm = None;
-        for n in names {
-            match n.as_str() {
-                "native" => {}
-                "wasm" if wasm.is_none() => wasm = Some(crate::wasm::Wasm::new()?),
-                "wasm" => {}
-                other => bail!("unknown backend `{other}` (this build has: {})", Self::NAMES.join(", ")),
+        for k in kinds {
+            match k {
+                BackendKind::Native => {}
+                BackendKind::Wasm if wasm.is_none() => wasm = Some(crate::wasm::Wasm::new()?),
+                BackendKind::Wasm => {}
+                BackendKind::Synthetic => {
+                    bail!("the synthetic backend is for tests (the command line has: native, wasm)")
+                }
             }
         }
         Ok(Backends { native: Native, wasm })
     }
 
     pub(super) fn for_plan(plan: &matrix::Plan) -> Result<Self> {
-        Self::new(plan.cells.iter().map(|c| &c.backend))
+        Self::new(plan.cells.iter().map(|c| c.backend))
     }
 
     pub(super) fn all(&self) -> Vec<&dyn Backend> {
@@ -123,8 +127,8 @@ impl Backends {
         v
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<&dyn Backend> {
-        self.all().into_iter().find(|b| b.name() == name)
+    pub(super) fn get(&self, kind: BackendKind) -> Option<&dyn Backend> {
+        self.all().into_iter().find(|b| b.kind() == kind)
     }
 }
 

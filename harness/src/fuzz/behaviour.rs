@@ -5,6 +5,7 @@
 //! configuration interesting when it lights a slot no earlier one did.
 //! Pure: a [`CellResult`] in, slot numbers out.
 
+use crate::cell::Role;
 use crate::probe::Sample;
 use crate::results::CellResult;
 use crate::run::RunRecord;
@@ -51,13 +52,13 @@ pub fn cut_kind(run: &RunRecord) -> Option<usize> {
 /// behaviour.
 pub fn cut_slots(r: &CellResult) -> Vec<usize> {
     let f = FEATURES.iter().position(|x| *x == "cut").expect("a listed feature");
-    let mut out: Vec<usize> = ["buggy", "fixed"]
-        .iter()
+    let mut out: Vec<usize> = Role::BOTH
+        .into_iter()
         .enumerate()
-        .flat_map(|(vi, name)| {
+        .flat_map(|(vi, role)| {
             r.runs
                 .iter()
-                .filter(move |run| run.variant() == *name)
+                .filter(move |run| run.role() == Some(role))
                 .filter_map(cut_kind)
                 .map(move |kind| vi * FEATURES.len() * BUCKETS + f * BUCKETS + kind)
         })
@@ -76,7 +77,7 @@ pub const MAP_SIZE: usize = 2 * FEATURES.len() * BUCKETS + VERDICT_SLOTS;
 /// The slots a judged cell lights.
 pub fn slots(r: &CellResult) -> Vec<usize> {
     let mut out = Vec::new();
-    for (vi, (name, variant)) in [("buggy", &r.buggy), ("fixed", &r.fixed)].into_iter().enumerate() {
+    for (vi, (role, variant)) in [(Role::Buggy, &r.buggy), (Role::Fixed, &r.fixed)].into_iter().enumerate() {
         let base = vi * FEATURES.len() * BUCKETS;
         let at = |feature: &str, bucket: usize| {
             let f = FEATURES.iter().position(|x| *x == feature).expect("a listed feature");
@@ -87,7 +88,7 @@ pub fn slots(r: &CellResult) -> Vec<usize> {
         if let Some(c) = &v.crash {
             out.push(at("crash-class", c.class as usize + 1));
         }
-        let runs: Vec<&RunRecord> = r.runs.iter().filter(|run| run.variant() == name).collect();
+        let runs: Vec<&RunRecord> = r.runs.iter().filter(|run| run.role() == Some(role)).collect();
         let series: Vec<&[Sample]> = runs.iter().map(|run| run.samples.as_slice()).collect();
         if let Some(x) = mean_rate(&series, "gc_cycles", "round") {
             out.push(at("gc-cycles-per-round", log2_bucket(x, 0.25)));
@@ -143,7 +144,7 @@ pub fn slot_name(slot: usize) -> String {
     if slot >= 2 * per_variant {
         return format!("verdict[{}]", slot - 2 * per_variant);
     }
-    let variant = if slot < per_variant { "buggy" } else { "fixed" };
+    let variant = if slot < per_variant { Role::Buggy } else { Role::Fixed };
     let s = slot % per_variant;
     format!("{variant}:{}[{}]", FEATURES[s / BUCKETS], s % BUCKETS)
 }

@@ -2,8 +2,9 @@
 //! pinned, written as a `--matrix` file that plans exactly that one cell.
 //! No LibAFL here: the engine wraps this type.
 
+use crate::cell::{BackendKind, CellConfig, Part, Style};
 use crate::knobs::Knobs;
-use crate::matrix::{self, Cell, MatrixFile, MatrixSpec};
+use crate::matrix::{self, MatrixFile, MatrixSpec};
 use crate::stress::Stress;
 use crate::template::{Pattern, TemplateError};
 use crate::version::GoVersion;
@@ -21,8 +22,8 @@ pub struct RunConfig {
     pub go: GoVersion,
     /// The go.mod `go` line; `None` is the toolchain's own series.
     pub go_line: Option<GoVersion>,
-    /// The backend, by name.
-    pub backend: String,
+    /// The backend.
+    pub backend: BackendKind,
     /// GOGC, GOMEMLIMIT (absolute or `Nx` of the live set), GOMAXPROCS,
     /// GODEBUG.
     pub knobs: Knobs,
@@ -126,7 +127,7 @@ impl RunConfig {
                     pattern: p.id.clone(),
                     go,
                     go_line: c.go_line.filter(|l| *l != go.series()),
-                    backend: matrix::DEFAULT_BACKEND.into(),
+                    backend: BackendKind::Native,
                     knobs: c.knobs.clone(),
                     goexperiment: c.goexperiment.clone(),
                     stress: c.stress,
@@ -157,12 +158,12 @@ impl RunConfig {
             trials: Some(self.trials),
             stress: Some(vec![self.stress]),
             goexperiment: Some(vec![self.goexperiment.clone().unwrap_or_default()]),
-            backends: vec![self.backend.clone()],
+            backends: vec![self.backend],
         }
     }
 
     /// The one cell this configuration is, planned like any other.
-    pub fn cell(&self, p: &Pattern) -> Result<Cell, ConfigError> {
+    pub fn cell(&self, p: &Pattern) -> Result<CellConfig, ConfigError> {
         let mut plan = matrix::plan(&[p], &self.spec())?;
         match plan.cells.len() {
             1 => {
@@ -196,7 +197,7 @@ impl RunConfig {
             params: self.params.clone(),
             rounds: Some(self.rounds),
             trials: Some(self.trials),
-            backend: one(self.backend.clone()),
+            backend: Some(vec![self.backend]),
         }
     }
 
@@ -217,7 +218,7 @@ impl RunConfig {
         for (k, v) in [
             ("go", &m.go),
             ("go_line", &m.go_line),
-            ("backend", &m.backend),
+            ("backend", &Some(vec![self.backend.to_string()])),
             ("gogc", &m.gogc),
             ("gomemlimit", &m.gomemlimit),
             ("gomaxprocs", &m.gomaxprocs),
@@ -281,9 +282,10 @@ impl RunConfig {
             pattern: pattern.clone(),
             go,
             go_line: Some(line).filter(|l| *l != go.series()),
-            backend: match &m.backend {
-                Some(_) => one("backend", &m.backend)?,
-                None => matrix::DEFAULT_BACKEND.into(),
+            backend: match m.backend.as_deref() {
+                None => BackendKind::Native,
+                Some([b]) => *b,
+                Some(_) => return Err(bad("`backend` must have exactly one value".into())),
             },
             knobs: Knobs {
                 gogc: opt(one("gogc", &m.gogc)?),
@@ -341,7 +343,7 @@ impl RunConfig {
         match field {
             Field::Go => c.go = base.go,
             Field::GoLine => c.go_line = base.go_line,
-            Field::Backend => c.backend = base.backend.clone(),
+            Field::Backend => c.backend = base.backend,
             Field::Gogc => c.knobs.gogc = base.knobs.gogc.clone(),
             Field::Gomemlimit => c.knobs.gomemlimit = base.knobs.gomemlimit.clone(),
             Field::Gomaxprocs => c.knobs.gomaxprocs = base.knobs.gomaxprocs.clone(),
@@ -375,28 +377,51 @@ impl RunConfig {
         h.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }
 
-    /// `go1.22.10 line1.21 GOGC=50 size_mib=12` : the changes from `base`,
-    /// for people.
+    /// `go1.22.10 line1.21 GOGC=50 size_mib=12`: the changes from `base`,
+    /// for people, as cells write their parts.
     pub fn describe_changes(&self, base: &RunConfig) -> String {
-        let parts: Vec<String> = self
+        let or = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_string());
+        let parts: Vec<Part> = self
             .changes(base)
             .iter()
             .map(|f| match f {
-                Field::Go => format!("go {}", self.go),
-                Field::GoLine => format!("go_line {}", self.line().line_string()),
-                Field::Backend => format!("backend {}", self.backend),
-                Field::Gogc => format!("GOGC={}", self.knobs.gogc.as_deref().unwrap_or("(unset)")),
-                Field::Gomemlimit => format!("GOMEMLIMIT={}", self.knobs.gomemlimit.as_deref().unwrap_or("(unset)")),
-                Field::Gomaxprocs => format!("GOMAXPROCS={}", self.knobs.gomaxprocs.as_deref().unwrap_or("(unset)")),
-                Field::Godebug => format!("GODEBUG={}", self.knobs.godebug.as_deref().unwrap_or("(unset)")),
-                Field::Goexperiment => format!("GOEXPERIMENT={}", self.goexperiment.as_deref().unwrap_or("(none)")),
-                Field::Stress => format!("stress {}", self.stress),
-                Field::Param(k) => format!("{k}={}", self.params.get(k).map(String::as_str).unwrap_or("?")),
-                Field::Rounds => format!("rounds {}", self.rounds),
-                Field::Trials => format!("trials {}", self.trials),
+                Field::Go => Part::Go(self.go.to_string()),
+                Field::GoLine => Part::Line(self.line().line_string()),
+                Field::Backend => Part::Backend(self.backend),
+                Field::Gogc => Part::Knob("GOGC", or(&self.knobs.gogc, "(unset)")),
+                Field::Gomemlimit => Part::Knob("GOMEMLIMIT", or(&self.knobs.gomemlimit, "(unset)")),
+                Field::Gomaxprocs => Part::Knob("GOMAXPROCS", or(&self.knobs.gomaxprocs, "(unset)")),
+                Field::Godebug => Part::Knob("GODEBUG", or(&self.knobs.godebug, "(unset)")),
+                Field::Goexperiment => Part::Experiment(or(&self.goexperiment, "(none)")),
+                Field::Stress => Part::Stress(self.stress.to_string()),
+                Field::Param(k) => Part::Param(k.clone(), self.params.get(k).cloned().unwrap_or_else(|| "?".into())),
+                Field::Rounds => Part::Rounds(self.rounds),
+                Field::Trials => Part::Trials(self.trials),
             })
             .collect();
-        if parts.is_empty() { "(the default configuration)".into() } else { parts.join(" ") }
+        if parts.is_empty() {
+            "(the default configuration)".into()
+        } else {
+            crate::cell::write_parts(&parts, Style::Spoken)
+        }
+    }
+
+    /// The cell this configuration names, unchecked (for a configuration
+    /// that could not be planned; [`RunConfig::cell`] plans it).
+    pub fn as_cell(&self) -> CellConfig {
+        CellConfig {
+            pattern: self.pattern.as_str().into(),
+            go: self.go,
+            go_line: self.line(),
+            knobs: self.knobs.clone(),
+            stress: self.stress,
+            goexperiment: self.goexperiment.clone(),
+            params: self.params.clone(),
+            overrides: BTreeMap::new(),
+            rounds: self.rounds,
+            trials: self.trials,
+            backend: self.backend,
+        }
     }
 }
 

@@ -62,7 +62,7 @@ pub struct Options {
     /// Toolchains the seeds (default configurations) are written for.
     pub seed_toolchains: Vec<GoVersion>,
     /// Backends the configurations may use.
-    pub backends: Vec<String>,
+    pub backends: Vec<crate::cell::BackendKind>,
     /// How long.
     pub budget: Budget,
     /// Judgements at a time.
@@ -317,7 +317,7 @@ pub fn fuzz(
     let selected: Vec<&Pattern> = selected
         .iter()
         .copied()
-        .filter(|p| match crate::matrix::cannot_run(backend.name(), p, &Default::default()) {
+        .filter(|p| match crate::matrix::cannot_run(backend.kind(), p, &Default::default()) {
             Some(why) => {
                 on_event(FuzzEvent::Note(format!("skipped {}: {why}", p.id)));
                 false
@@ -499,8 +499,8 @@ fn seeds_in(p: &Pattern, space: &Space, dirs: &Dirs, opts: &Options) -> Result<V
             s.go = *space.toolchains.iter().min_by_key(|g| g.minor.abs_diff(s.go.minor)).expect("not empty");
         }
         space.normalize(&mut s);
-        if s.backend.is_empty() || !opts.backends.contains(&s.backend) {
-            s.backend = opts.backends.first().cloned().unwrap_or_else(|| crate::matrix::DEFAULT_BACKEND.into());
+        if !opts.backends.contains(&s.backend) {
+            s.backend = opts.backends.first().copied().unwrap_or_default();
         }
         if !seeds.contains(&s) {
             seeds.push(s);
@@ -749,12 +749,10 @@ pub fn save(f: &Finding, dir: &Path) -> Result<Option<PathBuf>, crate::errors::I
             }
         ),
         format!(
-            "verdict {} (the pattern expects {}) on go{} line {} {}",
+            "verdict {} (the pattern expects {}) on {}",
             r.verdict,
             r.expected.map_or("nothing".to_string(), |v| v.to_string()),
-            r.go,
-            r.go_line.line_string(),
-            r.knobs
+            r.config.describe(crate::cell::View::CASE)
         ),
         format!("numbers: {}", r.explanation),
         format!("found after {} executions; confirmed by a second judgement where the backend is noisy", f.found_after),
@@ -871,7 +869,7 @@ pub fn replay(
             (Err(e), _) => unreadable(e.to_string()),
             (Ok(_), Err(e)) => unreadable(format!("its record {} does not read: {e}", record.display())),
             (Ok(c), Ok(f)) => {
-                match (all.iter().find(|p| p.id == c.pattern), backends.iter().find(|b| b.name() == c.backend)) {
+                match (all.iter().find(|p| p.id == c.pattern), backends.iter().find(|b| b.kind() == c.backend)) {
                     (_, None) => Replayed {
                         path: path.clone(),
                         objective: Some(f.objective),

@@ -90,7 +90,7 @@ pub struct Space {
     /// that applies to it.
     pub toolchains: Vec<GoVersion>,
     /// Backends by name.
-    pub backends: Vec<String>,
+    pub backends: Vec<crate::cell::BackendKind>,
     /// The most GOMAXPROCS the fuzzer sets.
     pub max_procs: u32,
     /// The pattern's parameters.
@@ -103,7 +103,7 @@ pub struct Space {
 
 impl Space {
     /// The space of `p` on `toolchains` and `backends`.
-    pub fn new(p: &Pattern, toolchains: &[GoVersion], backends: &[String]) -> Space {
+    pub fn new(p: &Pattern, toolchains: &[GoVersion], backends: &[crate::cell::BackendKind]) -> Space {
         let mut toolchains: Vec<GoVersion> =
             toolchains.iter().copied().filter(|&go| p.configs.iter().any(|c| c.applies_to(go))).collect();
         toolchains.sort();
@@ -146,7 +146,7 @@ impl Space {
         c.rounds = c.rounds.clamp(self.rounds.0, self.rounds.1);
         c.trials = c.trials.clamp(self.trials.0, self.trials.1);
         // A backend with one thread (wasm) runs GOMAXPROCS=1 only.
-        if crate::matrix::lacks(&c.backend).contains(&crate::template::Need::Threads)
+        if crate::matrix::lacks(c.backend).contains(&crate::template::Need::Threads)
             && c.knobs.gomaxprocs.as_deref().and_then(|v| v.parse::<u32>().ok()).is_some_and(|n| n > 1)
         {
             c.knobs.gomaxprocs = None;
@@ -293,7 +293,7 @@ impl Space {
                     Some(pick(d, &there).setting.to_string())
                 };
             }
-            _ if self.backends.len() > 1 => c.backend = pick(d, &self.backends).clone(),
+            _ if self.backends.len() > 1 => c.backend = *pick(d, &self.backends),
             _ => {
                 if let Some(&g) = self.toolchains.get(d.below(self.toolchains.len().max(1))) {
                     c.go = g;

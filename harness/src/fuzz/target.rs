@@ -8,6 +8,7 @@ use super::behaviour;
 use super::config::RunConfig;
 use super::objective::{self, Objective};
 use crate::build::{Artifact, BuildError, BuildKey, Builder};
+use crate::cell::Role;
 use crate::judge;
 use crate::process::ChildOutcome;
 use crate::results::CellResult;
@@ -260,12 +261,13 @@ impl<'a> Target<'a> {
         };
         let r = judge::judge(pattern, &cell, &self.builder, self.backend, &opts);
         // A variant's time: its runs' on the clock their limits count in.
-        let time =
-            |v: &str| -> u64 { r.runs.iter().filter(|run| run.variant() == v).map(|run| run.outcome.clock_ms()).sum() };
-        self.slowest_ms.fetch_max(time("buggy").max(time("fixed")), Ordering::Relaxed);
+        let time = |v: Role| -> u64 {
+            r.runs.iter().filter(|run| run.role() == Some(v)).map(|run| run.outcome.clock_ms()).sum()
+        };
+        self.slowest_ms.fetch_max(time(Role::Buggy).max(time(Role::Fixed)), Ordering::Relaxed);
         let largest = r.runs.iter().map(|run| run.outcome.peak_rss).max().unwrap_or(0);
         self.largest_bytes.fetch_max(largest, Ordering::Relaxed);
-        self.spent_ms.fetch_add(time("buggy") + time("fixed"), Ordering::Relaxed);
+        self.spent_ms.fetch_add(time(Role::Buggy) + time(Role::Fixed), Ordering::Relaxed);
         r
     }
 
@@ -314,7 +316,7 @@ impl<'a> Target<'a> {
         // is judged at the pattern's own limits, within the heavy share of the
         // campaign's run time; that judgement, never the capped one,
         // decides (and is confirmed like any candidate).
-        let fixed_cut = cut && first.runs.iter().any(|run| run.variant() == "fixed" && cut_by_cap(run));
+        let fixed_cut = cut && first.runs.iter().any(|run| run.role() == Some(Role::Fixed) && cut_by_cap(run));
         let heavy = fixed_cut && !objective::needs_rerun(&first) && !self.cancel.is_cancelled() && self.heavy_room();
         let mut rerun = None;
         let mut objectives = objective::confirmed(&first, None);
@@ -402,18 +404,9 @@ fn cut_by_cap(run: &crate::run::RunRecord) -> bool {
 fn unplanned(p: &Pattern, c: &RunConfig, why: &str) -> CellResult {
     CellResult {
         cell: format!("{}|{}", p.id, c.digest()),
-        pattern: p.id.clone(),
+        config: c.as_cell(),
         seed_bug: p.seed_bug,
-        go: c.go,
-        go_line: c.line(),
-        knobs: c.knobs.clone(),
-        stress: c.stress,
-        goexperiment: c.goexperiment.clone(),
-        params: c.params.clone(),
-        overrides: Default::default(),
-        nominal_rounds: c.rounds,
         early_stop: false,
-        backend: c.backend.clone(),
         buggy: None,
         fixed: None,
         verdict: crate::verdict::Verdict::Inconclusive,

@@ -57,7 +57,7 @@ fn options(dir: &Path, iters: u64) -> Options {
     Options {
         toolchains: vec![v("1.21.13"), v("1.22.10"), v("1.23.9"), v("1.27.3")],
         seed_toolchains: vec![v("1.21.13"), v("1.27.3")],
-        backends: vec!["synthetic".into()],
+        backends: vec![crate::cell::BackendKind::Synthetic],
         budget: Budget::Iters(iters),
         jobs: 1,
         corpus: dir.to_path_buf(),
@@ -213,7 +213,7 @@ fn a_candidate_that_does_not_repeat_is_flaky_not_a_failed_fix() {
     let builder = SyntheticBuilder::default();
     let t = Target::new(&p, &builder, &backend);
     let c = RunConfig::seeds(&p, &[v("1.27.3")]).remove(0);
-    let c = RunConfig { backend: "synthetic".into(), ..c };
+    let c = RunConfig { backend: crate::cell::BackendKind::Synthetic, ..c };
     let j = t.judge(&c);
     assert_eq!(j.first.verdict, Verdict::FixFails);
     assert_eq!(j.rerun.as_ref().map(|r| r.verdict), Some(Verdict::Reproduced), "a candidate is judged again");
@@ -280,7 +280,7 @@ impl Dice for Xor {
 fn mutations_stay_inside_the_declared_space_and_plan_one_cell() {
     let (_d, p) = pattern("96-space", REPRODUCED);
     let toolchains: Vec<GoVersion> = crate::toolchain::CATALOGUE.iter().map(|s| v(s)).collect();
-    let space = Space::new(&p, &toolchains, &["native".to_string()]);
+    let space = Space::new(&p, &toolchains, &[crate::cell::BackendKind::Native]);
     let mut c = RunConfig::seeds(&p, &[v("1.27.3")]).remove(0);
     let mut d = Xor(0x9e3779b97f4a7c15);
     let (mut lines, mut gos) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
@@ -346,7 +346,7 @@ fn a_configuration_is_a_one_cell_matrix_file_that_replays_through_run() {
     let all = [p.clone()];
     let (selected, spec) = crate::matrix::resolve(&m, &all, &tc).unwrap();
     let plan = crate::matrix::plan(&selected, &spec).unwrap();
-    assert_eq!(plan.cells.len(), 1, "{:?}", plan.cells.iter().map(|c| c.label()).collect::<Vec<_>>());
+    assert_eq!(plan.cells.len(), 1, "{:?}", plan.cells.iter().map(ToString::to_string).collect::<Vec<_>>());
     assert_eq!(plan.cells[0].id(), c.cell(&p).unwrap().id());
     assert_eq!(plan.cells[0].knobs.gogc.as_deref(), Some("50"), "the second config's GOGC, pinned");
     assert_eq!(RunConfig::from_matrix(&m, &all, &path).unwrap(), c);
@@ -373,7 +373,7 @@ fn a_configuration_is_a_one_cell_matrix_file_that_replays_through_run() {
     assert_eq!(r, base);
     assert_eq!(
         c.describe_changes(&base),
-        "go_line 1.21 GOMEMLIMIT=0.5x GODEBUG=madvdontneed=1 stress alloc-kib=64,gc-ms=10 size_kib=640"
+        "line1.21 GOMEMLIMIT=0.5x GODEBUG=madvdontneed=1 stress:alloc-kib=64,gc-ms=10 size_kib=640"
     );
 }
 
@@ -403,7 +403,8 @@ fn a_fix_that_fails_only_where_memory_is_heavy_is_found_behind_the_cap() {
     let builder = SyntheticBuilder::default();
     let b = backend();
     let t = Target::new(&p, &builder, &b);
-    let seed = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
+    let seed =
+        RunConfig { backend: crate::cell::BackendKind::Synthetic, ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
     assert!(t.judge(&seed).objectives.is_empty(), "the seeds hold");
     t.cap_runs(RUN_CAP_FACTOR);
     let mut heavy = seed.clone();
@@ -534,7 +535,8 @@ fn a_capped_first_run_never_makes_a_finding_by_itself() {
     let det = SyntheticBackend::new(script).claiming_determinism();
     let mut t = Target::new(&p, &builder, &det);
     t.confirm = false;
-    let c = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
+    let c =
+        RunConfig { backend: crate::cell::BackendKind::Synthetic, ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
     assert!(t.judge(&c).objectives.is_empty(), "uncapped: the fix holds");
     assert_eq!(t.cap_runs(RUN_CAP_FACTOR), Some(DETERMINISTIC_FLOOR_S), "a virtual clock needs no 2 s floor");
     let j = t.judge(&c);
@@ -574,7 +576,8 @@ fn a_fixed_hang_counts_only_against_a_buggy_variant_that_finished() {
     use crate::synthetic::Exit;
     let (_d, p) = pattern("99-hang", REPRODUCED);
     let builder = SyntheticBuilder::default();
-    let c = RunConfig { backend: "synthetic".into(), ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
+    let c =
+        RunConfig { backend: crate::cell::BackendKind::Synthetic, ..RunConfig::seeds(&p, &[v("1.27.3")]).remove(0) };
     let judge = |buggy_exit: Exit| {
         let backend = SyntheticBackend::new(move |spec: &RunSpec| {
             if spec.scenario.ends_with("/fixed") {
@@ -610,14 +613,14 @@ fn a_finding_names_the_one_goroutine_and_the_one_setting_it_needs() {
     let t = Target::new(&p, &builder, &b);
     let seeds = RunConfig::seeds(&p, &[v("1.27.3")])
         .into_iter()
-        .map(|s| RunConfig { backend: "synthetic".into(), ..s })
+        .map(|s| RunConfig { backend: crate::cell::BackendKind::Synthetic, ..s })
         .collect::<Vec<_>>();
     let mut c = seeds[0].clone();
     c.stress = "alloc-kib=64,gc-ms=10,timers=5".parse().unwrap();
     c.knobs.godebug = Some("gctrace=1,madvdontneed=1".into());
     let j = t.judge(&c);
     assert_eq!(j.objectives, [Objective::FixFails]);
-    let space = Space::new(&p, &[v("1.27.3")], &["synthetic".to_string()]);
+    let space = Space::new(&p, &[v("1.27.3")], &[crate::cell::BackendKind::Synthetic]);
     let f = minimise(&t, &space, &seeds, &j, Objective::FixFails, 1, None);
     let mut changes = f.changes.clone();
     changes.sort();

@@ -52,7 +52,7 @@ fn record(rounds: i64, per_op: f64, noise: impl Fn(i64) -> f64, bad_per_round: i
         .collect();
     RunRecord {
         scenario: "99-synthetic/buggy".into(),
-        backend: "test".into(),
+        backend: crate::cell::BackendKind::Synthetic,
         args: vec![],
         env: Default::default(),
         hello: None,

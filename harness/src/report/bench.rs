@@ -29,24 +29,7 @@ fn clean(s: &str) -> String {
 
 /// The benchmark name of a cell's variant.
 pub fn name(r: &CellResult, variant: &str) -> String {
-    let mut n = format!("BenchmarkGCFuzz/pattern={}/go={}/line={}", clean(&r.pattern), r.go, r.go_line.line_string());
-    if let Some(x) = &r.goexperiment {
-        let _ = write!(n, "/GOEXPERIMENT={}", clean(x));
-    }
-    for (k, v) in r.knobs.env() {
-        let _ = write!(n, "/{k}={}", clean(&v));
-    }
-    if !r.stress.is_off() {
-        let _ = write!(n, "/stress={}", clean(&r.stress.to_string()));
-    }
-    for (k, v) in &r.overrides {
-        let _ = write!(n, "/{}={}", clean(k), clean(v));
-    }
-    if r.backend != crate::matrix::DEFAULT_BACKEND && !r.backend.is_empty() {
-        let _ = write!(n, "/backend={}", clean(&r.backend));
-    }
-    let _ = write!(n, "/variant={}", clean(variant));
-    n
+    r.config.bench_name(variant)
 }
 
 /// Run-level numbers from a run's samples: `(value, unit)` pairs.
@@ -108,10 +91,11 @@ pub fn bench(results: &[CellResult]) -> String {
     let mut out = String::from("goos: linux\ngoarch: ");
     out.push_str(std::env::consts::ARCH);
     out.push_str("\npkg: gcfuzz\n");
-    let mut backend = "";
+    let mut backend = None;
     for r in results.iter().filter(|r| r.error.is_none()) {
-        if r.backend != backend {
-            backend = &r.backend;
+        if backend != Some(r.config.backend) {
+            backend = Some(r.config.backend);
+            let backend = r.config.backend;
             let _ = writeln!(out, "backend: {backend}");
         }
         for v in [&r.buggy, &r.fixed].into_iter().flatten() {

@@ -132,7 +132,7 @@ impl Reporter {
             Event::CellDone { done, total, result } => {
                 let bar = b.cells_bar(*total);
                 bar.set_position(*done as u64);
-                bar.set_message(format!("last: {} go{} {}", result.pattern, result.go, result.verdict));
+                bar.set_message(format!("last: {} go{} {}", result.config.pattern, result.config.go, result.verdict));
             }
         }
         if let Some(l) = report::event_line(e) {

@@ -97,33 +97,13 @@ pub struct Diff {
 /// The configuration part of a cell's name; `own_line`: write the go line
 /// as `own` where it is the toolchain's; `with_go`: name the toolchain.
 fn config(r: &CellResult, with_go: bool, own_line: bool) -> String {
-    let mut s = String::new();
-    if with_go {
-        let _ = write!(s, "go{} ", r.go);
-    }
-    if own_line && r.go_line == r.go.series() {
-        s.push_str("line own");
-    } else {
-        let _ = write!(s, "line {}", r.go_line.line_string());
-    }
-    let _ = write!(s, " {}", r.knobs);
-    if let Some(x) = &r.goexperiment {
-        let _ = write!(s, " GOEXPERIMENT={x}");
-    }
-    if !r.stress.is_off() {
-        let _ = write!(s, " stress:{}", r.stress);
-    }
-    for (k, v) in &r.overrides {
-        let _ = write!(s, " {k}={v}");
-    }
-    if r.backend != crate::matrix::DEFAULT_BACKEND {
-        let _ = write!(s, " backend:{}", r.backend);
-    }
-    s
+    let view =
+        crate::cell::View { pattern: false, go: with_go, own_line, knobs_always: true, ..crate::cell::View::LABEL };
+    r.config.describe(view)
 }
 
 fn name(r: &CellResult, with_go: bool, own_line: bool) -> CellName {
-    CellName { pattern: r.pattern.clone(), config: config(r, with_go, own_line) }
+    CellName { pattern: r.config.pattern.to_string(), config: config(r, with_go, own_line) }
 }
 
 /// Compares `old` with `new` (see the module's doc for which cells are the
@@ -136,7 +116,7 @@ pub fn compare(old: &[CellResult], new: &[CellResult]) -> Diff {
         rs.iter().filter(|r| r.verdict != crate::verdict::Verdict::Skipped).cloned().collect()
     };
     let (old, new) = (&ran(old)[..], &ran(new)[..]);
-    let gos = |rs: &[CellResult]| rs.iter().map(|r| r.go).collect::<BTreeSet<_>>();
+    let gos = |rs: &[CellResult]| rs.iter().map(|r| r.config.go).collect::<BTreeSet<_>>();
     let (go_old, go_new) = (gos(old), gos(new));
     let matching = if go_old.len() == 1 && go_new.len() == 1 && go_old != go_new {
         Matching::AcrossToolchains
@@ -401,18 +381,21 @@ mod tests {
         let go: GoVersion = go.parse().unwrap();
         CellResult {
             cell: format!("{pattern}|{go}|{line}"),
-            pattern: pattern.into(),
+            config: crate::cell::CellConfig {
+                pattern: pattern.into(),
+                go,
+                go_line: GoVersion::parse_line(line).unwrap(),
+                knobs: crate::knobs::Knobs { godebug: godebug.map(String::from), ..Default::default() },
+                stress: Default::default(),
+                goexperiment: None,
+                params: Default::default(),
+                overrides: Default::default(),
+                rounds: 8,
+                trials: 1,
+                backend: crate::cell::BackendKind::Native,
+            },
             seed_bug: None,
-            go,
-            go_line: GoVersion::parse_line(line).unwrap(),
-            knobs: crate::knobs::Knobs { godebug: godebug.map(String::from), ..Default::default() },
-            stress: Default::default(),
-            goexperiment: None,
-            params: Default::default(),
-            overrides: Default::default(),
-            nominal_rounds: 8,
             early_stop: false,
-            backend: "native".into(),
             buggy: Some(variant("buggy", kept)),
             fixed: Some(variant("fixed", 0.0)),
             verdict,

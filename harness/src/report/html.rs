@@ -31,7 +31,7 @@ fn esc(s: &str) -> String {
 
 /// The anchor of a cell's section.
 fn anchor(r: &CellResult, i: usize) -> String {
-    if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", crate::results::evidence_slug(r)) }
+    if r.cell.is_empty() { format!("cell-{i}") } else { format!("cell-{}", r.config.slug()) }
 }
 
 /// `ok`, `unexpected`, `error` or `skipped`: the class (and colour) of a cell.
@@ -99,13 +99,13 @@ pub fn report(results: &[CellResult]) -> String {
 /// The verdict grid: a row per pattern, a column per Go version, a badge
 /// per cell linking to its section.
 fn grid(out: &mut String, results: &[CellResult]) {
-    let mut versions: Vec<GoVersion> = results.iter().map(|r| r.go).collect();
+    let mut versions: Vec<GoVersion> = results.iter().map(|r| r.config.go).collect();
     versions.sort();
     versions.dedup();
     let mut patterns: Vec<&str> = Vec::new();
     for r in results {
-        if !patterns.contains(&r.pattern.as_str()) {
-            patterns.push(&r.pattern);
+        if !patterns.contains(&r.config.pattern.as_str()) {
+            patterns.push(r.config.pattern.as_str());
         }
     }
     out.push_str("<h2>Verdicts</h2>\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>pattern</th>");
@@ -118,12 +118,12 @@ fn grid(out: &mut String, results: &[CellResult]) {
         for v in &versions {
             out.push_str("<td>");
             let here: Vec<(usize, &CellResult)> =
-                results.iter().enumerate().filter(|(_, r)| r.pattern == *p && r.go == *v).collect();
+                results.iter().enumerate().filter(|(_, r)| r.config.pattern == **p && r.config.go == *v).collect();
             for (i, r) in &here {
-                let sub = case_name(r).trim_start_matches(&format!("go{} ", r.go)).to_string();
+                let sub = r.config.describe(crate::cell::View { go: false, ..crate::cell::View::CASE });
                 let title = format!(
                     "{} {}: {} (expected {}) — {}",
-                    r.pattern,
+                    r.config.pattern,
                     case_name(r),
                     r.verdict,
                     r.expected.map(|e| e.as_str()).unwrap_or("nothing"),
@@ -161,7 +161,7 @@ fn cell_section(out: &mut String, r: &CellResult, i: usize) {
         anchor(r, i),
         outcome_class(r),
         esc(&r.verdict.to_string()),
-        esc(&r.pattern),
+        esc(&r.config.pattern),
         esc(&case_name(r))
     );
     let _ = writeln!(
@@ -369,7 +369,8 @@ pub fn svg_plot(title: &str, series: &[(&str, Vec<(f64, f64)>)]) -> String {
         h - 2.0
     );
     for (variant, p) in series {
-        let colour = if *variant == "buggy" { BUGGY_COLOUR } else { FIXED_COLOUR };
+        let buggy = crate::cell::Role::of(variant) == Some(crate::cell::Role::Buggy);
+        let colour = if buggy { BUGGY_COLOUR } else { FIXED_COLOUR };
         let points: Vec<String> = p
             .iter()
             .filter(|(x, y)| x.is_finite() && y.is_finite())

@@ -70,7 +70,7 @@ fn results() -> Vec<CellResult> {
     let patterns = vec![&version, &fix_fails, &crash, &newer];
     let spec = MatrixSpec {
         go: vec!["1.21.13".parse().unwrap(), "1.27.3".parse().unwrap()],
-        backends: vec!["synthetic".into()],
+        backends: vec![crate::cell::BackendKind::Synthetic],
         ..Default::default()
     };
     let plan = plan(&patterns, &spec).unwrap();
@@ -105,7 +105,7 @@ fn every_format_of_a_synthetic_campaign_matches_its_snapshot() {
     let rs = results();
     assert_eq!(rs.len(), 8, "four patterns on two toolchains");
     let skipped = rs.iter().find(|r| r.verdict == crate::verdict::Verdict::Skipped).expect("a skipped cell");
-    assert_eq!((skipped.pattern.as_str(), skipped.go.minor), ("44-newer", 21));
+    assert_eq!((skipped.config.pattern.as_str(), skipped.config.go.minor), ("44-newer", 21));
     assert!(skipped.met && skipped.expected.is_none());
     assert_eq!(skipped.explanation, "not run: the pattern's configs limit this configuration to go `>=1.27`");
     for (format, text) in [
@@ -136,7 +136,7 @@ fn the_diff_of_two_campaigns_matches_its_snapshot() {
     let old = results();
     let mut new = results();
     // A verdict that changed, as a runtime upgrade might make it.
-    let r = new.iter_mut().find(|r| r.pattern == "41-version" && r.go.minor == 21).unwrap();
+    let r = new.iter_mut().find(|r| r.config.pattern == "41-version" && r.config.go.minor == 21).unwrap();
     r.verdict = crate::verdict::Verdict::NotReproduced;
     let d = diff::compare(&old, &new);
     assert!(d.verdicts_changed());

@@ -150,7 +150,7 @@ impl Checker<'_> {
         common: &[String],
         modules: &[LocalModule],
     ) -> Result<Vec<Variant>, TemplateError> {
-        if !specs.contains_key("buggy") || !specs.contains_key("fixed") {
+        if !crate::cell::Role::BOTH.iter().all(|r| specs.contains_key(r.name())) {
             return self.err(None, "`variants` must have at least `buggy` and `fixed`");
         }
         let mut variants = Vec::new();
@@ -179,10 +179,9 @@ impl Checker<'_> {
             }
             variants.push(Variant { name, about: v.about, files, env, modules: own });
         }
-        variants.sort_by_key(|v| match v.name.as_str() {
-            "buggy" => (0, String::new()),
-            "fixed" => (1, String::new()),
-            n => (2, n.to_string()),
+        variants.sort_by_key(|v| match crate::cell::Role::of(&v.name) {
+            Some(role) => (role as u8, String::new()),
+            None => (2, v.name.clone()),
         });
         Ok(variants)
     }
@@ -292,60 +291,7 @@ impl Checker<'_> {
                 return self
                     .err(Some(&s.metric.referenced), format!("signal `{}`: `proportion` needs `stat: rate`", s.name));
             }
-            let threshold = match &s.present_above.value {
-                ThresholdSpec::Number(v) if !v.is_finite() => {
-                    return self.err(
-                        Some(&s.present_above.referenced),
-                        format!("signal `{}`: threshold must be a finite number", s.name),
-                    );
-                }
-                ThresholdSpec::Number(v) => Threshold::Number(*v),
-                ThresholdSpec::Expr(e) => match parse_scaled(e) {
-                    Some((param, factor)) if params.iter().any(|p: &Param| p.name == param) => {
-                        // Finite over the parameter's whole range, so no
-                        // value a user or the fuzzer picks makes it inf.
-                        let q = params.iter().find(|p: &&Param| p.name == param).expect("found above");
-                        if !(factor * q.range.0).is_finite() || !(factor * q.range.1).is_finite() {
-                            return self.err(
-                                Some(&s.present_above.referenced),
-                                format!(
-                                    "signal `{}`: threshold `{e}` is not a finite number over `{param}`'s range [{}, {}]",
-                                    s.name, q.range.0, q.range.1
-                                ),
-                            );
-                        }
-                        Threshold::Scaled { param, factor }
-                    }
-                    Some((name, factor)) if name == ROUNDS || counters.contains_key(&name) => {
-                        // Over the run's rounds or a counter's total: the
-                        // oracle resolves it per variant from the runs. A
-                        // parameter of the same name wins (above), and
-                        // `rounds` wins over a counter of that name.
-                        if !factor.is_finite() {
-                            return self.err(
-                                Some(&s.present_above.referenced),
-                                format!("signal `{}`: threshold `{e}` must have a finite factor", s.name),
-                            );
-                        }
-                        Threshold::Scaled { param: name, factor }
-                    }
-                    Some((param, _)) => {
-                        return self.err(
-                            Some(&s.present_above.referenced),
-                            format!(
-                                "signal `{}`: unknown name `{param}` in threshold (a parameter, `rounds` or a counter)",
-                                s.name
-                            ),
-                        );
-                    }
-                    None => {
-                        return self.err(
-                            Some(&s.present_above.referenced),
-                            format!("signal `{}`: threshold `{e}` must be a number or `NAME * NUMBER`", s.name),
-                        );
-                    }
-                },
-            };
+            let threshold = self.check_threshold(&s, params, counters)?;
             signals.push(Signal {
                 name: s.name,
                 metric: s.metric.value,
@@ -363,6 +309,70 @@ impl Checker<'_> {
             return self.err(None, "`signals` must have at least one with role `symptom`");
         }
         Ok(signals)
+    }
+
+    /// A signal's `present_above`: a finite number, or `NAME * NUMBER`
+    /// over a parameter (finite over its range), `rounds` or a counter.
+    fn check_threshold(
+        &self,
+        s: &SignalSpec,
+        params: &[Param],
+        counters: &BTreeMap<String, String>,
+    ) -> Result<Threshold, TemplateError> {
+        Ok(match &s.present_above.value {
+            ThresholdSpec::Number(v) if !v.is_finite() => {
+                return self.err(
+                    Some(&s.present_above.referenced),
+                    format!("signal `{}`: threshold must be a finite number", s.name),
+                );
+            }
+            ThresholdSpec::Number(v) => Threshold::Number(*v),
+            ThresholdSpec::Expr(e) => match parse_scaled(e) {
+                Some((param, factor)) if params.iter().any(|p: &Param| p.name == param) => {
+                    // Finite over the parameter's whole range, so no
+                    // value a user or the fuzzer picks makes it inf.
+                    let q = params.iter().find(|p: &&Param| p.name == param).expect("found above");
+                    if !(factor * q.range.0).is_finite() || !(factor * q.range.1).is_finite() {
+                        return self.err(
+                            Some(&s.present_above.referenced),
+                            format!(
+                                "signal `{}`: threshold `{e}` is not a finite number over `{param}`'s range [{}, {}]",
+                                s.name, q.range.0, q.range.1
+                            ),
+                        );
+                    }
+                    Threshold::Scaled { param, factor }
+                }
+                Some((name, factor)) if name == ROUNDS || counters.contains_key(&name) => {
+                    // Over the run's rounds or a counter's total: the
+                    // oracle resolves it per variant from the runs. A
+                    // parameter of the same name wins (above), and
+                    // `rounds` wins over a counter of that name.
+                    if !factor.is_finite() {
+                        return self.err(
+                            Some(&s.present_above.referenced),
+                            format!("signal `{}`: threshold `{e}` must have a finite factor", s.name),
+                        );
+                    }
+                    Threshold::Scaled { param: name, factor }
+                }
+                Some((param, _)) => {
+                    return self.err(
+                        Some(&s.present_above.referenced),
+                        format!(
+                            "signal `{}`: unknown name `{param}` in threshold (a parameter, `rounds` or a counter)",
+                            s.name
+                        ),
+                    );
+                }
+                None => {
+                    return self.err(
+                        Some(&s.present_above.referenced),
+                        format!("signal `{}`: threshold `{e}` must be a number or `NAME * NUMBER`", s.name),
+                    );
+                }
+            },
+        })
     }
 
     /// The default cells per toolchain (none given: one default cell).

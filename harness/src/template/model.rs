@@ -463,6 +463,16 @@ impl Pattern {
         self.variants.iter().find(|v| v.name == name)
     }
 
+    /// The variant in `role` (a checked pattern has both).
+    pub fn role(&self, role: crate::cell::Role) -> Option<&Variant> {
+        self.variant(role.name())
+    }
+
+    /// The variants a cell judges, buggy first.
+    pub fn judged(&self) -> impl Iterator<Item = &Variant> {
+        crate::cell::Role::BOTH.into_iter().filter_map(|r| self.role(r))
+    }
+
     /// The live set a relative GOMEMLIMIT (`0.5x`) refers to, in MiB: the
     /// `live_mib` parameter where the pattern has one, else its declared
     /// peak.

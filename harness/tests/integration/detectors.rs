@@ -21,7 +21,7 @@ fn bug13_is_caught_by_vet_checkptr_and_invalidptr() {
                 (Detector::Invalidptr, Catch::Caught)
             ],
             "go {}: {:#?}",
-            r.go,
+            r.config.go,
             r.detectors
         );
         let vet = &r.detectors[0];
@@ -45,7 +45,7 @@ fn bug01_goroutine_leak_profile_exists_from_1_26_and_catches_the_parked_sender()
     run.detectors = true;
     let rs = run.results();
     let leak = |go: &str| {
-        let r = rs.iter().find(|r| r.go.line_string() == go).unwrap();
+        let r = rs.iter().find(|r| r.config.go.line_string() == go).unwrap();
         r.detectors.iter().find(|d| d.detector == Detector::Goroutineleak).unwrap().clone()
     };
     assert_eq!(leak("1.25").catch, Catch::NotAvailable);

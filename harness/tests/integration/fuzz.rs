@@ -17,7 +17,7 @@ fn options(corpus: &Path, go: &str, iters: u64) -> fuzz::Options {
     fuzz::Options {
         toolchains: tc.resolve(go).unwrap(),
         seed_toolchains: tc.resolve(go).unwrap(),
-        backends: vec!["native".into()],
+        backends: vec![gcfuzz::cell::BackendKind::Native],
         budget: Budget::Iters(iters),
         jobs: 2,
         corpus: corpus.to_path_buf(),
@@ -135,7 +135,7 @@ fn fuzz_wasm_until_found(
     for &seed in seeds {
         let corpus = tempfile::tempdir().unwrap();
         let opts = fuzz::Options {
-            backends: vec!["wasm".into()],
+            backends: vec![gcfuzz::cell::BackendKind::Wasm],
             confirm: false,
             seed,
             ..options(corpus.path(), "oldest", 60)
@@ -171,7 +171,7 @@ fn fuzzing_on_wasm_finds_the_fix_that_fails_where_memory_is_heavy() {
         .unwrap_or_else(|| panic!("no fix-fails finding on wasm with seeds 1 and 2: {:?}", s.stats));
     assert!(s.stats.heavy > 0, "{:?}", s.stats);
     assert_eq!(f.changes, ["size_mib"], "{}", f.described);
-    assert_eq!((f.result.backend.as_str(), f.result.verdict), ("wasm", Verdict::FixFails));
+    assert_eq!((f.result.config.backend.name(), f.result.verdict), ("wasm", Verdict::FixFails));
     assert!(f.result.runs.iter().all(|r| r.crash.is_none()), "the proof is a full judgement, nothing cut");
     drop(machine);
 }
@@ -195,7 +195,7 @@ fn fuzzing_on_wasm_finds_it_under_a_virtual_cap_and_proves_it_with_one_full_judg
     // The proof is a judgement at the pattern's own limits (its 5 s, not
     // the cap), on wasm, and nothing in it was cut: each run did its
     // rounds or was stopped by the oracle once decided.
-    assert_eq!((f.result.backend.as_str(), f.result.verdict), ("wasm", Verdict::FixFails));
+    assert_eq!((f.result.config.backend.name(), f.result.verdict), ("wasm", Verdict::FixFails));
     assert_eq!(f.result.runs.len(), 2);
     for run in &f.result.runs {
         let at = run.args.iter().position(|a| a == "-max-wall").expect("a -max-wall argument");

@@ -34,7 +34,7 @@ fn found_and_replayed(name: &str, go: &str, seeds: &[u64]) -> Finding {
         let opts = fuzz::Options {
             toolchains: tc.resolve(go).unwrap(),
             seed_toolchains: tc.resolve(gcfuzz::toolchain::DEFAULT_SPEC).unwrap(),
-            backends: vec!["native".into()],
+            backends: vec![gcfuzz::cell::BackendKind::Native],
             budget: Budget::Iters(120),
             jobs: 2,
             corpus: corpus.path().to_path_buf(),

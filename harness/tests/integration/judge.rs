@@ -38,7 +38,7 @@ fn one_cell_is_judged_with_a_builder_and_a_backend_alone() {
         r.explanation
     );
     assert_eq!(r.error, None);
-    assert_eq!((r.backend.as_str(), r.params["body_kib"].as_str()), ("native", "16"));
+    assert_eq!((r.config.backend.name(), r.config.params["body_kib"].as_str()), ("native", "16"));
     let (b, f) = (r.buggy.as_ref().unwrap(), r.fixed.as_ref().unwrap());
     assert_eq!((b.status, f.status), (Presence::Present, Presence::Absent));
     // The threshold follows the parameter: 16 KiB × 256 = a quarter body.

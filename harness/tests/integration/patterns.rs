@@ -13,9 +13,9 @@ fn bug01_parked_goroutines_reproduce_on_oldest_and_newest() {
         assert!(r.met);
         // One parked goroutine per timed-out request, and its 256 KiB body.
         let g = estimate(r, "buggy", "parked_goroutines");
-        assert!((0.9..=1.1).contains(&g), "go {}: {g} goroutines/timeout", r.go);
+        assert!((0.9..=1.1).contains(&g), "go {}: {g} goroutines/timeout", r.config.go);
         let b = estimate(r, "buggy", "pinned_bytes");
-        assert!((200_000.0..=400_000.0).contains(&b), "go {}: {b} B/timeout", r.go);
+        assert!((200_000.0..=400_000.0).contains(&b), "go {}: {b} B/timeout", r.config.go);
         assert!(estimate(r, "fixed", "parked_goroutines").abs() < 0.2);
         assert!(estimate(r, "fixed", "pinned_bytes").abs() < 32_768.0);
     }
@@ -28,9 +28,9 @@ fn bug02_subslice_pins_its_body_on_oldest_and_newest() {
         assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
         let b = estimate(r, "buggy", "pinned_per_token");
         // A 256 KiB body (io.ReadAll may round its array up).
-        assert!((262_144.0 * 0.95..=262_144.0 * 1.5).contains(&b), "go {}: {b} B/token", r.go);
+        assert!((262_144.0 * 0.95..=262_144.0 * 1.5).contains(&b), "go {}: {b} B/token", r.config.go);
         let f = estimate(r, "fixed", "pinned_per_token");
-        assert!(f < 1024.0, "go {}: fixed keeps {f} B/token", r.go);
+        assert!(f < 1024.0, "go {}: fixed keeps {f} B/token", r.config.go);
     }
 }
 

@@ -9,11 +9,11 @@ use gcfuzz::verdict::Verdict;
 /// first GC and lets the fixed one run; before 1.25 it does not exist.
 fn assert_checkfinalizers(r: &CellResult) {
     let d = r.detectors.iter().find(|d| d.detector == Detector::Checkfinalizers).expect("checkfinalizers ran");
-    if r.go.minor < 25 {
-        assert_eq!(d.catch, Catch::NotAvailable, "go {}", r.go);
+    if r.config.go.minor < 25 {
+        assert_eq!(d.catch, Catch::NotAvailable, "go {}", r.config.go);
         return;
     }
-    assert_eq!(d.catch, Catch::Caught, "go {}: {d:?}", r.go);
+    assert_eq!(d.catch, Catch::Caught, "go {}: {d:?}", r.config.go);
     assert_eq!(d.buggy.finding, Finding::Flagged);
     assert!(d.buggy.evidence.contains("finalizer"), "{}", d.buggy.evidence);
     let vet = r.detectors.iter().find(|d| d.detector == Detector::Vet).unwrap();
@@ -53,15 +53,15 @@ fn bug09_forgotten_close_holds_a_descriptor_per_ping() {
     let rs = Run::new(&["9"], "oldest,latest").results();
     assert_eq!(rs.len(), 2);
     for r in &rs {
-        assert_eq!(r.verdict, Verdict::Reproduced, "go {}: {}", r.go, r.explanation);
+        assert_eq!(r.verdict, Verdict::Reproduced, "go {}: {}", r.config.go, r.explanation);
         assert!(r.met);
         // No GC runs in the default run, so each unclosed ping keeps its socket.
         let fds = estimate(r, "buggy", "fds_per_ping");
-        assert!((0.9..=1.1).contains(&fds), "go {}: {fds} fds/ping", r.go);
+        assert!((0.9..=1.1).contains(&fds), "go {}: {fds} fds/ping", r.config.go);
         let fds = estimate(r, "fixed", "fds_per_ping");
-        assert!(fds.abs() < 0.1, "go {}: fixed holds {fds} fds/ping", r.go);
+        assert!(fds.abs() < 0.1, "go {}: fixed holds {fds} fds/ping", r.config.go);
         // The fixed variant's finalizer never finds an open connection.
-        assert_eq!(estimate(r, "fixed", "closed_by_finalizer"), 0.0, "go {}", r.go);
+        assert_eq!(estimate(r, "fixed", "closed_by_finalizer"), 0.0, "go {}", r.config.go);
     }
 }
 

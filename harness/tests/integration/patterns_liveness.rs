@@ -21,10 +21,10 @@ fn bug05_use_after_close_without_keepalive() {
         // versions on this machine (0.3-0.7% on 2026-12-04, all seven), one
         // read in a thousand under CI's load. The bound is what the race
         // allows, the interval's lower end what the verdict needs.
-        assert!(b.lo > 0.0 && b.value >= 0.0005 && b.value < 0.1, "go {}: {b:?}", r.go);
+        assert!(b.lo > 0.0 && b.value >= 0.0005 && b.value < 0.1, "go {}: {b:?}", r.config.go);
         let f = interval(r, "fixed", "use_after_close");
-        assert_eq!(f.value, 0.0, "go {}: KeepAlive leaves no use after close", r.go);
-        assert!(f.hi < 0.002, "go {}: {f:?}", r.go);
+        assert_eq!(f.value, 0.0, "go {}: KeepAlive leaves no use after close", r.config.go);
+        assert!(f.hi < 0.002, "go {}: {f:?}", r.config.go);
     }
 }
 
@@ -35,7 +35,7 @@ fn bug13_uintptr_head_crashes_the_runtime() {
         assert_eq!(r.verdict, Verdict::Reproduced, "{}", r.explanation);
         let b = r.buggy.as_ref().unwrap();
         assert_eq!(b.status, Presence::Present);
-        assert!(b.crashed_trials >= 2, "go {}: {} of 3 trials crashed", r.go, b.crashed_trials);
+        assert!(b.crashed_trials >= 2, "go {}: {} of 3 trials crashed", r.config.go, b.crashed_trials);
         let c = b.crash.as_ref().unwrap();
         assert_eq!(c.class, CrashClass::RuntimeFatal);
         assert!(c.message.contains("bad pointer in Go heap"), "{c:?}");

@@ -31,7 +31,7 @@ fn a_leak_that_levels_off_is_reproduced_where_it_exists() {
     assert_eq!(growth.status, Presence::Absent);
     for r in &rs {
         let f = estimate(r, "fixed", "kept");
-        assert!(f < 64.0 * 1024.0, "go {}: the fixed queue keeps {f} B", r.go);
+        assert!(f < 64.0 * 1024.0, "go {}: the fixed queue keeps {f} B", r.config.go);
     }
     for go in ["1.22", "1.27"] {
         let r = cell(&rs, go, go, None);
@@ -62,7 +62,7 @@ fn cleanups_are_counted_after_they_ran_and_cells_left_out_are_reported() {
     assert_eq!(rs.len(), 3, "{o}");
     let reason = "the pattern's configs limit this configuration to go `>=1.24`";
     let skipped = rs.iter().find(|r| r.verdict == Verdict::Skipped).expect("1.21 is reported");
-    assert_eq!(skipped.go.minor, 21);
+    assert_eq!(skipped.config.go.minor, 21);
     assert_eq!(skipped.explanation, format!("not run: {reason}"));
     for (what, text) in [
         ("the table", o.stdout.clone()),
@@ -77,9 +77,9 @@ fn cleanups_are_counted_after_they_ran_and_cells_left_out_are_reported() {
     assert!(junit.contains("skipped=\"1\""), "{junit}");
     crate::support::validate_junit(&dir.join("junit.xml")).unwrap_or_else(|e| panic!("{e}"));
     for r in rs.iter().filter(|r| r.verdict != Verdict::Skipped) {
-        assert_eq!(r.verdict, Verdict::Reproduced, "go {}: {}", r.go, r.explanation);
-        assert_eq!(estimate(r, "buggy", "not_cleaned"), 1300.0, "go {}: 200 a round kept, rounds 2-9", r.go);
-        assert_eq!(estimate(r, "fixed", "not_cleaned"), 0.0, "go {}: every cleanup ran before the sample", r.go);
+        assert_eq!(r.verdict, Verdict::Reproduced, "go {}: {}", r.config.go, r.explanation);
+        assert_eq!(estimate(r, "buggy", "not_cleaned"), 1300.0, "go {}: 200 a round kept, rounds 2-9", r.config.go);
+        assert_eq!(estimate(r, "fixed", "not_cleaned"), 0.0, "go {}: every cleanup ran before the sample", r.config.go);
     }
     // Every fixed sample settled (the queues drained within the bound),
     // and waiting took time: 200 cleanups of 50 µs a round.
@@ -149,7 +149,7 @@ fn a_duration_parameter_becomes_a_count_calibrated_once_per_run() {
                 let units = smp.counters["units"] - s[i - 1].counters["units"];
                 assert_eq!(units as f64, n, "round {}: exactly the calibrated count ran", smp.round);
             }
-            counts.push((r.params["churn_ms"].clone(), run.variant().to_string(), n));
+            counts.push((r.config.params["churn_ms"].clone(), run.variant().to_string(), n));
         }
     }
     // The fixed variant's unit costs the same all run: the count follows

@@ -18,13 +18,18 @@ fn crashing_hanging_and_greedy_children_are_recorded() {
     let rs = run.results();
     assert_eq!(rs.len(), 3);
     for r in &rs {
-        assert_eq!(r.verdict, Verdict::Crash, "{}: {}", r.pattern, r.explanation);
+        assert_eq!(r.verdict, Verdict::Crash, "{}: {}", r.config.pattern, r.explanation);
         assert!(r.met);
         let fixed = r.fixed.as_ref().unwrap();
-        assert_eq!(fixed.status, Presence::Absent, "{}: the well-behaved variant still gets its verdict", r.pattern);
+        assert_eq!(
+            fixed.status,
+            Presence::Absent,
+            "{}: the well-behaved variant still gets its verdict",
+            r.config.pattern
+        );
         assert_eq!(fixed.rounds, 20);
     }
-    let buggy = |id: &str| rs.iter().find(|r| r.pattern == id).unwrap().buggy.clone().unwrap();
+    let buggy = |id: &str| rs.iter().find(|r| r.config.pattern == id).unwrap().buggy.clone().unwrap();
 
     let p = buggy("90-panics");
     assert_eq!(p.status, Presence::Crash);
@@ -37,7 +42,7 @@ fn crashing_hanging_and_greedy_children_are_recorded() {
     assert_eq!(h.status, Presence::Timeout);
     assert_eq!(h.crash.unwrap().class, CrashClass::Timeout);
     assert!((4000..8000).contains(&h.wall_ms), "killed at its 4 s timeout: {} ms", h.wall_ms);
-    let hung_run = &rs.iter().find(|r| r.pattern == "91-hangs").unwrap().runs[0];
+    let hung_run = &rs.iter().find(|r| r.config.pattern == "91-hangs").unwrap().runs[0];
     assert!(
         hung_run.outcome.stderr.contains("SIGQUIT"),
         "Go dumped its goroutines on SIGQUIT:\n{}",
@@ -48,7 +53,7 @@ fn crashing_hanging_and_greedy_children_are_recorded() {
     let m = buggy("92-eats-memory");
     assert_eq!(m.status, Presence::Crash);
     assert_eq!(m.crash.unwrap().class, CrashClass::OutOfMemory);
-    let mem_run = &rs.iter().find(|r| r.pattern == "92-eats-memory").unwrap().runs[0];
+    let mem_run = &rs.iter().find(|r| r.config.pattern == "92-eats-memory").unwrap().runs[0];
     assert!(mem_run.outcome.peak_rss > 256 << 20 && mem_run.outcome.peak_rss < 1 << 30, "{}", mem_run.outcome.peak_rss);
     assert!(t.elapsed().as_secs() < 60, "took {:?}", t.elapsed());
 }
@@ -68,7 +73,7 @@ fn one_patterns_package_level_code_never_runs_in_another_patterns_process() {
     run.templates = d.path().to_path_buf();
     let rs = run.results();
     let table = gcfuzz::report::table(&rs);
-    let cell = |id: &str| rs.iter().find(|r| r.pattern == id).unwrap_or_else(|| panic!("no {id}:\n{table}"));
+    let cell = |id: &str| rs.iter().find(|r| r.config.pattern == id).unwrap_or_else(|| panic!("no {id}:\n{table}"));
     for id in ["02-subslice-pins-array", "10-gogc-off"] {
         let r = cell(id);
         assert_eq!((r.verdict, r.met), (Verdict::Reproduced, true), "{id}: {}\n{table}", r.explanation);

@@ -16,16 +16,16 @@ fn table(cells: &[&CellResult]) -> String {
     let rows: Vec<[String; 7]> = cells
         .iter()
         .map(|r| {
-            let mut knobs = r.knobs.to_string();
-            if let Some(x) = &r.goexperiment {
+            let mut knobs = r.config.knobs.to_string();
+            if let Some(x) = &r.config.goexperiment {
                 knobs = format!("GOEXPERIMENT={x} {knobs}");
             }
             let status = |v: &Option<gcfuzz::oracle::VariantResult>| {
                 v.as_ref().map(|v| v.status.to_string()).unwrap_or_else(|| "-".into())
             };
             [
-                r.pattern.clone(),
-                r.go_line.line_string(),
+                r.config.pattern.to_string(),
+                r.config.go_line.line_string(),
                 knobs,
                 status(&r.buggy),
                 status(&r.fixed),
@@ -76,14 +76,14 @@ fn make_run_leaves_every_output_and_its_verdict_tables_match_the_snapshots() {
     let cells = gcfuzz::journal::read(&out.join("results.jsonl")).unwrap();
     assert_eq!(dom.matches("<section class=\"cell\"").count(), cells.len());
     assert_eq!(dom.matches("<a class=\"badge ").count(), cells.len());
-    let mut versions: Vec<_> = cells.iter().map(|c| c.go).collect();
+    let mut versions: Vec<_> = cells.iter().map(|c| c.config.go).collect();
     versions.sort();
     versions.dedup();
     assert_eq!(versions.len(), 2, "the default toolchains: oldest and newest");
     let grid = &dom[dom.find("<table class=\"grid\"").unwrap()..];
     assert_eq!(grid[..grid.find("</table>").unwrap()].matches("<tr>").count(), 1 + 16, "16 pattern rows");
     for v in versions {
-        let here: Vec<&CellResult> = cells.iter().filter(|c| c.go == v).collect();
+        let here: Vec<&CellResult> = cells.iter().filter(|c| c.config.go == v).collect();
         insta::with_settings!({
             snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots"),
             prepend_module_to_snapshot => false,

@@ -141,7 +141,11 @@ impl<'a> Run<'a> {
 /// The cell for a toolchain series, go line and GODEBUG (None = unset).
 pub fn cell<'r>(rs: &'r [CellResult], go: &str, line: &str, godebug: Option<&str>) -> &'r CellResult {
     rs.iter()
-        .find(|r| r.go.line_string() == go && r.go_line.line_string() == line && r.knobs.godebug.as_deref() == godebug)
+        .find(|r| {
+            r.config.go.line_string() == go
+                && r.config.go_line.line_string() == line
+                && r.config.knobs.godebug.as_deref() == godebug
+        })
         .unwrap_or_else(|| panic!("no cell go {go} line {line} godebug {godebug:?} in\n{}", gcfuzz::report::table(rs)))
 }
 

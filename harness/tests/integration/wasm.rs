@@ -24,7 +24,11 @@ fn judge_all(templates: &Path, patterns: &[&str], go: &str, wasm: &Wasm, rss_cap
     let names: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
     let selected = template::select(&all, &names).unwrap();
     let tc = toolchains();
-    let spec = MatrixSpec { go: tc.resolve(go).unwrap(), backends: vec!["wasm".into()], ..Default::default() };
+    let spec = MatrixSpec {
+        go: tc.resolve(go).unwrap(),
+        backends: vec![gcfuzz::cell::BackendKind::Wasm],
+        ..Default::default()
+    };
     let plan = matrix::plan(&selected, &spec).unwrap();
     let builder = GoBuilder::new(&home(), &templates.join("probe"), tc);
     let options = campaign::Options {
@@ -40,7 +44,7 @@ fn judge_all(templates: &Path, patterns: &[&str], go: &str, wasm: &Wasm, rss_cap
 }
 
 fn cell<'r>(rs: &'r [CellResult], pattern: &str) -> &'r CellResult {
-    rs.iter().find(|r| r.pattern.starts_with(pattern)).unwrap_or_else(|| panic!("no {pattern} cell"))
+    rs.iter().find(|r| r.config.pattern.starts_with(pattern)).unwrap_or_else(|| panic!("no {pattern} cell"))
 }
 
 /// A run as JSON without its wall times (the only thing allowed to move).
@@ -79,7 +83,7 @@ fn a_wasm_cell_replays_bit_for_bit_its_sleeps_take_no_time_and_its_module_is_cac
     assert_eq!(a[0].verdict, gcfuzz::verdict::Verdict::Reproduced, "{}", a[0].explanation);
 
     let buggy = run_of(&a[0], "buggy");
-    assert_eq!(buggy.backend, "wasm");
+    assert_eq!(buggy.backend, gcfuzz::cell::BackendKind::Wasm);
     let fuel = buggy.outcome.fuel.expect("wasm counts fuel");
     assert!(fuel > 1_000_000, "{fuel}");
     let per_sample: Vec<f64> = buggy.samples.iter().map(|s| s.get("fuel").expect("each sample has fuel")).collect();
@@ -206,7 +210,8 @@ fn the_planner_skips_what_wasm_cannot_run_with_the_reason() {
 /// One cell's exact line: statuses, every signal's estimate, every run's
 /// fuel. f64s print as the shortest text that reads back the same.
 fn exact(r: &CellResult) -> String {
-    let mut s = format!("{} line{} {}: {}", r.pattern, r.go_line.line_string(), r.knobs, r.verdict);
+    let mut s =
+        format!("{} line{} {}: {}", r.config.pattern, r.config.go_line.line_string(), r.config.knobs, r.verdict);
     for v in [&r.buggy, &r.fixed].into_iter().flatten() {
         let _ = write!(s, "\n  {} {}", v.variant, v.status);
         for sig in &v.signals {
@@ -263,7 +268,7 @@ fn the_wasm_suite_is_identical_twice_and_matches_its_exact_snapshot() {
         let out = rs
             .iter()
             .filter(|r| r.verdict == Verdict::Skipped)
-            .map(|r| format!("{} {}", r.pattern, r.explanation))
+            .map(|r| format!("{} {}", r.config.pattern, r.explanation))
             .collect();
         rs.retain(|r| r.verdict != Verdict::Skipped);
         out
