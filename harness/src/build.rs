@@ -854,7 +854,7 @@ impl Builder for GoBuilder {
         let build_ms = t.elapsed().as_millis() as u64;
         self.counts.builds.fetch_add(1, Ordering::Relaxed);
         self.counts.build_ms.fetch_add(build_ms, Ordering::Relaxed);
-        if out.timed_out {
+        if out.stop.timed_out() {
             return Err(BuildError::Timeout { go: key.go, secs: self.timeout.as_secs() });
         }
         if !out.success() {

@@ -488,7 +488,7 @@ impl Shared<'_, '_> {
             let r = crate::judge::judge(pattern, cell, &builder, *backend, &opts);
             drop(admission);
             // A cell cut short by Ctrl-C is not done: --resume reruns it.
-            if self.stop.is_cancelled() || r.runs.iter().any(|run| run.outcome.interrupted) {
+            if self.stop.is_cancelled() || r.runs.iter().any(|run| run.outcome.stop.interrupted()) {
                 break;
             }
             if let Some(j) = c.journal

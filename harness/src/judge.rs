@@ -74,7 +74,7 @@ pub fn judge(
     opts: &Options,
 ) -> CellResult {
     let first = judge_once(pattern, cell, builder, backend, opts);
-    let cut = first.runs.iter().any(|r| r.outcome.stopped_early);
+    let cut = first.runs.iter().any(|r| r.outcome.stop.stopped_early());
     if opts.evidence.is_some() && cut && needs_evidence(&first) && !opts.cancelled() {
         return judge_once(pattern, cell, builder, backend, &Options { early_stop: false, ..*opts });
     }
@@ -163,7 +163,7 @@ fn run_trials(
         }
         match backend.run(&spec) {
             Ok(rec) => {
-                if !rec.outcome.interrupted
+                if !rec.outcome.stop.interrupted()
                     && let Some(hook) = opts.on_run
                 {
                     hook(name, trial, &rec);

@@ -109,6 +109,102 @@ impl ChildSpec {
     }
 }
 
+/// Why a run ended: on its own, or stopped by gcfuzz for one reason.
+///
+/// Serialised as the journal has always spelled it (four fields:
+/// `timed_out`, `over_memory`, `interrupted`, `stopped_early`), so
+/// journals read both ways; where an old record sets several, the one a
+/// crash is classified by wins (interrupted, stopped early, over memory,
+/// timed out).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StopFields", into = "StopFields")]
+pub enum StopReason {
+    /// It ended by itself (an exit or a signal not sent by gcfuzz).
+    #[default]
+    Own,
+    /// Killed for running past its time (or instruction) budget.
+    TimedOut,
+    /// Killed for exceeding its memory cap: the bytes it had.
+    OverMemory(u64),
+    /// Killed because gcfuzz was interrupted (Ctrl-C, a cancelled token).
+    Interrupted,
+    /// Stopped once gcfuzz had what it needed (early stopping).
+    Early,
+}
+
+impl StopReason {
+    /// Killed for its time budget.
+    pub fn timed_out(self) -> bool {
+        self == StopReason::TimedOut
+    }
+
+    /// The bytes it had when killed for its memory cap.
+    pub fn over_memory(self) -> Option<u64> {
+        match self {
+            StopReason::OverMemory(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Killed because gcfuzz was interrupted.
+    pub fn interrupted(self) -> bool {
+        self == StopReason::Interrupted
+    }
+
+    /// Stopped early, with what it needed.
+    pub fn stopped_early(self) -> bool {
+        self == StopReason::Early
+    }
+
+    /// `timed out`, `over its memory cap`, … for people; `None` when it
+    /// ended by itself.
+    pub fn describe(self) -> Option<&'static str> {
+        match self {
+            StopReason::Own => None,
+            StopReason::TimedOut => Some("timed out"),
+            StopReason::OverMemory(_) => Some("over its memory cap"),
+            StopReason::Interrupted => Some("interrupted"),
+            StopReason::Early => Some("stopped early"),
+        }
+    }
+}
+
+/// [`StopReason`] as the journal spells it.
+#[derive(Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+struct StopFields {
+    #[serde(default)]
+    timed_out: bool,
+    #[serde(default)]
+    over_memory: Option<u64>,
+    #[serde(default)]
+    interrupted: bool,
+    #[serde(default)]
+    stopped_early: bool,
+}
+
+impl From<StopFields> for StopReason {
+    fn from(f: StopFields) -> Self {
+        match f {
+            StopFields { interrupted: true, .. } => StopReason::Interrupted,
+            StopFields { stopped_early: true, .. } => StopReason::Early,
+            StopFields { over_memory: Some(b), .. } => StopReason::OverMemory(b),
+            StopFields { timed_out: true, .. } => StopReason::TimedOut,
+            _ => StopReason::Own,
+        }
+    }
+}
+
+impl From<StopReason> for StopFields {
+    fn from(s: StopReason) -> Self {
+        StopFields {
+            timed_out: s.timed_out(),
+            over_memory: s.over_memory(),
+            interrupted: s.interrupted(),
+            stopped_early: s.stopped_early(),
+        }
+    }
+}
+
 /// How the child ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChildOutcome {
@@ -116,14 +212,8 @@ pub struct ChildOutcome {
     pub code: Option<i32>,
     /// The signal that ended it, if one did.
     pub signal: Option<i32>,
-    /// Killed by the harness for running past its timeout.
-    pub timed_out: bool,
-    /// Killed by the harness for exceeding its memory cap (bytes it had).
-    pub over_memory: Option<u64>,
-    /// Killed because the harness was interrupted (Ctrl-C).
-    pub interrupted: bool,
-    /// Stopped by the harness once it had what it needed (early stopping).
-    pub stopped_early: bool,
+    /// Whether gcfuzz stopped it, and why.
+    pub stop: StopReason,
     /// The highest resident set seen while polling (bytes; 0 if unknown).
     pub peak_rss: u64,
     /// Captured stderr (lossy UTF-8; the middle is cut past the cap).
@@ -135,7 +225,7 @@ pub struct ChildOutcome {
 impl ChildOutcome {
     /// Exited with code 0, on its own.
     pub fn success(&self) -> bool {
-        self.code == Some(0) && !self.timed_out && self.over_memory.is_none() && !self.interrupted
+        self.code == Some(0) && matches!(self.stop, StopReason::Own | StopReason::Early)
     }
 }
 
@@ -170,8 +260,8 @@ pub fn run_until(spec: &ChildSpec, on_line: &mut dyn FnMut(&str) -> bool) -> Res
     let pipes = Pipes::read(&mut child, spec.stderr_cap);
     let mut outcome = ChildOutcome::default();
     let status = watch(spec, &mut child, &pipes, start, on_line, &mut outcome);
-    let status = stop(spec, &mut child, pid, status, outcome.timed_out);
-    outcome.stderr = pipes.drain(on_line, outcome.stopped_early);
+    let status = stop(spec, &mut child, pid, status, outcome.stop.timed_out());
+    outcome.stderr = pipes.drain(on_line, outcome.stop.stopped_early());
     if let Some(s) = status {
         outcome.code = s.code();
         outcome.signal = s.signal();
@@ -345,7 +435,7 @@ fn watch(
         }
         last_turn = now;
         if spec.cancel.is_cancelled() {
-            outcome.interrupted = true;
+            outcome.stop = StopReason::Interrupted;
             break;
         }
         if now >= deadline {
@@ -355,7 +445,7 @@ fn watch(
                 status = Some(s);
                 break;
             }
-            outcome.timed_out = true;
+            outcome.stop = StopReason::TimedOut;
             break;
         }
         if now.duration_since(last_poll) >= Duration::from_millis(50) {
@@ -369,7 +459,7 @@ fn watch(
             if let Some(rss) = rss_of(pid) {
                 outcome.peak_rss = outcome.peak_rss.max(rss);
                 if spec.rss_cap.is_some_and(|cap| rss > cap) {
-                    outcome.over_memory = Some(rss);
+                    outcome.stop = StopReason::OverMemory(rss);
                     break;
                 }
             }
@@ -378,7 +468,7 @@ fn watch(
             match pipes.lines.recv_timeout(Duration::from_millis(50).min(deadline - now)) {
                 Ok(line) => {
                     if on_line(&line) {
-                        outcome.stopped_early = true;
+                        outcome.stop = StopReason::Early;
                         break;
                     }
                 }
@@ -638,13 +728,37 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_reason_reads_and_writes_as_the_journal_spells_it() {
+        let json = |s: StopReason| serde_json::to_value(s).unwrap();
+        assert_eq!(
+            json(StopReason::OverMemory(5)),
+            serde_json::json!({"timed_out": false, "over_memory": 5, "interrupted": false, "stopped_early": false})
+        );
+        for s in [
+            StopReason::Own,
+            StopReason::TimedOut,
+            StopReason::OverMemory(7),
+            StopReason::Interrupted,
+            StopReason::Early,
+        ] {
+            assert_eq!(serde_json::from_value::<StopReason>(json(s)).unwrap(), s);
+        }
+        // Older records: fields left out, or several set (the crash
+        // classification's order decides).
+        let read = |v: serde_json::Value| serde_json::from_value::<StopReason>(v).unwrap();
+        assert_eq!(read(serde_json::json!({})), StopReason::Own);
+        assert_eq!(read(serde_json::json!({"timed_out": true, "over_memory": 9})), StopReason::OverMemory(9));
+        assert_eq!(read(serde_json::json!({"timed_out": true, "interrupted": true})), StopReason::Interrupted);
+    }
+
+    #[test]
     fn streams_lines_and_keeps_stderr() {
         let mut lines = Vec::new();
         let o = run(&sh("echo one; echo two; echo oops >&2; exit 3"), &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!(lines, ["one", "two"]);
         assert_eq!(o.code, Some(3));
         assert_eq!(o.stderr, "oops\n");
-        assert!(!o.timed_out && !o.success());
+        assert!(!o.stop.timed_out() && !o.success());
     }
 
     #[test]
@@ -666,7 +780,7 @@ mod tests {
             l == "3"
         })
         .unwrap();
-        assert!(o.stopped_early && !o.timed_out, "{o:?}");
+        assert!(o.stop.stopped_early() && !o.stop.timed_out(), "{o:?}");
         assert_eq!(seen, ["0", "1", "2", "3"]);
         assert!(o.wall_ms < 5000);
     }
@@ -691,7 +805,7 @@ mod tests {
         s.grace = Duration::from_millis(500);
         let t = Instant::now();
         let o = run(&s, &mut |_| {}).unwrap();
-        assert!(o.timed_out, "{o:?}");
+        assert!(o.stop.timed_out(), "{o:?}");
         assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
         // SIGQUIT first: the shell's trap ran and chose its exit code (or,
         // past the grace, SIGKILL ended it).
@@ -725,7 +839,7 @@ mod tests {
             });
             run(&s, &mut |_| {}).unwrap()
         });
-        assert!(o.interrupted && !o.timed_out, "{o:?}");
+        assert!(o.stop.interrupted() && !o.stop.timed_out(), "{o:?}");
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
         assert!(campaign.is_cancelled() && !other.is_cancelled());
         // A child cancelled on its own does not cancel its parent.
@@ -753,7 +867,7 @@ mod tests {
             lines.push(l.to_string());
         })
         .unwrap();
-        assert!(!o.timed_out, "{o:?}");
+        assert!(!o.stop.timed_out(), "{o:?}");
         assert_eq!((o.code, lines.as_slice()), (Some(0), ["first".to_string(), "done".to_string()].as_slice()));
         // A child that really hangs still times out after a stall.
         let mut s = sh("echo first; sleep 30");
@@ -761,7 +875,7 @@ mod tests {
         s.grace = Duration::from_millis(100);
         let t = Instant::now();
         let o = run(&s, &mut |_| std::thread::sleep(Duration::from_millis(1500))).unwrap();
-        assert!(o.timed_out, "{o:?}");
+        assert!(o.stop.timed_out(), "{o:?}");
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
@@ -771,7 +885,7 @@ mod tests {
         s.timeout = Duration::from_millis(300);
         s.grace = Duration::from_millis(100);
         let o = run(&s, &mut |_| {}).unwrap();
-        assert!(o.timed_out);
+        assert!(o.stop.timed_out());
         assert!(matches!(o.signal, Some(libc::SIGQUIT | libc::SIGKILL)), "{o:?}");
     }
 
@@ -782,9 +896,9 @@ mod tests {
         s.rss_cap = Some(64 << 20);
         s.timeout = Duration::from_secs(20);
         let o = run(&s, &mut |_| {}).unwrap();
-        assert!(o.over_memory.is_some_and(|m| m > 64 << 20), "{o:?}");
+        assert!(o.stop.over_memory().is_some_and(|m| m > 64 << 20), "{o:?}");
         assert!(o.peak_rss > 64 << 20);
-        assert!(!o.timed_out);
+        assert!(!o.stop.timed_out());
     }
 
     #[test]
@@ -868,7 +982,7 @@ mod tests {
         probe.finish();
         let o = run(&s, &mut |_| {}).unwrap();
         // The shell's fork fails at the cap (it gives up), long before 300.
-        assert!(!o.timed_out && o.wall_ms < 10_000, "{o:?}");
+        assert!(!o.stop.timed_out() && o.wall_ms < 10_000, "{o:?}");
         assert!(o.stderr.contains("the task cap of 50 was reached"), "{}", o.stderr);
         // No `sleep 37` of it is left, and no cgroup.
         assert_eq!(processes_running(&["sleep", "37"]), 0);

@@ -13,7 +13,7 @@
 use crate::build::Target;
 use crate::knobs::Knobs;
 use crate::probe::{self, DetectorLine, Done, Hello, Line, Sample};
-use crate::process::{self, ChildOutcome, ChildSpec};
+use crate::process::{self, ChildOutcome, ChildSpec, StopReason};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -139,14 +139,10 @@ pub struct RunOutcome {
     pub code: Option<i32>,
     /// The signal that ended it, if one did (native processes).
     pub signal: Option<i32>,
-    /// Stopped for running past its time (or instruction) budget.
-    pub timed_out: bool,
-    /// Stopped for exceeding its memory cap (the bytes it had).
-    pub over_memory: Option<u64>,
-    /// Stopped because the harness was interrupted (Ctrl-C).
-    pub interrupted: bool,
-    /// Stopped by the harness once it had what it needed (early stopping).
-    pub stopped_early: bool,
+    /// Whether gcfuzz stopped it, and why (the journal's `timed_out`,
+    /// `over_memory`, `interrupted` and `stopped_early`).
+    #[serde(flatten)]
+    pub stop: StopReason,
     /// The highest memory use seen (resident set for a process; bytes, 0
     /// if unknown).
     pub peak_rss: u64,
@@ -184,16 +180,8 @@ impl RunOutcome {
             (None, Some(sig)) => format!("killed by signal {sig}"),
             (None, None) => "no exit status".to_string(),
         };
-        let why = [
-            (self.timed_out, "timed out"),
-            (self.over_memory.is_some(), "over its memory cap"),
-            (self.interrupted, "interrupted"),
-            (self.stopped_early, "stopped early"),
-        ];
-        for (on, what) in why {
-            if on {
-                s.push_str(&format!(" ({what})"));
-            }
+        if let Some(why) = self.stop.describe() {
+            s.push_str(&format!(" ({why})"));
         }
         s.push_str(&format!(", {} ms, peak RSS {} MiB", self.wall_ms, self.peak_rss >> 20));
         if let Some(f) = self.fuel {
@@ -208,10 +196,7 @@ impl From<ChildOutcome> for RunOutcome {
         RunOutcome {
             code: c.code,
             signal: c.signal,
-            timed_out: c.timed_out,
-            over_memory: c.over_memory,
-            interrupted: c.interrupted,
-            stopped_early: c.stopped_early,
+            stop: c.stop,
             peak_rss: c.peak_rss,
             stderr: c.stderr,
             wall_ms: c.wall_ms,
@@ -443,19 +428,19 @@ pub const STOP_NOTE: &str = "gcfuzz stopped it:";
 /// Classifies how a run ended; `None` for a clean, complete run.
 pub fn classify(o: &RunOutcome, done: Option<&Done>) -> Option<Crash> {
     let first = |prefix: &str| o.stderr.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
-    if o.interrupted {
+    if o.stop.interrupted() {
         return Some(Crash { class: CrashClass::Interrupted, message: "stopped: gcfuzz was interrupted".into() });
     }
-    if o.stopped_early {
+    if o.stop.stopped_early() {
         return None;
     }
-    if let Some(rss) = o.over_memory {
+    if let Some(rss) = o.stop.over_memory() {
         return Some(Crash {
             class: CrashClass::OutOfMemory,
             message: format!("killed at {} MiB resident", rss >> 20),
         });
     }
-    if o.timed_out {
+    if o.stop.timed_out() {
         let message = first(STOP_NOTE)
             .unwrap_or_else(|| format!("no exit after {} ms; killed (SIGQUIT, then SIGKILL)", o.wall_ms));
         return Some(Crash { class: CrashClass::Timeout, message });
@@ -521,12 +506,12 @@ mod tests {
         );
         assert_eq!(c(out(Some(7), None, "bye\n"), None).unwrap(), (CrashClass::Exit, "exit status 7: bye".into()));
         let mut t = out(None, Some(9), "SIGQUIT: quit");
-        t.timed_out = true;
+        t.stop = StopReason::TimedOut;
         assert_eq!(c(t, None).unwrap().0, CrashClass::Timeout);
         let w = Done { reason: "watchdog".into(), ..done() };
         assert_eq!(c(out(Some(4), None, ""), Some(w)).unwrap().0, CrashClass::Timeout);
         let mut m = out(None, Some(9), "");
-        m.over_memory = Some(3 << 30);
+        m.stop = StopReason::OverMemory(3 << 30);
         assert_eq!(c(m, None).unwrap(), (CrashClass::OutOfMemory, "killed at 3072 MiB resident".into()));
     }
 

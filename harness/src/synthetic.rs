@@ -10,6 +10,7 @@
 use crate::build::{Artifact, BuildError, BuildKey, Builder, Target, scenario_name};
 use crate::probe::{SAMPLE_METRICS, Sample};
 use crate::process::ChildOutcome;
+use crate::process::StopReason;
 use crate::run::{Backend, Collector, RunError, RunOutcome, RunRecord, RunSpec};
 use crate::template::{Pattern, Variant};
 use crate::toolchain::{Progress, ToolchainError};
@@ -176,19 +177,19 @@ impl Backend for SyntheticBackend {
             if let (Some(cap), Some(rss)) = (spec.rss_cap, s.get("rss"))
                 && rss as u64 > cap
             {
-                outcome.over_memory = Some(rss as u64);
+                outcome.stop = StopReason::OverMemory(rss as u64);
                 outcome.peak_rss = rss as u64;
                 outcome.signal = Some(libc::SIGKILL);
                 break;
             }
             sent += 1;
             if collector.line(&sample_line(s)) {
-                outcome.stopped_early = true;
+                outcome.stop = StopReason::Early;
                 break;
             }
         }
         std::thread::sleep(self.hold);
-        if !outcome.stopped_early && outcome.over_memory.is_none() {
+        if !outcome.stop.stopped_early() && outcome.stop.over_memory().is_none() {
             match &series.exit {
                 Exit::Done => {
                     let done = serde_json::json!({"v": 1, "type": "done", "rounds": sent.saturating_sub(1), "reason": "rounds"});
@@ -200,7 +201,7 @@ impl Backend for SyntheticBackend {
                     outcome.stderr = format!("panic: {m}\n\ngoroutine 1 [running]:\n");
                 }
                 Exit::Hang => {
-                    outcome.timed_out = true;
+                    outcome.stop = StopReason::TimedOut;
                     outcome.signal = Some(libc::SIGKILL);
                     outcome.stderr = "SIGQUIT: quit\n".into();
                 }

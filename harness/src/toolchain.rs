@@ -517,7 +517,7 @@ fn go_probe(go: &Path, args: &[&str]) -> Result<String, String> {
         stdout.push('\n');
     })
     .map_err(|e| format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()))?;
-    if o.timed_out {
+    if o.stop.timed_out() {
         return Err(format!("`go {}` did not answer within {} s", args.join(" "), spec.timeout.as_secs()));
     }
     if !o.success() {

@@ -38,7 +38,7 @@
 //! wasmtime's types stay inside this module.
 
 use crate::build::Target;
-use crate::process::{CappedText, STDERR_CAP};
+use crate::process::{CappedText, STDERR_CAP, StopReason};
 use crate::run::{Backend, Collector, RunError, RunOutcome, RunRecord, RunSpec, STOP_NOTE};
 use sha2::{Digest, Sha256};
 
@@ -285,15 +285,15 @@ impl Wasm {
                     outcome.code = Some(exit.0);
                 } else if let Some(stop) = e.downcast_ref::<Stop>() {
                     match stop {
-                        Stop::Early => outcome.stopped_early = true,
-                        Stop::Interrupted => outcome.interrupted = true,
+                        Stop::Early => outcome.stop = StopReason::Early,
+                        Stop::Interrupted => outcome.stop = StopReason::Interrupted,
                         Stop::WallClock(_) => {
-                            outcome.timed_out = true;
+                            outcome.stop = StopReason::TimedOut;
                             host.stderr.push(format!("\n{STOP_NOTE} {stop}\n").as_bytes());
                         }
                     }
                 } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
-                    outcome.timed_out = true;
+                    outcome.stop = StopReason::TimedOut;
                     let note = format!(
                         "\n{STOP_NOTE} its fuel budget of {budget} instructions ({} ms of virtual time) is spent\n",
                         spec.timeout.as_millis()
@@ -306,8 +306,10 @@ impl Wasm {
                 }
             }
         }
-        if !outcome.stopped_early && !outcome.interrupted {
-            outcome.over_memory = limits.denied;
+        // A denied growth is why a run that also ran out of time ended
+        // (the order a crash is classified in).
+        if let (StopReason::Own | StopReason::TimedOut, Some(bytes)) = (outcome.stop, limits.denied) {
+            outcome.stop = StopReason::OverMemory(bytes);
         }
         outcome.stderr = host.stderr.finish();
         outcome.wall_ms = start.elapsed().as_millis() as u64;

@@ -195,11 +195,11 @@ fn early_stopping_ends_a_decided_run_at_its_minimum_and_lets_an_undecided_one_ru
     // 5 points has no finite upper end, so absent can wait a round.
     assert_eq!(decided.buggy.as_ref().unwrap().rounds, 7);
     assert_eq!(decided.fixed.as_ref().unwrap().rounds, 8);
-    assert!(decided.runs.iter().all(|r| r.outcome.stopped_early && r.crash.is_none()));
+    assert!(decided.runs.iter().all(|r| r.outcome.stop.stopped_early() && r.crash.is_none()));
     let undecided = &out.results[1];
     assert_eq!(undecided.buggy.as_ref().unwrap().status, Presence::Inconclusive);
     assert_eq!(undecided.buggy.as_ref().unwrap().rounds, 20, "up to twice its rounds");
-    assert!(!undecided.runs[0].outcome.stopped_early);
+    assert!(!undecided.runs[0].outcome.stop.stopped_early());
     assert!(crate::report::summary(&out.results).contains("early stopping ran 43 of 40 nominal rounds (7% more)"));
 }
 

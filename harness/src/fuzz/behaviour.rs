@@ -35,9 +35,9 @@ pub const FEATURES: &[&str] = &[
 /// time (1: killed at the capped timeout) or its wall clock (2: the probe
 /// stopped itself at the capped `max_wall`).
 pub fn cut_kind(run: &RunRecord) -> Option<usize> {
-    if run.outcome.over_memory.is_some() {
+    if run.outcome.stop.over_memory().is_some() {
         Some(0)
-    } else if run.outcome.timed_out {
+    } else if run.outcome.stop.timed_out() {
         Some(1)
     } else if run.done.as_ref().is_some_and(|d| d.reason == "wall") {
         Some(2)

@@ -116,7 +116,7 @@ impl Judged {
     /// Whether gcfuzz itself was interrupted during it (the result is then
     /// not a measurement and must be thrown away).
     pub fn interrupted(&self) -> bool {
-        let cut = |r: &CellResult| r.runs.iter().any(|run| run.outcome.interrupted);
+        let cut = |r: &CellResult| r.runs.iter().any(|run| run.outcome.stop.interrupted());
         cut(&self.first) || self.rerun.as_ref().is_some_and(cut)
     }
 

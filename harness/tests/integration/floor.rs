@@ -9,7 +9,7 @@ fn rounds(journal: &std::path::Path) -> Vec<(String, usize, bool)> {
     gcfuzz::journal::read(journal)
         .unwrap()
         .iter()
-        .flat_map(|c| c.runs.iter().map(|r| (r.variant().to_string(), r.samples.len(), r.outcome.stopped_early)))
+        .flat_map(|c| c.runs.iter().map(|r| (r.variant().to_string(), r.samples.len(), r.outcome.stop.stopped_early())))
         .collect()
 }
 

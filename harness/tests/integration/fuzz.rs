@@ -201,8 +201,11 @@ fn fuzzing_on_wasm_finds_it_under_a_virtual_cap_and_proves_it_with_one_full_judg
         let at = run.args.iter().position(|a| a == "-max-wall").expect("a -max-wall argument");
         assert_eq!(run.args[at + 1], "5000ms", "{}: {:?}", run.variant(), run.args);
         let o = &run.outcome;
-        assert!(!o.timed_out && o.over_memory.is_none() && o.fuel.is_some() && o.clock_ns.is_some(), "{o:?}");
-        assert!(o.stopped_early || run.done.as_ref().is_some_and(|d| d.reason == "rounds"), "{:?}", run.done);
+        assert!(
+            !o.stop.timed_out() && o.stop.over_memory().is_none() && o.fuel.is_some() && o.clock_ns.is_some(),
+            "{o:?}"
+        );
+        assert!(o.stop.stopped_early() || run.done.as_ref().is_some_and(|d| d.reason == "rounds"), "{:?}", run.done);
     }
     drop(machine);
     let env = [("GCFUZZ_TEMPLATES", t.path())];

@@ -157,7 +157,7 @@ fn wasm_limits_are_verdicts_out_of_memory_fuel_and_the_virtual_watchdog() {
     let b = run_of(m, "buggy");
     let crash = b.crash.as_ref().expect("out of memory");
     assert_eq!(crash.class, CrashClass::OutOfMemory, "{crash:?}\n{}", b.outcome.stderr);
-    assert!(b.outcome.over_memory.is_some_and(|n| n > 256 << 20), "{:?}", b.outcome.over_memory);
+    assert!(b.outcome.stop.over_memory().is_some_and(|n| n > 256 << 20), "{:?}", b.outcome.stop.over_memory());
     assert!(b.outcome.stderr.contains("out of memory"), "{}", b.outcome.stderr);
     assert!(run_of(m, "fixed").crash.is_none());
 
@@ -169,7 +169,7 @@ fn wasm_limits_are_verdicts_out_of_memory_fuel_and_the_virtual_watchdog() {
     assert_eq!(crash.class, CrashClass::Timeout);
     assert!(crash.message.contains("fuel budget of 1000000000 instructions"), "{}", crash.message);
     assert_eq!(b.outcome.fuel, Some(1_000_000_000));
-    assert!(b.outcome.timed_out);
+    assert!(b.outcome.stop.timed_out());
     let again = judge_all(d.path(), &["91", "92", "96"], "latest", &wasm, Some(256 << 20));
     let again = cell(&again, "96");
     assert_eq!(without_wall(b), without_wall(run_of(again, "buggy")));
