@@ -60,7 +60,7 @@ snapshots: test-deps
 build:
 	$(CARGO) build --locked --workspace
 
-## lint: clippy on every target, warnings as errors; gofmt over the Go files (templates, examples, fixtures)
+## lint: clippy on every target, warnings as errors; gofmt over the Go files (templates, examples, fixtures); go vet over every built-in pattern rendered whole (fixed variants and the probe must be clean)
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p gcfuzz --test reliability -- -D warnings
