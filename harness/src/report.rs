@@ -15,24 +15,74 @@ use crate::template::Pattern;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// What `--out DIR` holds besides the journal (`results.jsonl`) and the
-/// `evidence/` folder.
-pub const OUTPUT_FILES: [&str; 5] = ["verdicts.json", "summary.md", "junit.xml", "report.html", "bench.txt"];
+/// One report format: a file of an `--out` folder, rendered from the
+/// cells (with their runs, where the format plots or lists them).
+///
+/// A closed enum rather than a trait of exporters: the set is gcfuzz's own
+/// and known when it compiles, each format is one pure function of the
+/// results, and a match makes a new format a compile error everywhere it
+/// must be named (the file list, `write_dir`, the snapshot tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `verdicts.json`: the stable `--json` form.
+    Verdicts,
+    /// `summary.md`: Markdown for a CI job summary.
+    Summary,
+    /// `junit.xml`: one suite per pattern, one case per cell.
+    Junit,
+    /// `report.html`: the grid, the cells and their plots.
+    Html,
+    /// `bench.txt`: Go benchmark lines for benchstat.
+    Bench,
+}
 
-/// Writes [`OUTPUT_FILES`] into `dir`. The HTML plots and the benchmark
-/// lines need the cells' runs (`CellResult::runs`, e.g. from
-/// [`crate::journal::read`]); cells without them still get their rows.
+impl Format {
+    /// Every format, in the order they are written.
+    pub const ALL: [Format; 5] = [Format::Verdicts, Format::Summary, Format::Junit, Format::Html, Format::Bench];
+
+    /// Its file in an output folder.
+    pub const fn file_name(self) -> &'static str {
+        match self {
+            Format::Verdicts => "verdicts.json",
+            Format::Summary => "summary.md",
+            Format::Junit => "junit.xml",
+            Format::Html => "report.html",
+            Format::Bench => "bench.txt",
+        }
+    }
+
+    /// The file's text.
+    pub fn render(self, results: &[CellResult]) -> String {
+        match self {
+            Format::Verdicts => json(results),
+            Format::Summary => summary_md(results),
+            Format::Junit => junit(results),
+            Format::Html => html::report(results),
+            Format::Bench => bench::bench(results),
+        }
+    }
+}
+
+/// What `--out DIR` holds besides the journal (`results.jsonl`) and the
+/// `evidence/` folder: each [`Format`]'s file.
+pub const OUTPUT_FILES: [&str; 5] = {
+    let mut names = [""; 5];
+    let mut i = 0;
+    while i < Format::ALL.len() {
+        names[i] = Format::ALL[i].file_name();
+        i += 1;
+    }
+    names
+};
+
+/// Writes every [`Format`] into `dir`, each atomically (written aside,
+/// synced, renamed). The HTML plots and the benchmark lines need the
+/// cells' runs (`CellResult::runs`, e.g. from [`crate::journal::read`]);
+/// cells without them still get their rows.
 pub fn write_dir(dir: &Path, results: &[CellResult]) -> Result<(), crate::errors::IoError> {
     std::fs::create_dir_all(dir).map_err(crate::errors::io_err("failed to create", dir))?;
-    for name in OUTPUT_FILES {
-        let text = match name {
-            "verdicts.json" => json(results),
-            "summary.md" => summary_md(results),
-            "junit.xml" => junit(results),
-            "report.html" => html::report(results),
-            _ => bench::bench(results),
-        };
-        crate::errors::write_atomic(&dir.join(name), text)?;
+    for f in Format::ALL {
+        crate::errors::write_atomic(&dir.join(f.file_name()), f.render(results))?;
     }
     Ok(())
 }

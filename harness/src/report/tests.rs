@@ -122,13 +122,22 @@ fn every_format_of_a_synthetic_campaign_matches_its_snapshot() {
     assert!(verdicts.iter().any(|v| v.contains("43-crash") && v.ends_with("crash")), "{verdicts:?}");
     snapshot("table", "the verdict table (`gcfuzz run`, stdout)", &table(&rs));
     snapshot("summary", "the one-line summary and what failed", &format!("{}\n{}", summary(&rs), failures(&rs)));
-    snapshot("summary-md", "summary.md (a CI job summary)", &summary_md(&rs));
-    snapshot("junit", "junit.xml", &junit(&rs));
-    snapshot("bench", "bench.txt (benchstat lines)", &bench::bench(&rs));
-    snapshot("html", "report.html", &html::report(&rs));
-    // JSON: every field of every cell (the runs' series are not in it).
-    let doc: serde_json::Value = serde_json::from_str(&json(&rs)).unwrap();
-    snapshot("json", "results.json (`--json`)", &serde_json::to_string_pretty(&doc).unwrap());
+    // Every file of an output folder: a new format fails to compile here
+    // until it has its snapshot.
+    for f in Format::ALL {
+        let text = f.render(&rs);
+        match f {
+            Format::Summary => snapshot("summary-md", "summary.md (a CI job summary)", &text),
+            Format::Junit => snapshot("junit", "junit.xml", &text),
+            Format::Bench => snapshot("bench", "bench.txt (benchstat lines)", &text),
+            Format::Html => snapshot("html", "report.html", &text),
+            Format::Verdicts => {
+                // Every field of every cell (the runs' series are not in it).
+                let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+                snapshot("json", "results.json (`--json`)", &serde_json::to_string_pretty(&doc).unwrap());
+            }
+        }
+    }
 }
 
 #[test]
@@ -183,4 +192,38 @@ fn the_main_error_messages_match_their_snapshot() {
     let bad_stress = "gc-ms=fast".parse::<crate::stress::Stress>().unwrap_err();
     text.push_str(&format!("a bad stress setting:\n  {bad_stress}\n"));
     snapshot("errors", "the first error messages a pattern author meets", &text);
+}
+
+/// JUnit and HTML are written with `format!`, every text through the one
+/// escaper (`xml_escape`), rather than through quick-junit and a template
+/// engine: both formats are small, the JUnit file is checked against the
+/// schema in the slow tier, and this test holds the escaping to account.
+/// Markup put into every field a pattern, a user or a child process
+/// controls (the reason a cell was skipped, why a verdict is expected, an
+/// explanation, an error, parameter values, a crash message, stderr) must
+/// come out escaped, never as markup.
+#[test]
+fn markup_in_any_field_comes_out_escaped_in_junit_and_html() {
+    const EVIL: &str = "<x-evil a=\"1\">&'";
+    let mut rs = results();
+    for r in &mut rs {
+        r.explanation = format!("explained {EVIL}");
+        r.why = format!("why {EVIL}");
+        r.error = Some(format!("error {EVIL}"));
+        r.config.overrides.insert("leak".into(), EVIL.into());
+        r.config.params.insert("leak".into(), EVIL.into());
+        for v in [&mut r.buggy, &mut r.fixed].into_iter().flatten() {
+            if let Some(c) = &mut v.crash {
+                c.message = format!("crash {EVIL}");
+            }
+        }
+        for run in &mut r.runs {
+            run.outcome.stderr = format!("stderr {EVIL}");
+        }
+    }
+    for f in [Format::Junit, Format::Html] {
+        let text = f.render(&rs);
+        assert!(!text.contains("<x-evil"), "{f:?} writes markup from a field as markup");
+        assert!(text.contains("&lt;x-evil a=&quot;1&quot;&gt;&amp;"), "{f:?} shows the text escaped");
+    }
 }
