@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 GCFUZZ = $(CARGO) run --quiet --locked -p gcfuzz --
 
-.PHONY: run matrix calibrate fuzz fuzz-regions replay test test-deps reliability bench snapshots lint modules fmt build
+.PHONY: run matrix calibrate fuzz fuzz-regions replay test test-fast test-deps reliability bench snapshots lint modules fmt build
 
 # fuzz: wall time of `make fuzz` over all patterns (shared out evenly).
 FUZZ_TIME ?= 16m
@@ -41,6 +41,10 @@ test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --locked --workspace
 
+## test-fast: the unit tests without wasmtime and LibAFL (no Go, no wasm, no fuzzer): the edit-test loop
+test-fast:
+	$(CARGO) test --locked -p gcfuzz --no-default-features --lib
+
 ## reliability: the fault-injection suite (kills, signals, hanging/crashing/hungry children, shared caches, 200+ bad inputs): one table
 reliability:
 	$(CARGO) test --locked -p gcfuzz --test reliability -- --ignored --nocapture
@@ -64,6 +68,7 @@ build:
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p gcfuzz --test reliability -- -D warnings
+	$(CARGO) clippy --locked -p gcfuzz --no-default-features --lib --tests -- -D warnings
 	scripts/go-lint
 
 ## modules: the crate's module graph; fails on an import cycle or an edge up the layers of docs/architecture.md

@@ -58,4 +58,5 @@ pub mod template;
 pub mod toolchain;
 pub mod verdict;
 pub mod version;
+#[cfg(feature = "wasm")]
 pub mod wasm;

@@ -199,24 +199,7 @@ pub const MAX_CELLS: usize = 100_000;
 
 /// Plans the cells of `patterns` for `spec`.
 pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixError> {
-    for name in spec.params.keys() {
-        if !patterns.iter().any(|p| p.params.iter().any(|q| &q.name == name)) {
-            return Err(MatrixError::UnknownParam(name.clone()));
-        }
-    }
-    if let Some(t) = spec.trials
-        && !(1..=crate::template::MAX_TRIALS).contains(&t)
-    {
-        return Err(MatrixError::Bound(format!("trials must be 1 to {}, not {t}", crate::template::MAX_TRIALS)));
-    }
-    if let Some(r) = spec.rounds
-        && r > crate::template::MAX_ROUNDS
-    {
-        return Err(MatrixError::Bound(format!(
-            "rounds {r} is more than {}: a run must end",
-            crate::template::MAX_ROUNDS
-        )));
-    }
+    check_spec(patterns, spec)?;
     let backends = if spec.backends.is_empty() { vec![BackendKind::Native] } else { spec.backends.clone() };
     let backends = &backends;
     let mut out = Plan::default();
@@ -318,6 +301,30 @@ pub fn plan(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<Plan, MatrixErro
         }
     }
     Ok(out)
+}
+
+/// What a spec asks that no plan can give: a parameter none of the
+/// patterns has, trials or rounds out of bounds.
+fn check_spec(patterns: &[&Pattern], spec: &MatrixSpec) -> Result<(), MatrixError> {
+    for name in spec.params.keys() {
+        if !patterns.iter().any(|p| p.params.iter().any(|q| &q.name == name)) {
+            return Err(MatrixError::UnknownParam(name.clone()));
+        }
+    }
+    if let Some(t) = spec.trials
+        && !(1..=crate::template::MAX_TRIALS).contains(&t)
+    {
+        return Err(MatrixError::Bound(format!("trials must be 1 to {}, not {t}", crate::template::MAX_TRIALS)));
+    }
+    if let Some(r) = spec.rounds
+        && r > crate::template::MAX_ROUNDS
+    {
+        return Err(MatrixError::Bound(format!(
+            "rounds {r} is more than {}: a run must end",
+            crate::template::MAX_ROUNDS
+        )));
+    }
+    Ok(())
 }
 
 /// Every combination of the overridden parameter values `p` has, each a

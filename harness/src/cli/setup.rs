@@ -92,6 +92,7 @@ pub(super) fn cores() -> usize {
 /// usage error here, before anything builds.
 pub(super) struct Backends {
     pub(super) native: Native,
+    #[cfg(feature = "wasm")]
     pub(super) wasm: Option<crate::wasm::Wasm>,
 }
 
@@ -101,18 +102,27 @@ impl Backends {
     pub(super) const ALL: [BackendKind; 2] = [BackendKind::Native, BackendKind::Wasm];
 
     pub(super) fn new(kinds: impl IntoIterator<Item = BackendKind>) -> Result<Self> {
+        #[cfg(feature = "wasm")]
         let mut wasm = None;
         for k in kinds {
             match k {
                 BackendKind::Native => {}
+                #[cfg(feature = "wasm")]
                 BackendKind::Wasm if wasm.is_none() => wasm = Some(crate::wasm::Wasm::new()?),
+                #[cfg(feature = "wasm")]
                 BackendKind::Wasm => {}
+                #[cfg(not(feature = "wasm"))]
+                BackendKind::Wasm => bail!("this gcfuzz was built without the `wasm` feature: no wasm backend"),
                 BackendKind::Synthetic => {
                     bail!("the synthetic backend is for tests (the command line has: native, wasm)")
                 }
             }
         }
-        Ok(Backends { native: Native, wasm })
+        Ok(Backends {
+            native: Native,
+            #[cfg(feature = "wasm")]
+            wasm,
+        })
     }
 
     pub(super) fn for_plan(plan: &matrix::Plan) -> Result<Self> {
@@ -120,7 +130,9 @@ impl Backends {
     }
 
     pub(super) fn all(&self) -> Vec<&dyn Backend> {
+        #[cfg_attr(not(feature = "wasm"), expect(unused_mut, reason = "only the wasm backend is added"))]
         let mut v: Vec<&dyn Backend> = vec![&self.native];
+        #[cfg(feature = "wasm")]
         if let Some(w) = &self.wasm {
             v.push(w);
         }

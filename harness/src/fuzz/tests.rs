@@ -93,6 +93,7 @@ fn replay_quietly(dir: &Path, p: &Pattern, backend: &SyntheticBackend) -> Vec<Re
 }
 
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_parameter_threshold_is_found_minimised_and_replayed() {
     let (_d, p) = pattern("90-threshold", REPRODUCED);
     // The fix holds up to 1 MiB bodies and leaks beyond: nothing in the
@@ -160,6 +161,7 @@ fn a_parameter_threshold_is_found_minimised_and_replayed() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_version_boundary_is_found_and_minimised_to_the_toolchain() {
     let (_d, p) = pattern("91-version", REPRODUCED);
     // The fix fails on Go 1.22 only; the seeds are on 1.21 and 1.27.
@@ -181,6 +183,7 @@ fn a_version_boundary_is_found_and_minimised_to_the_toolchain() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_setting_where_the_bug_hides_from_its_test_is_found() {
     let (_d, p) = pattern("92-hidden", REPRODUCED);
     // The buggy variant shows nothing with GOMAXPROCS=1 (expected
@@ -235,6 +238,7 @@ fn a_candidate_that_does_not_repeat_is_flaky_not_a_failed_fix() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_restart_continues_from_the_queue_on_disk() {
     let (_d, p) = pattern("95-restart", REPRODUCED);
     let backend = SyntheticBackend::new(|spec: &RunSpec| {
@@ -382,6 +386,7 @@ fn a_configuration_is_a_one_cell_matrix_file_that_replays_through_run() {
 /// run, at least 256 MiB) both variants die the same way there, so no
 /// objective fires; the cut itself must send the search there.
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_fix_that_fails_only_where_memory_is_heavy_is_found_behind_the_cap() {
     let (_d, p) = pattern("95-heavy", REPRODUCED);
     // Resident memory grows with the size: 18 MiB at the seeds' 8 KiB, past
@@ -451,6 +456,7 @@ fn a_fix_that_fails_only_where_memory_is_heavy_is_found_behind_the_cap() {
 /// newer toolchain. The distribution is printed (`--nocapture`) and
 /// reported in the README.
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn hidden_regions_of_four_kinds_are_found_over_ten_seeds() {
     let (_d, p) = pattern("96-regions", REPRODUCED);
     type Leaks = fn(&RunSpec) -> bool;
@@ -520,6 +526,7 @@ fn hidden_regions_of_four_kinds_are_found_over_ten_seeds() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_capped_first_run_never_makes_a_finding_by_itself() {
     let (_d, p) = pattern("98-capped", REPRODUCED);
     // The fixed variant "leaks" only when its run is cut short: an
@@ -630,6 +637,7 @@ fn a_finding_names_the_one_goroutine_and_the_one_setting_it_needs() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "libafl"), ignore = "fuzzing needs the libafl feature")]
 fn a_finding_not_seen_again_before_saving_is_saved_as_flaky() {
     let (_d, p) = pattern("96-twice", REPRODUCED);
     // The fixed variant "leaks" above 1 MiB bodies on its first two runs of

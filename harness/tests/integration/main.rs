@@ -9,7 +9,9 @@ mod detectors;
 mod diff;
 mod examples;
 mod floor;
+#[cfg(all(feature = "libafl", feature = "wasm"))]
 mod fuzz;
+#[cfg(feature = "libafl")]
 mod fuzz_regions;
 mod guide;
 mod judge;
@@ -27,4 +29,5 @@ mod robustness;
 mod snapshots;
 mod support;
 mod toolchains;
+#[cfg(feature = "wasm")]
 mod wasm;
