@@ -26,7 +26,13 @@
 //! configuration space) still builds and is tested.
 #![cfg_attr(
     not(feature = "libafl"),
-    allow(dead_code, unused_imports, reason = "the engine's callers are built with the libafl feature only")
+    allow(
+        dead_code,
+        unused_imports,
+        unused_mut,
+        unused_variables,
+        reason = "the engine and its callers are built with the libafl feature only"
+    )
 )]
 
 pub mod behaviour;
@@ -314,6 +320,11 @@ pub fn fuzz(
     if selected.is_empty() {
         return Err(FuzzError::Nothing("no pattern selected".into()));
     }
+    if !cfg!(feature = "libafl") {
+        return Err(FuzzError::Nothing(
+            "this gcfuzz was built without the `libafl` feature, so it cannot fuzz (replay works)".into(),
+        ));
+    }
     // Every toolchain ready first: downloads are not execution time.
     for &go in &opts.toolchains {
         builder.prepare(go, &mut |p| {
@@ -350,25 +361,10 @@ pub fn fuzz(
             }
             Budget::Iters(_) => None,
         };
+        #[cfg(feature = "libafl")]
         out.push(fuzz_one(p, all, builder, backend, opts, deadline, on_event)?);
     }
     Ok(out)
-}
-
-#[cfg(not(feature = "libafl"))]
-fn fuzz_one(
-    p: &Pattern,
-    _all: &[Pattern],
-    _builder: &dyn Builder,
-    _backend: &dyn Backend,
-    _opts: &Options,
-    _deadline: Option<Instant>,
-    _on_event: &mut dyn FnMut(FuzzEvent),
-) -> Result<Summary, FuzzError> {
-    Err(FuzzError::Nothing(format!(
-        "{}: this gcfuzz was built without the `libafl` feature, so it cannot fuzz (replay works)",
-        p.id
-    )))
 }
 
 #[cfg(feature = "libafl")]
