@@ -1,6 +1,14 @@
 //! Runtime knobs: the environment variables the Go runtime reads (GOGC,
 //! GOMEMLIMIT, GOMAXPROCS, GODEBUG). They are a dimension of the matrix,
 //! set per run and never inherited from the harness's own environment.
+//!
+//! Values are checked once, where they enter (the flags, matrix files,
+//! pattern files: [`check_gogc`], [`check_gomemlimit`],
+//! [`check_gomaxprocs`], as the Go runtime parses them), and then carried
+//! as written rather than as parsed numbers: they are part of a cell's
+//! journal key and label (`GOMEMLIMIT=512MiB`), and a parsed value printed
+//! back (`536870912`) would orphan every journal written before and
+//! make labels read unlike what the user wrote.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

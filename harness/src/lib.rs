@@ -26,6 +26,7 @@
 //! names), [`detector`] (detector kinds and findings), [`results`] (a
 //! cell's result and a campaign's events) and [`errors`].
 
+pub mod bisect;
 pub mod build;
 pub mod calibrate;
 pub mod campaign;

