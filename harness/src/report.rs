@@ -3,6 +3,7 @@
 //! ([`html`]) and benchmark lines ([`bench`]). The only module that
 //! formats results; the campaign never prints.
 
+pub mod atlas;
 pub mod bench;
 pub mod bisect;
 pub mod console;
@@ -344,6 +345,10 @@ pub fn summary_md(results: &[CellResult]) -> String {
             },
             key_number(r).replace('|', "\\|")
         );
+    }
+    let atlas = atlas::atlas(results);
+    if atlas.versions.len() >= atlas::MIN_VERSIONS {
+        let _ = write!(out, "\n### Version atlas\n\n{}\n\n```text\n{}```\n", atlas::LEGEND, atlas.text());
     }
     out
 }

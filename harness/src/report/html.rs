@@ -55,6 +55,10 @@ h3 { font-size: 1.05em; margin: 0 0 .3em; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; text-align: left; }
 table.grid td { min-width: 7em; }
+table.atlas td, table.atlas th { padding: 1px 2px; text-align: center; font-family: monospace; }
+table.atlas tbody th { text-align: left; white-space: nowrap; }
+table.atlas td a.badge { margin: 0; padding: 0 3px; }
+table.atlas td.boundary { border-left: 3px solid #111; }
 a.badge { display: block; margin: 2px 0; padding: 1px 5px; border-radius: 3px; text-decoration: none; color: #111; }
 a.badge small { color: #444; }
 .ok { background: #b7e4b0; }
@@ -82,7 +86,13 @@ pub fn report(results: &[CellResult]) -> String {
         out,
         "<span><i class=\"swatch\" style=\"background:{BUGGY_COLOUR}\"></i>buggy</span><span><i class=\"swatch\" style=\"background:{FIXED_COLOUR}\"></i>fixed</span></p>"
     );
-    grid(&mut out, results);
+    let atlas = super::atlas::atlas(results);
+    if atlas.versions.len() >= super::atlas::MIN_VERSIONS {
+        atlas_table(&mut out, &atlas, results);
+    }
+    if atlas.versions.len() <= super::atlas::COMPACT_PAST {
+        grid(&mut out, results);
+    }
     out.push_str("<h2>Cells</h2>\n");
     for (i, r) in results.iter().enumerate() {
         cell_section(&mut out, r, i);
@@ -94,6 +104,49 @@ pub fn report(results: &[CellResult]) -> String {
     );
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// The version atlas: a row per configuration, a column per release, a
+/// letter per cell (linking to its section), a thick line where a row's
+/// verdict changes.
+fn atlas_table(out: &mut String, atlas: &super::atlas::Atlas, results: &[CellResult]) {
+    let _ = writeln!(
+        out,
+        "<h2>Version atlas</h2>\n<p class=\"legend\">{}</p>\n<table class=\"atlas\" id=\"atlas\">\n<thead><tr><th>configuration</th>",
+        esc(super::atlas::LEGEND)
+    );
+    let mut last = None;
+    for v in &atlas.versions {
+        let series = if last == Some(v.series()) { String::new() } else { v.series().line_string() };
+        last = Some(v.series());
+        let _ = write!(out, "<th title=\"go{v}\">{}<br>{}</th>", esc(&series), v.patch);
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in &atlas.rows {
+        let _ = write!(out, "<tr><th>{} <small>{}</small></th>", esc(&row.pattern), esc(&row.config));
+        for (j, c) in row.cells.iter().enumerate() {
+            let edge = if row.boundary[j] { " class=\"boundary\"" } else { "" };
+            match c {
+                Some(m) => {
+                    let r = &results[m.index];
+                    let _ = write!(
+                        out,
+                        "<td{edge}><a class=\"badge {}\" href=\"#{}\" title=\"{}\">{}{}</a></td>",
+                        outcome_class(r),
+                        anchor(r, m.index),
+                        esc(&format!("{} {}: {} — {}", r.config.pattern, case_name(r), r.verdict, key_number(r))),
+                        super::atlas::letter(m.verdict),
+                        if m.met { "" } else { "*" }
+                    );
+                }
+                None => {
+                    let _ = write!(out, "<td{edge}></td>");
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
 }
 
 /// The verdict grid: a row per pattern, a column per Go version, a badge

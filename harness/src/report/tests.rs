@@ -227,3 +227,36 @@ fn markup_in_any_field_comes_out_escaped_in_junit_and_html() {
         assert!(text.contains("&lt;x-evil a=&quot;1&quot;&gt;&amp;"), "{f:?} shows the text escaped");
     }
 }
+
+/// Every release of the index as a column (26): the Markdown summary and
+/// the HTML report carry the atlas, one boundary marked where the verdict
+/// changes, and the HTML leaves out its grid of badges (too wide there).
+#[test]
+fn an_atlas_of_26_releases_stays_compact_and_marks_its_boundary() {
+    let releases = [
+        "1.21.13", "1.22.10", "1.23.1", "1.23.2", "1.23.3", "1.23.4", "1.23.9", "1.24.3", "1.24.11", "1.25.0",
+        "1.25.1", "1.25.2", "1.25.3", "1.25.4", "1.25.5", "1.26.0", "1.26.1", "1.26.2", "1.26.3", "1.26.4", "1.26.5",
+        "1.26.6", "1.27.0", "1.27.1", "1.27.2", "1.27.3",
+    ];
+    let rs: Vec<CellResult> = releases
+        .iter()
+        .map(|go| {
+            let v: crate::version::GoVersion = go.parse().unwrap();
+            let verdict = if v.minor < 23 { "reproduced" } else { "not-reproduced" };
+            serde_json::from_value(serde_json::json!({
+                "cell": format!("15-t|go{go}"), "pattern": "15-t", "go": go, "go_line": v.series().line_string(),
+                "knobs": {}, "params": {}, "buggy": null, "fixed": null, "verdict": verdict, "expected": verdict,
+                "met": true, "why": "", "explanation": ""
+            }))
+            .unwrap()
+        })
+        .collect();
+    let md = summary_md(&rs);
+    assert!(md.contains("### Version atlas"), "{md}");
+    let text = md.split("```text\n").nth(1).unwrap().split("```").next().unwrap();
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "readable at 26 columns:\n{text}");
+    snapshot("atlas-md", "the version atlas in summary.md (26 releases)", text);
+    let html = Format::Html.render(&rs);
+    assert!(html.contains("id=\"atlas\"") && !html.contains("id=\"grid\""), "the atlas in place of the grid");
+    assert_eq!(html.matches("class=\"boundary\"").count(), 1, "one change: 1.22.10 -> 1.23.1");
+}
