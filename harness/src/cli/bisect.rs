@@ -79,23 +79,32 @@ pub(super) fn bisect(cx: &Setup, args: BisectArgs) -> Result<u8> {
     if names.len() < 2 {
         bail!("a line of {} point(s): bisect needs two or more", names.len());
     }
+    // A go line given on the command line is pinned all along; else a
+    // line that is the toolchain's own at the first release follows it.
+    let line_pinned = args.over == Over::GoLine || axes.go_line.is_some();
     // One cell per point, planned as `run` would plan it: the first
     // point's first cell (the pattern's first configuration, or the one
     // the flags pin), and at every other point the same configuration.
     let mut cells: Vec<CellConfig> = Vec::with_capacity(points.len());
     let mut selected = Vec::new();
     let mut others = 0;
+    let own = crate::cell::View { go: false, own_line: true, ..crate::cell::View::LABEL };
     for (i, (go, go_line)) in points.into_iter().enumerate() {
         let a = MatrixFile { go, go_line, ..axes.clone() };
         let (sel, spec) = matrix::resolve(&a, &patterns, &cx.toolchains)?;
         let plan = matrix::plan(&sel, &spec)?;
         let pick = match cells.first() {
             None => plan.cells.first(),
-            Some(first) => plan.cells.iter().find(|c| same_configuration(first, c, args.over)),
+            Some(first) => plan.cells.iter().find(|c| same_configuration(first, c, line_pinned)),
         };
         let Some(c) = pick else {
-            let what = cells.first().map(|c| format!(" the configuration {c}")).unwrap_or_default();
-            bail!("at {}: no cell{what} to judge ({})", names[i], plan.skipped_reasons());
+            let what = cells.first().map(|c| format!(" of the configuration {}", c.describe(own))).unwrap_or_default();
+            let why = if plan.skipped.is_empty() {
+                "the plan there has other cells only".to_string()
+            } else {
+                plan.skipped_reasons()
+            };
+            bail!("at {}: no cell{what} to judge ({why})", names[i]);
         };
         others = others.max(plan.cells.len() - 1);
         cells.push(c.clone());
@@ -104,7 +113,7 @@ pub(super) fn bisect(cx: &Setup, args: BisectArgs) -> Result<u8> {
     if others > 0 {
         eprintln!(
             "the pattern has other configurations there too; bisecting {} (pin axes, e.g. --godebug or --go-line, for another)",
-            cells[0]
+            cells[0].describe(if line_pinned { crate::cell::View { own_line: false, ..own } } else { own })
         );
     }
     cx.stop_on_interrupt();
@@ -171,16 +180,12 @@ pub(super) fn bisect(cx: &Setup, args: BisectArgs) -> Result<u8> {
 }
 
 /// Whether `c` is `first`'s configuration at another point of the line:
-/// all but the axis walked the same, and the go line the toolchain's own
-/// at both or the same pinned line (over toolchains).
-fn same_configuration(first: &CellConfig, c: &CellConfig, over: Over) -> bool {
-    let line = match over {
-        Over::GoLine => true,
-        Over::Toolchain => {
-            let own = |x: &CellConfig| x.go_line == x.go.series();
-            if own(first) { own(c) } else { c.go_line == first.go_line }
-        }
-    };
+/// all but the axis walked the same; the go line the same when it is
+/// pinned (or walked), else the toolchain's own at both when it was at the
+/// first, or the same line.
+fn same_configuration(first: &CellConfig, c: &CellConfig, line_pinned: bool) -> bool {
+    let own = |x: &CellConfig| x.go_line == x.go.series();
+    let line = line_pinned || if own(first) { own(c) } else { c.go_line == first.go_line };
     line && CellConfig { go: first.go, go_line: first.go_line, ..c.clone() } == *first
 }
 

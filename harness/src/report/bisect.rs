@@ -9,7 +9,10 @@ fn what(b: &Bisection) -> String {
     let view = if b.over == "go-line" {
         crate::cell::View { line: false, ..crate::cell::View::LABEL }
     } else {
-        crate::cell::View { go: false, own_line: true, ..crate::cell::View::LABEL }
+        // `line own` when the line follows the toolchain all along, else the
+        // line it is pinned to.
+        let own = b.visited.iter().all(|p| p.result.config.go_line == p.result.config.go.series());
+        crate::cell::View { go: false, own_line: own, ..crate::cell::View::LABEL }
     };
     p.result.config.describe(view)
 }
