@@ -10,7 +10,7 @@
 //!
 //! What people write (a [`MatrixFile`], the command line's flags as one
 //! too) becomes a [`MatrixSpec`] by [`resolve`]; [`plan`] turns a spec into
-//! [`Cell`]s. A cell is everything a judgement needs to know about a
+//! [`CellConfig`]s. A cell is everything a judgement needs to know about a
 //! configuration; which program it needs is the builder's question.
 
 use crate::cell::{BackendKind, CellConfig, Role};
@@ -848,7 +848,7 @@ mod file_tests {
         assert_eq!((m.params["a"].as_str(), m.params["b"].as_str(), m.rounds), ("1", "4,5", Some(8)));
         assert!(matches!(parse_params(&["b".into()]), Err(MatrixError::ParamSyntax(_))));
 
-        let tc = Toolchains::discover(std::path::Path::new("/nonexistent"), &[], false).unwrap();
+        let tc = Toolchains::discover(std::path::Path::new("/nonexistent"), &[], false).unwrap().without_index();
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
         let yaml = "title: t\nseed_bug: 15\nfamily: reachability\nsummary: s\ncommon: [c.go]\nvariants: {buggy: {about: b}, fixed: {about: f}}\nparams: {a: {type: int, default: 1, range: [0, 9]}, b: {type: int, default: 1, range: [0, 9]}}\nsignals: [{name: g, metric: goroutines, stat: slope, present_above: 1}]\nexpect: [{verdict: reproduced}]\n";

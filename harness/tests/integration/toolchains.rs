@@ -114,3 +114,41 @@ fn the_available_list_is_the_index_and_any_release_of_it_installs() {
         assert!(o.stderr.contains("gcfuzz's catalogue"), "offline: the catalogue, saying so\n{o}");
     }
 }
+
+/// `toolchain remove` frees an install gcfuzz made and leaves a toolchain
+/// it did not (here: a GOROOT given with --goroot) alone.
+#[test]
+fn a_removed_toolchain_is_gone_and_a_goroot_is_never_touched() {
+    let home = tempfile::tempdir().unwrap();
+    let fake = home.path().join("toolchains/1.19.13/go/bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::write(fake.join("go"), "#!/bin/sh\necho go version go1.19.13 linux/amd64\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(fake.join("go"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_gcfuzz"))
+            .args(args)
+            .env("GCFUZZ_HOME", home.path())
+            .env("GCFUZZ_PYTHON", "/nonexistent/python3")
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (code, out, err) = run(&["toolchain", "remove", "1.19.13"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("1.19.13 removed"), "{out}");
+    assert!(!home.path().join("toolchains/1.19.13").exists());
+    let left: Vec<_> =
+        std::fs::read_dir(home.path().join("toolchains")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.iter().all(|n| n.to_string_lossy().ends_with(".lock")), "nothing aside left: {left:?}");
+    // A --goroot toolchain is known but not gcfuzz's to remove.
+    let goroot = crate::support::toolchains().ensure("1.27.3".parse().unwrap(), &mut |_| {}).unwrap().goroot;
+    let (code, out, err) = run(&["--goroot", goroot.to_str().unwrap(), "toolchain", "remove", "1.27.3"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("not installed by gcfuzz"), "{out}");
+    assert!(goroot.join("bin/go").is_file());
+}
