@@ -45,6 +45,7 @@ pub(super) fn bisect(cx: &Setup, args: BisectArgs) -> Result<u8> {
     let many = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| v.len() > 1);
     let axes_given = [&axes.gogc, &axes.gomemlimit, &axes.gomaxprocs, &axes.godebug, &axes.stress, &axes.goexperiment];
     if axes_given.into_iter().any(many)
+        || (args.over == Over::Toolchain && many(&axes.go_line))
         || axes.backend.as_ref().is_some_and(|b| b.len() > 1)
         || axes.params.values().any(|v| v.contains(','))
     {

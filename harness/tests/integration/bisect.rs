@@ -75,6 +75,7 @@ fn bisect_refuses_what_it_cannot_bisect_with_a_clear_message() {
         (vec!["bisect", "15"], "needs --go FROM..TO"),
         (vec!["bisect", "15", "--go", "1.23..1.22"], "its start is after its end"),
         (vec!["bisect", "15", "--go", "1.22.10..1.23.9", "--gogc", "50,100"], "one cell per point"),
+        (vec!["bisect", "15", "--go", "1.22.10..1.23.9", "--go-line", "1.21,1.22"], "one cell per point"),
         (vec!["bisect", "12", "--over", "go-line", "--go-line", "1.21..1.24", "--go", "1.23"], "go lines up to 1.23"),
         (vec!["bisect", "15", "--go", "1.22.10..1.23.9", "--shard", "1/2"], "do not apply"),
     ] {
