@@ -141,8 +141,11 @@ enum Stopped {
 
 /// A variant's trials, each with its own seed (both variants' trial k
 /// share one), a heap profile into `scratch` when evidence is kept, and
-/// the hook called as each run ends.
+/// the hook called as each run ends. Trials stop early only when the rest
+/// cannot change the variant's status ([`oracle::decides_alone`]: a crash
+/// that is not the symptom); the result then counts the trials run.
 fn run_trials(
+    pattern: &Pattern,
     spec: &RunSpec,
     name: &str,
     trials: u32,
@@ -168,7 +171,11 @@ fn run_trials(
                 {
                     hook(name, trial, &rec);
                 }
+                let decided = oracle::decides_alone(pattern, &rec);
                 records.push(rec);
+                if decided {
+                    break;
+                }
             }
             Err(e) => {
                 let source = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
@@ -235,7 +242,7 @@ fn judge_once(
                 return result;
             }
         };
-        let records = match run_trials(&spec, name, cell.trials, backend, opts, scratch.as_ref()) {
+        let records = match run_trials(pattern, &spec, name, cell.trials, backend, opts, scratch.as_ref()) {
             Ok(records) => records,
             Err(Stopped::Interrupted(records)) => {
                 result.explanation = "not run to the end: gcfuzz was interrupted".into();

@@ -403,6 +403,17 @@ pub fn is_symptom_crash(c: &crate::run::Crash) -> bool {
     matches!(c.class, CrashClass::GoPanic | CrashClass::RuntimeFatal | CrashClass::Signal)
 }
 
+/// Whether `run` alone decides its variant's status whatever the trials
+/// after it show: a crash that is not the pattern's symptom (a hang, the
+/// memory cap, a panic where crashes are not the symptom) decides, and
+/// [`evaluate`] reads the first such crash, so later trials cannot change
+/// the status (an interruption is not a result and decides nothing).
+pub fn decides_alone(pattern: &Pattern, run: &RunRecord) -> bool {
+    run.crash
+        .as_ref()
+        .is_some_and(|c| c.class != CrashClass::Interrupted && !(pattern.crash_is_symptom && is_symptom_crash(c)))
+}
+
 /// Evaluates one variant's trials against the pattern's signals.
 pub fn evaluate(
     pattern: &Pattern,

@@ -377,3 +377,42 @@ fn a_cancelled_campaign_stops_and_says_so_and_another_runs_on() {
     let out = run_quietly(&c);
     assert!(!out.interrupted && out.results.len() == 4, "{out:?}");
 }
+
+/// A variant's trials stop once one of them decides its status whatever
+/// the rest show (a crash that is not the symptom: [`oracle::decides_alone`]);
+/// where a crash is the symptom, every trial runs (later ones still count).
+#[test]
+fn trials_stop_only_when_the_rest_cannot_change_the_status() {
+    // The fixed variant panics in every trial, the buggy one hangs in its
+    // second; three trials each.
+    let script = |spec: &RunSpec| {
+        let base = Series::rounds(spec.rounds, |r| vec![("goroutines", 3.0 + r.max(0) as f64)]);
+        match spec.scenario.rsplit('/').next() {
+            Some("fixed") => base.ending(Exit::Panic("runtime error: index out of range [2]".into())),
+            _ if spec.seed == judge::trial_seed(1) => base.ending(Exit::Hang),
+            _ => base,
+        }
+    };
+    let count = |r: &CellResult, role: crate::cell::Role| r.runs.iter().filter(|x| x.role() == Some(role)).count();
+    let (_d, p) = pattern("17-synthetic", ", trials: 3");
+    let backend = SyntheticBackend::new(script);
+    let builder = SyntheticBuilder::default();
+    let c = Campaign::new(vec![&p], plan(&[&p], &spec(&["1.22.10"])).unwrap(), &builder, vec![&backend], options());
+    let r = &run_quietly(&c).results[0];
+    // Fixed: the first panic decides (crash); buggy: two trials, the hang
+    // in the second decides (timeout). Same statuses as all six trials.
+    assert_eq!((count(r, crate::cell::Role::Buggy), count(r, crate::cell::Role::Fixed)), (2, 1));
+    let (b, f) = (r.buggy.as_ref().unwrap(), r.fixed.as_ref().unwrap());
+    assert_eq!((b.status, b.trials, f.status, f.trials), (Presence::Timeout, 2, Presence::Crash, 1));
+    assert_eq!(r.verdict, Verdict::Crash);
+    // Crashes as the symptom: a panic decides nothing alone (a later
+    // trial's hang would), all three fixed trials run.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let yaml = "title: t\nfamily: reachability\nsummary: s\ncommon: [c.go]\ncrash_is_symptom: true\nvariants: {buggy: {about: b}, fixed: {about: f}}\nsignals:\n  - {name: crashed, metric: crash, stat: trials, present_above: 0}\nrun: {rounds: 10, warmup: 2, trials: 3}\nexpect:\n  - verdict: reproduced\n";
+    let q = parse_pattern(yaml, Path::new("p.yaml"), "18-synthetic", d.path()).unwrap();
+    let c = Campaign::new(vec![&q], plan(&[&q], &spec(&["1.22.10"])).unwrap(), &builder, vec![&backend], options());
+    let r = &run_quietly(&c).results[0];
+    assert_eq!((count(r, crate::cell::Role::Buggy), count(r, crate::cell::Role::Fixed)), (2, 3));
+    assert_eq!(r.fixed.as_ref().unwrap().crashed_trials, 3);
+}
