@@ -132,9 +132,6 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// Every backend, by name: what `--backend` accepts.
-    pub const NAMES: [&'static str; 3] = ["native", "wasm", "synthetic"];
-
     /// The name in flags, results and ids.
     pub fn name(self) -> &'static str {
         match self {

@@ -105,11 +105,6 @@ pub fn atlas(results: &[CellResult]) -> Atlas {
 }
 
 impl Atlas {
-    /// Whether any row changes verdict along the releases.
-    pub fn has_boundaries(&self) -> bool {
-        self.rows.iter().any(|r| r.boundary.iter().any(|b| *b))
-    }
-
     /// The atlas as fixed-width text: two header lines (the series where
     /// it starts, then each release's patch number), a line per row.
     pub fn text(&self) -> String {
@@ -175,7 +170,6 @@ mod tests {
         // 1.22.10's own line is 1.22: the pinned row's first cell is the own row's.
         assert_eq!(rows, [("15-t", "line own"), ("15-t", "line1.22"), ("01-g", "line own")]);
         assert_eq!(a.rows[0].boundary, [false, true, false, false]);
-        assert!(a.has_boundaries());
         let text = a.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
