@@ -216,6 +216,9 @@ pub struct ChildOutcome {
     pub stop: StopReason,
     /// The highest resident set seen while polling (bytes; 0 if unknown).
     pub peak_rss: u64,
+    /// CPU time (user and system, all threads) at the last poll, ms:
+    /// what the run kept busy, for the scheduler; `None` if unknown.
+    pub cpu_ms: Option<u64>,
     /// Captured stderr (lossy UTF-8; the middle is cut past the cap).
     pub stderr: String,
     /// Wall time, in milliseconds.
@@ -456,6 +459,9 @@ fn watch(
                 status = Some(s);
                 break;
             }
+            if let Some(cpu) = cpu_ms_of(pid) {
+                outcome.cpu_ms = Some(cpu);
+            }
             if let Some(rss) = rss_of(pid) {
                 outcome.peak_rss = outcome.peak_rss.max(rss);
                 if spec.rss_cap.is_some_and(|cap| rss > cap) {
@@ -605,6 +611,20 @@ fn signal_group(pgid: i32, sig: i32) {
     unsafe {
         libc::kill(-pgid, sig);
     }
+}
+
+/// CPU time a process has used (user + system, every thread), from
+/// /proc, in milliseconds.
+fn cpu_ms_of(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields after its
+    // closing one; utime and stime are fields 14 and 15 of the whole line.
+    let rest = &s[s.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let ticks = f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Some(ticks * 1000 / if hz > 0 { hz as u64 } else { 100 })
 }
 
 /// Resident set of a process from /proc, in bytes.
@@ -877,6 +897,16 @@ mod tests {
         let o = run(&s, &mut |_| std::thread::sleep(Duration::from_millis(1500))).unwrap();
         assert!(o.stop.timed_out(), "{o:?}");
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn the_cpu_a_child_used_is_read_while_it_runs() {
+        // Busy in the shell itself (no child processes), then asleep for a
+        // second: CPU well above nothing and a second under the wall time.
+        let s = sh("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 1");
+        let o = run(&s, &mut |_| {}).unwrap();
+        let cpu = o.cpu_ms.expect("read from /proc");
+        assert!(cpu >= 100 && cpu + 800 < o.wall_ms, "{cpu} ms of CPU in {} ms", o.wall_ms);
     }
 
     #[test]

@@ -154,6 +154,11 @@ pub struct RunOutcome {
     pub stderr: String,
     /// Wall time, in milliseconds.
     pub wall_ms: u64,
+    /// CPU time the program used (all its threads), in milliseconds, where
+    /// the backend can tell (native: read while it ran, so the last
+    /// ~50 ms may be missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
     /// An exact cost where the backend counts one (wasm fuel:
     /// instructions); `None` where it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,6 +205,7 @@ impl From<ChildOutcome> for RunOutcome {
             peak_rss: c.peak_rss,
             stderr: c.stderr,
             wall_ms: c.wall_ms,
+            cpu_ms: c.cpu_ms,
             fuel: None,
             clock_ns: None,
             seed: None,
