@@ -35,6 +35,11 @@ pub struct Options {
     /// declared peaks; a cell alone may exceed it (default half the
     /// machine's memory).
     pub mem_budget: u64,
+    /// Run the cells of a family whose programs are measured to go
+    /// faster one at a time than side by side alone
+    /// ([`crate::template::Family::runs_alone_faster`]); off only to
+    /// measure that again (`GCFUZZ_PAIR_ALL=1`, `scripts/bench --pairing`).
+    pub pair_by_family: bool,
     /// Also ask the detectors (go vet, runtime checks) about each cell.
     pub detectors: bool,
     /// Stop a run as soon as its samples decide it (see [`crate::judge::Options`]).
@@ -50,6 +55,7 @@ impl Default for Options {
             jobs: 1,
             rss_cap: Some(2 << 30),
             mem_budget: half_of_memory(),
+            pair_by_family: true,
             detectors: false,
             early_stop: false,
             cancel: crate::process::Cancel::new(),
@@ -195,8 +201,9 @@ enum Msg {
 const BUILD_MIB: u64 = 512;
 
 /// Admits cells to run: up to `jobs` at once (the worker threads), within
-/// the memory budget by the patterns' declared peaks, and an `exclusive`
-/// (timing-sensitive) cell only with nothing else running.
+/// the memory budget by the patterns' declared peaks, and a cell that must
+/// run alone (an `exclusive`, timing-sensitive pattern, or one of a family
+/// measured to run faster one at a time) only with nothing else running.
 struct Gate {
     state: Mutex<GateState>,
     wake: std::sync::Condvar,
@@ -206,35 +213,47 @@ struct Gate {
 #[derive(Default)]
 struct GateState {
     running: usize,
-    exclusive: bool,
+    alone: bool,
+    mem: u64,
+}
+
+/// What a cell asks of the [`Gate`].
+#[derive(Clone, Copy, Debug)]
+struct Need {
+    /// Nothing may run beside it.
+    alone: bool,
+    /// Its declared peak, bytes.
     mem: u64,
 }
 
 /// A cell's place in the [`Gate`]; dropping it lets others in.
 struct Admission<'a> {
     gate: &'a Gate,
-    exclusive: bool,
-    mem: u64,
+    need: Need,
 }
 
 impl GateState {
     /// Whether a cell may start now. Alone it always may (a cell bigger
     /// than the budget still runs, by itself).
-    fn fits(&self, exclusive: bool, mem: u64, budget: u64) -> bool {
-        self.running == 0 || (!exclusive && !self.exclusive && self.mem + mem <= budget)
+    fn fits(&self, need: Need, budget: u64) -> bool {
+        self.running == 0 || (!need.alone && !self.alone && self.mem + need.mem <= budget)
     }
 }
 
 impl Gate {
-    fn admit(&self, exclusive: bool, mem: u64) -> Admission<'_> {
+    fn new(budget: u64) -> Self {
+        Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget }
+    }
+
+    fn admit(&self, need: Need) -> Admission<'_> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while !st.fits(exclusive, mem, self.budget) {
+        while !st.fits(need, self.budget) {
             st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
         }
         st.running += 1;
-        st.exclusive |= exclusive;
-        st.mem += mem;
-        Admission { gate: self, exclusive, mem }
+        st.alone |= need.alone;
+        st.mem += need.mem;
+        Admission { gate: self, need }
     }
 }
 
@@ -242,9 +261,9 @@ impl Drop for Admission<'_> {
     fn drop(&mut self) {
         let mut st = self.gate.state.lock().unwrap_or_else(|e| e.into_inner());
         st.running -= 1;
-        st.mem -= self.mem;
-        if self.exclusive {
-            st.exclusive = false;
+        st.mem -= self.need.mem;
+        if self.need.alone {
+            st.alone = false;
         }
         self.gate.wake.notify_all();
     }
@@ -390,7 +409,7 @@ fn execute(
         c,
         work,
         stop,
-        gate: Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: c.options.mem_budget },
+        gate: Gate::new(c.options.mem_budget),
         built: crate::once::OnceMap::new(),
         next: AtomicUsize::new(0),
         journal_error: Mutex::new(None),
@@ -438,7 +457,7 @@ impl Shared<'_, '_> {
                 Err("not built: gcfuzz was interrupted".to_string())
             } else {
                 let _ = tx.send(Msg::BuildStarted(unit.clone(), scen.len()));
-                let _place = self.gate.admit(false, BUILD_MIB << 20);
+                let _place = self.gate.admit(Need { alone: false, mem: BUILD_MIB << 20 });
                 self.c.builder.build(&unit.0, scen).map_err(|e| e.to_string())
             };
             let _ = tx.send(Msg::Built(unit.clone(), result.clone()));
@@ -468,7 +487,8 @@ impl Shared<'_, '_> {
             let (backend, key) = &w.backends[i];
             let artifact = self.built.wait(&w.units[i]);
             let pattern = w.patterns[i];
-            let admission = self.gate.admit(pattern.run.exclusive, pattern.run.peak_mib << 20);
+            let alone = pattern.run.exclusive || (c.options.pair_by_family && pattern.family.runs_alone_faster());
+            let admission = self.gate.admit(Need { alone, mem: pattern.run.peak_mib << 20 });
             // Each run goes to the journal as soon as it ends.
             let record = |variant: &str, trial: u32, run: &RunRecord| {
                 let Some(j) = c.journal else { return };
@@ -514,17 +534,18 @@ mod tests {
 
     #[test]
     fn the_gate_keeps_budgets_and_exclusive_cells_alone() {
-        let st = |running, exclusive, mem| GateState { running, exclusive, mem };
-        assert!(st(0, false, 0).fits(true, 10_000, 100), "alone, anything runs");
-        assert!(st(1, false, 40).fits(false, 60, 100));
-        assert!(!st(1, false, 41).fits(false, 60, 100), "over the memory budget");
-        assert!(!st(1, false, 0).fits(true, 1, 100), "an exclusive cell waits for the others");
-        assert!(!st(1, true, 0).fits(false, 1, 100), "and nothing joins it");
+        let st = |running, alone, mem| GateState { running, alone, mem };
+        let need = |alone, mem| Need { alone, mem };
+        assert!(st(0, false, 0).fits(need(true, 10_000), 100), "alone, anything runs");
+        assert!(st(1, false, 40).fits(need(false, 60), 100));
+        assert!(!st(1, false, 41).fits(need(false, 60), 100), "over the memory budget");
+        assert!(!st(1, false, 0).fits(need(true, 1), 100), "a cell that runs alone waits for the others");
+        assert!(!st(1, true, 0).fits(need(false, 1), 100), "and nothing joins it");
     }
 
     #[test]
     fn exclusive_admissions_never_overlap() {
-        let gate = Gate { state: Mutex::default(), wake: std::sync::Condvar::new(), budget: u64::MAX };
+        let gate = Gate::new(u64::MAX);
         let busy = std::sync::atomic::AtomicUsize::new(0);
         let overlap = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
@@ -533,10 +554,10 @@ mod tests {
                 s.spawn(move || {
                     for i in 0..200 {
                         let exclusive = (t + i) % 3 == 0;
-                        let _a = gate.admit(exclusive, 1);
+                        let _a = gate.admit(Need { alone: exclusive, mem: 1 });
                         let n = busy.fetch_add(1, Ordering::SeqCst) + 1;
                         let st = gate.state.lock().unwrap();
-                        if st.exclusive && n > 1 {
+                        if st.alone && n > 1 {
                             overlap.store(true, Ordering::SeqCst);
                         }
                         drop(st);
@@ -548,6 +569,6 @@ mod tests {
         });
         assert!(!overlap.load(Ordering::SeqCst), "an exclusive cell ran beside another");
         let st = gate.state.lock().unwrap();
-        assert_eq!((st.running, st.mem, st.exclusive), (0, 0, false), "every admission was released");
+        assert_eq!((st.running, st.mem, st.alone), (0, 0, false), "every admission was released");
     }
 }

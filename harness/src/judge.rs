@@ -142,12 +142,16 @@ enum Stopped {
 /// A variant's trials, each with its own seed (both variants' trial k
 /// share one), a heap profile into `scratch` when evidence is kept, and
 /// the hook called as each run ends. Trials stop early only when the rest
-/// cannot change the variant's status ([`oracle::decides_alone`]: a crash
-/// that is not the symptom); the result then counts the trials run.
+/// cannot change the variant's status: a crash that is not the symptom
+/// ([`oracle::decides_alone`]) always, and with early stopping on
+/// (`settle`: the cell's parameters) signals the trials left cannot move
+/// ([`oracle::settled`]); the result then counts the trials run.
+#[allow(clippy::too_many_arguments, reason = "a private step of judge_once: each argument is one of its locals")]
 fn run_trials(
     pattern: &Pattern,
     spec: &RunSpec,
     name: &str,
+    settle: Option<&std::collections::BTreeMap<String, String>>,
     trials: u32,
     backend: &dyn Backend,
     opts: &Options,
@@ -173,7 +177,7 @@ fn run_trials(
                 }
                 let decided = oracle::decides_alone(pattern, &rec);
                 records.push(rec);
-                if decided {
+                if decided || settle.is_some_and(|p| oracle::settled(pattern, p, &records, trials as usize)) {
                     break;
                 }
             }
@@ -220,16 +224,27 @@ fn judge_once(
         std::fs::create_dir_all(dir).ok()?;
         tempfile::Builder::new().prefix(".scratch-").tempdir_in(dir).ok()
     });
+    // One run decides a single-trial cell whose symptom is not a crash:
+    // the sequential rule, and an undecided run may go on (`early`). Other
+    // cells stop a run only on an event that makes the variant present for
+    // good, at their nominal rounds.
     let early = opts.early_stop && cell.trials == 1 && !pattern.crash_is_symptom;
     result.early_stop = early;
-    let stop_when = early.then(|| {
-        let (p, params) = (pattern.clone(), cell.params.clone());
+    let (p, params) = (pattern.clone(), cell.params.clone());
+    let stop_when = if early {
         let nominal_post = cell.rounds.saturating_sub(pattern.run.warmup) as usize;
-        let min_post = 5.max(nominal_post / 2);
-        StopRule(std::sync::Arc::new(move |samples: &[crate::probe::Sample]| {
-            oracle::decisive(&p, &params, samples, min_post, nominal_post)
-        }))
-    });
+        // The run's limit with early stopping (see `variant_spec`).
+        let max_post = (2 * cell.rounds).saturating_sub(pattern.run.warmup) as usize;
+        Some(StopRule(std::sync::Arc::new(move |samples: &[crate::probe::Sample]| {
+            oracle::decisive(&p, &params, samples, nominal_post, max_post)
+        })))
+    } else if opts.early_stop {
+        Some(StopRule(std::sync::Arc::new(move |samples: &[crate::probe::Sample]| {
+            oracle::present_for_good(&p, &params, samples)
+        })))
+    } else {
+        None
+    };
     let mut variants = Vec::new();
     let mut specs = Vec::new();
     for (_, v) in &scenarios {
@@ -242,7 +257,8 @@ fn judge_once(
                 return result;
             }
         };
-        let records = match run_trials(pattern, &spec, name, cell.trials, backend, opts, scratch.as_ref()) {
+        let settle = opts.early_stop.then_some(&cell.params);
+        let records = match run_trials(pattern, &spec, name, settle, cell.trials, backend, opts, scratch.as_ref()) {
             Ok(records) => records,
             Err(Stopped::Interrupted(records)) => {
                 result.explanation = "not run to the end: gcfuzz was interrupted".into();

@@ -52,6 +52,7 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod scaffold;
+pub mod sequential;
 pub mod stats;
 pub mod stress;
 pub mod synthetic;

@@ -12,6 +12,7 @@
 
 use crate::probe::{CRASH_METRIC, Sample};
 use crate::run::{CrashClass, RunRecord};
+use crate::sequential::{self, Look, Walk};
 use crate::stats::{self, Estimate};
 use crate::template::{Pattern, Role, Signal, Stat};
 use crate::verdict::Presence;
@@ -176,18 +177,9 @@ pub fn measure(signal: &Signal, trials: &[Trial], warmup: u32, threshold: f64) -
         per_allocated(signal, trials, warm, &mut r);
     }
     if let Some(e) = r.estimate {
-        let counts_events = signal.proportion || signal.stat == Stat::Trials;
-        r.status = if counts_events && e.value == 0.0 {
-            // An event that never happened in n trials is absent; the
-            // interval's upper end (reported) says how rare it could still be.
-            Presence::Absent
-        } else if e.lo > threshold {
-            Presence::Present
-        } else if e.hi < threshold {
-            Presence::Absent
-        } else {
-            Presence::Inconclusive
-        };
+        // An event that never happened in n trials is absent; the
+        // interval's upper end (reported) says how rare it could still be.
+        r.status = status_of(e, threshold, signal.proportion || signal.stat == Stat::Trials);
     }
     r
 }
@@ -360,40 +352,135 @@ fn per_allocated(signal: &Signal, trials: &[Trial], warm: i64, r: &mut SignalRes
 }
 
 /// Early stopping: whether one run's samples already decide the variant
-/// (any symptom present, or every symptom absent), once at least
-/// `min_post` samples after warm-up are in. Used while the run streams.
+/// (any symptom present, or every symptom absent). Used while the run
+/// streams, at every sample; `nominal_post` is the samples after warm-up
+/// the pattern's rounds give, `max_post` the most the run can give.
 ///
-/// A plain rate (no proportion) has no interval to say how sure it is: a
-/// pattern with such a symptom is decided no sooner than its `nominal_post`
-/// samples (measured: Bug 11's GC CPU share over five rounds made one run
-/// in ten of the fixed variant look present).
+/// A symptom is decided when a look of [`crate::sequential`] says so (the
+/// chance of a wrong decision bounded over all looks) *and* the oracle's
+/// own status on the same samples agrees (so the run's result is that
+/// decision):
+/// - a slope: Kendall's `S` of its residuals against the threshold;
+/// - a rate (plain, or a proportion with a threshold above 0): the signs
+///   of its per-round increments against the threshold;
+/// - an event count (a proportion with threshold 0, or `stat: trials`):
+///   one event decides presence (the oracle's definition: it cannot be
+///   undone); absence, an event that never happened, waits for the
+///   nominal samples (as many reads as a whole run);
+/// - a level (it may still be filling) and a plain rate whose increments
+///   have not decided: at the nominal samples, the oracle's status.
+///
+/// At exactly the nominal samples the oracle's status also decides a
+/// slope: what a run of the pattern's rounds without early stopping would
+/// have said. A run that no look decides goes on to its limit, where the
+/// oracle reads it as usual.
 pub fn decisive(
     pattern: &Pattern,
     params: &BTreeMap<String, String>,
     samples: &[Sample],
-    min_post: usize,
     nominal_post: usize,
+    max_post: usize,
 ) -> bool {
     let warm = pattern.run.warmup as i64;
-    // A level may still be filling: like a plain rate it has no early
-    // word on absence, so it waits for the nominal samples too.
-    let blind = pattern
-        .signals
-        .iter()
-        .any(|s| s.role == Role::Symptom && ((s.stat == Stat::Rate && !s.proportion) || s.stat == Stat::Level));
-    let needed = if blind { min_post.max(nominal_post) } else { min_post };
-    if samples.iter().filter(|s| s.round >= warm).count() < needed {
-        return false;
+    let post = samples.iter().filter(|s| s.round >= warm).count();
+    let at_nominal = post == nominal_post;
+    if !pattern.signals.iter().any(|s| s.role == Role::Symptom) {
+        // Nothing to decide on: the nominal rounds, as without early stopping.
+        return at_nominal;
     }
     let trial = [Trial { samples, crashed: false }];
     let totals = run_totals(&trial);
-    let statuses: Vec<Presence> = pattern
-        .signals
-        .iter()
-        .filter(|s| s.role == Role::Symptom)
-        .map(|s| measure(s, &trial, pattern.run.warmup, s.threshold.resolve_with(params, &totals)).status)
-        .collect();
-    statuses.contains(&Presence::Present) || statuses.iter().all(|s| *s == Presence::Absent)
+    let mut all_absent = true;
+    for s in pattern.signals.iter().filter(|s| s.role == Role::Symptom) {
+        let threshold = s.threshold.resolve_with(params, &totals);
+        let status = measure(s, &trial, pattern.run.warmup, threshold).status;
+        let look = look(s, samples, warm, threshold, max_post);
+        let look = match (look, at_nominal) {
+            (Look::Open, true) => match status {
+                Presence::Present => Look::Above,
+                Presence::Absent => Look::Below,
+                _ => Look::Open,
+            },
+            (l, _) => l,
+        };
+        match (look, status) {
+            (Look::Above, Presence::Present) => return true,
+            (Look::Below, Presence::Absent) => {}
+            _ => all_absent = false,
+        }
+    }
+    all_absent
+}
+
+/// Whether one run's samples show, for good, an event whose one
+/// occurrence makes its symptom present: a proportion or `stat: trials`
+/// with threshold 0 (or below) that has seen one. No later sample or
+/// trial can undo it (the interval's lower end stays above 0), so the
+/// variant is present whatever else its runs show: exact, no statistics.
+/// The early stop of cells with several trials and of patterns whose
+/// symptom is a crash (the sequential rule of [`decisive`] judges one
+/// run alone).
+pub fn present_for_good(pattern: &Pattern, params: &BTreeMap<String, String>, samples: &[Sample]) -> bool {
+    let trial = [Trial { samples, crashed: false }];
+    let totals = run_totals(&trial);
+    pattern.signals.iter().filter(|s| s.role == Role::Symptom).any(|s| {
+        let threshold = s.threshold.resolve_with(params, &totals);
+        (s.proportion || s.stat == Stat::Trials)
+            && threshold <= 0.0
+            && measure(s, &trial, pattern.run.warmup, threshold).status == Presence::Present
+    })
+}
+
+/// One sequential look at one signal (see [`decisive`]).
+fn look(signal: &Signal, samples: &[Sample], warm: i64, threshold: f64, max_post: usize) -> Look {
+    if !threshold.is_finite() {
+        return Look::Open;
+    }
+    let post = || samples.iter().filter(|s| s.round >= warm);
+    let counts_events = (signal.proportion && threshold <= 0.0) || signal.stat == Stat::Trials;
+    if counts_events {
+        // One event decides presence; absence waits (the caller's nominal
+        // look reads the oracle's status).
+        let trial = [Trial { samples, crashed: false }];
+        let m = measure(signal, &trial, warm.max(0) as u32, threshold);
+        return if m.status == Presence::Present { Look::Above } else { Look::Open };
+    }
+    match signal.stat {
+        Stat::Slope => {
+            let pts: Vec<(f64, f64)> =
+                post().filter_map(|s| Some((s.get(&signal.per)?, s.get(&signal.metric)?))).collect();
+            let threshold = if signal.per_allocated {
+                match allocated_per_unit(signal, samples, warm) {
+                    Some(u) => threshold * u,
+                    None => return Look::Open,
+                }
+            } else {
+                threshold
+            };
+            let (xs, ys): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
+            let path = sequential::kendall_path(&xs, &ys, threshold);
+            sequential::boundaries(Walk::Kendall, max_post).first_decision(&path)
+        }
+        Stat::Rate => {
+            // From the last warm-up sample, as the rate itself is measured.
+            let start = samples.iter().rposition(|s| s.round < warm).unwrap_or(0);
+            let pts: Vec<(f64, f64)> =
+                samples[start..].iter().filter_map(|s| Some((s.get(&signal.per)?, s.get(&signal.metric)?))).collect();
+            let path = sequential::sign_path(&pts, threshold);
+            sequential::boundaries(Walk::Sign, max_post).first_decision(&path)
+        }
+        Stat::Level | Stat::Trials => Look::Open,
+    }
+}
+
+/// Bytes allocated per unit of `per` over the post-warm-up samples (what
+/// `per_allocated` divides by); `None` when nothing was allocated.
+fn allocated_per_unit(signal: &Signal, samples: &[Sample], warm: i64) -> Option<f64> {
+    let a = samples.iter().rev().find(|s| s.round < warm).or(samples.first())?;
+    let b = samples.last()?;
+    let da = b.get("alloc_bytes")? - a.get("alloc_bytes")?;
+    let dp = b.get(&signal.per)? - a.get(&signal.per)?;
+    (dp > 0.0 && da > 0.0).then(|| da / dp)
 }
 
 /// Crash classes that can be a pattern's symptom (`crash_is_symptom`): the
@@ -412,6 +499,103 @@ pub fn decides_alone(pattern: &Pattern, run: &RunRecord) -> bool {
     run.crash
         .as_ref()
         .is_some_and(|c| c.class != CrashClass::Interrupted && !(pattern.crash_is_symptom && is_symptom_crash(c)))
+}
+
+/// Whether the trials run so far settle the variant's status whatever the
+/// `planned - runs.len()` trials left would show, by the signals alone
+/// (exact, no statistics beyond the oracle's own):
+/// - a slope or a level, pooled by the medians of the trials' interval
+///   ends: more than half of the planned trials with the interval above the
+///   threshold keep the median above it (present), more than half below
+///   keep it below (absent);
+/// - a proportion with threshold 0: one event keeps it present (the
+///   oracle's definition), more reads cannot undo it;
+/// - `stat: trials`: every number of events the trials left could add
+///   gives the same status;
+/// - a plain rate, a proportion above 0, or a threshold that names a run
+///   total (rounds, a counter): never settled early (more trials move
+///   them either way).
+///
+/// A crash in a trial not run is not seen: the same trade as stopping a
+/// run once its samples decide it, made only with early stopping on.
+pub fn settled(pattern: &Pattern, params: &BTreeMap<String, String>, runs: &[RunRecord], planned: usize) -> bool {
+    if runs.len() >= planned || runs.iter().any(|r| decides_alone(pattern, r)) {
+        return true;
+    }
+    let symptom_crash = |r: &RunRecord| pattern.crash_is_symptom && r.crash.as_ref().is_some_and(is_symptom_crash);
+    let trials: Vec<Trial> = runs.iter().map(|r| Trial { samples: &r.samples, crashed: symptom_crash(r) }).collect();
+    let mut all_absent = true;
+    for s in pattern.signals.iter().filter(|s| s.role == Role::Symptom) {
+        let threshold = match &s.threshold {
+            crate::template::Threshold::Scaled { param, .. } if !params.contains_key(param) => None,
+            t => Some(t.resolve_with(params, &BTreeMap::new())),
+        };
+        match threshold.and_then(|t| settled_signal(s, &trials, planned, pattern.run.warmup, t)) {
+            Some(Presence::Present) => return true,
+            Some(Presence::Absent) => {}
+            _ => all_absent = false,
+        }
+    }
+    all_absent
+}
+
+/// One signal's status if the trials left cannot change it (see [`settled`]).
+fn settled_signal(signal: &Signal, trials: &[Trial], planned: usize, warmup: u32, threshold: f64) -> Option<Presence> {
+    if !threshold.is_finite() {
+        return None;
+    }
+    match signal.stat {
+        Stat::Slope | Stat::Level if !signal.per_allocated => {
+            let need = planned / 2 + 1;
+            let (mut above, mut below) = (0, 0);
+            for t in trials {
+                if let Some(e) = measure(signal, std::slice::from_ref(t), warmup, threshold).estimate {
+                    above += usize::from(e.lo > threshold);
+                    below += usize::from(e.hi < threshold);
+                }
+            }
+            if above >= need {
+                Some(Presence::Present)
+            } else if below >= need {
+                Some(Presence::Absent)
+            } else {
+                None
+            }
+        }
+        Stat::Rate if signal.proportion && threshold <= 0.0 => {
+            let m = measure(signal, trials, warmup, threshold);
+            (m.status == Presence::Present).then_some(Presence::Present)
+        }
+        Stat::Trials => {
+            let m = measure(signal, trials, warmup, threshold);
+            let events = (m.estimate?.value * trials.len() as f64).round() as u64;
+            let left = (planned - trials.len()) as u64;
+            let statuses: Vec<Presence> = (0..=left)
+                .map(|j| {
+                    let e = stats::wilson(events + j, planned as u64);
+                    e.map_or(Presence::Inconclusive, |e| status_of(e, threshold, true))
+                })
+                .collect();
+            let first = statuses[0];
+            (first != Presence::Inconclusive && statuses.iter().all(|s| *s == first)).then_some(first)
+        }
+        _ => None,
+    }
+}
+
+/// A signal's status from its estimate: present when the whole interval
+/// lies above the threshold, absent when below; an event that never
+/// happened (`counts_events`, value 0) is absent.
+fn status_of(e: Estimate, threshold: f64, counts_events: bool) -> Presence {
+    if counts_events && e.value == 0.0 {
+        Presence::Absent
+    } else if e.lo > threshold {
+        Presence::Present
+    } else if e.hi < threshold {
+        Presence::Absent
+    } else {
+        Presence::Inconclusive
+    }
 }
 
 /// Evaluates one variant's trials against the pattern's signals.

@@ -189,18 +189,17 @@ fn early_stopping_ends_a_decided_run_at_its_minimum_and_lets_an_undecided_one_ru
     let decided = &out.results[0];
     assert!(decided.early_stop && decided.config.rounds == 10);
     assert_eq!(decided.verdict, Verdict::Reproduced);
-    // 10 rounds, 2 warm-up: at least half the 8 post-warm-up samples and
-    // never fewer than 5. The buggy variant is present at 5 (rounds
-    // 0..=6); the fixed one needs a sixth sample, since Sen's interval over
-    // 5 points has no finite upper end, so absent can wait a round.
+    // 10 rounds, 2 warm-up: both variants' series are exact lines, every
+    // pair of points on one side of the threshold, which the sequential
+    // rule decides at the fifth post-warm-up sample (rounds 0..=6).
     assert_eq!(decided.buggy.as_ref().unwrap().rounds, 7);
-    assert_eq!(decided.fixed.as_ref().unwrap().rounds, 8);
+    assert_eq!(decided.fixed.as_ref().unwrap().rounds, 7);
     assert!(decided.runs.iter().all(|r| r.outcome.stop.stopped_early() && r.crash.is_none()));
     let undecided = &out.results[1];
     assert_eq!(undecided.buggy.as_ref().unwrap().status, Presence::Inconclusive);
     assert_eq!(undecided.buggy.as_ref().unwrap().rounds, 20, "up to twice its rounds");
     assert!(!undecided.runs[0].outcome.stop.stopped_early());
-    assert!(crate::report::summary(&out.results).contains("early stopping ran 43 of 40 nominal rounds (7% more)"));
+    assert!(crate::report::summary(&out.results).contains("early stopping ran 41 of 40 nominal rounds (2% more)"));
 }
 
 #[test]
@@ -415,4 +414,31 @@ fn trials_stop_only_when_the_rest_cannot_change_the_status() {
     let r = &run_quietly(&c).results[0];
     assert_eq!((count(r, crate::cell::Role::Buggy), count(r, crate::cell::Role::Fixed)), (2, 3));
     assert_eq!(r.fixed.as_ref().unwrap().crashed_trials, 3);
+}
+
+/// With early stopping on, a variant's trials also stop once its signals
+/// are settled ([`crate::oracle::settled`]): a slope pooled over three
+/// trials by medians is settled by two that agree.
+#[test]
+fn with_early_stopping_trials_stop_once_their_signals_are_settled() {
+    let script = |spec: &RunSpec| {
+        let leak = if spec.scenario.ends_with("/buggy") { 1.0 } else { 0.0 };
+        Series::rounds(spec.rounds, move |r| vec![("goroutines", 3.0 + leak * r.max(0) as f64)])
+    };
+    let count = |r: &CellResult, role: crate::cell::Role| r.runs.iter().filter(|x| x.role() == Some(role)).count();
+    let (_d, p) = pattern("17-synthetic", ", trials: 3");
+    let backend = SyntheticBackend::new(script);
+    let builder = SyntheticBuilder::default();
+    let judged = |early_stop| {
+        let o = Options { early_stop, ..options() };
+        let c = Campaign::new(vec![&p], plan(&[&p], &spec(&["1.22.10"])).unwrap(), &builder, vec![&backend], o);
+        run_quietly(&c).results.remove(0)
+    };
+    let (all, early) = (judged(false), judged(true));
+    let roles = (crate::cell::Role::Buggy, crate::cell::Role::Fixed);
+    assert_eq!((count(&all, roles.0), count(&all, roles.1)), (3, 3));
+    assert_eq!((count(&early, roles.0), count(&early, roles.1)), (2, 2));
+    assert_eq!((all.verdict, early.verdict), (Verdict::Reproduced, Verdict::Reproduced));
+    let (b, f) = (early.buggy.as_ref().unwrap(), early.fixed.as_ref().unwrap());
+    assert_eq!((b.status, b.trials, f.status, f.trials), (Presence::Present, 2, Presence::Absent, 2));
 }

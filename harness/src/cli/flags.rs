@@ -84,9 +84,11 @@ pub(super) struct RunArgs {
     /// Also ask go vet and the runtime's own checks about each cell.
     #[arg(long)]
     pub(super) detectors: bool,
-    /// Run every run to its rounds, undecided or not (by default a run
-    /// stops once its samples decide it, and an undecided one runs on up
-    /// to twice its rounds).
+    /// Run every run to its rounds and every trial, undecided or not (by
+    /// default a run stops once its samples decide it, with the chance of
+    /// a wrong decision bounded over all its looks, an undecided one runs
+    /// on up to twice its rounds, and trials stop once the rest cannot
+    /// change the variant's status).
     #[arg(long)]
     pub(super) no_early_stop: bool,
     /// Early stopping is the default; kept so older command lines work.
@@ -174,6 +176,7 @@ impl RunArgs {
             jobs: self.jobs.unwrap_or_else(cores).max(1),
             rss_cap: Some(self.mem_cap_mib << 20),
             mem_budget: self.mem_budget_mib.map_or_else(campaign::half_of_memory, |m| m << 20),
+            pair_by_family: std::env::var_os("GCFUZZ_PAIR_ALL").is_none_or(|v| v.is_empty() || v == "0"),
             detectors: self.detectors,
             early_stop: !self.no_early_stop,
         }

@@ -390,7 +390,10 @@ fn fuzz_one(
     target.heavy_share = opts.heavy_share;
     target.cancel = opts.cancel.clone();
     let peak = (p.run.peak_mib.max(1) << 20).max(1);
-    let jobs = if p.run.exclusive { 1 } else { opts.jobs.clamp(1, (opts.mem_budget / peak).max(1) as usize) };
+    // One at a time where the pattern asks for it, and where its family's
+    // programs are measured to go faster so (as `run` schedules them).
+    let alone = p.run.exclusive || p.family.runs_alone_faster();
+    let jobs = if alone { 1 } else { opts.jobs.clamp(1, (opts.mem_budget / peak).max(1) as usize) };
     let (mut engine, unreadable) =
         engine::Engine::new(&target, space.clone(), &dirs.queue, jobs, opts.seed, all).map_err(engine_err)?;
     let mut stats = Stats { pattern: p.id.clone(), corpus_start: engine.corpus_len(), ..Default::default() };

@@ -239,25 +239,64 @@ fn crashes_can_be_the_symptom_counted_over_trials() {
 }
 
 #[test]
-fn decisive_needs_enough_samples_and_a_clear_answer() {
+fn decisive_needs_a_sequential_boundary_or_the_nominal_samples() {
+    // 10 rounds, 2 of warm-up: 8 nominal samples after warm-up, 18 at most.
     let p = pattern();
     let clear = record(10, 1000.0, |_| 0.0, 0);
-    // Present once five samples after warm-up are in, not before.
-    assert!(!decisive(&p, &params(), &clear.samples[..6], 5, 8), "4 post-warm-up samples");
-    assert!(decisive(&p, &params(), &clear.samples[..8], 5, 8));
-    // Flat: both symptoms absent, decisive too.
+    // A slope every pair of whose points rises above the threshold is
+    // decided at its fifth point (1 in 120 by chance), not before.
+    assert!(!decisive(&p, &params(), &clear.samples[..7], 8, 18), "4 post-warm-up samples");
+    assert!(decisive(&p, &params(), &clear.samples[..8], 8, 18));
+    // Flat: the slope is below its threshold from the fifth point, the
+    // proportion's increments from the sixth (a sign walk): all absent.
     let flat = record(10, 0.0, |_| 0.0, 0);
-    assert!(decisive(&p, &params(), &flat.samples, 5, 8));
-    // Near the threshold the interval straddles it: keep running.
+    assert!(!decisive(&p, &params(), &flat.samples[..8], 8, 18), "5 increments of the rate");
+    assert!(decisive(&p, &params(), &flat.samples[..9], 8, 18));
+    // On the threshold the interval straddles it: no look decides, not
+    // even at the nominal samples; the run goes on.
     let noisy = record(10, 500.0, |r| [30_000.0, -30_000.0, 10_000.0, -20_000.0][r.rem_euclid(4) as usize], 0);
-    assert!(!decisive(&p, &params(), &noisy.samples, 5, 8));
-    // A plain-rate symptom waits for the nominal rounds.
+    for end in 3..=noisy.samples.len() {
+        assert!(!decisive(&p, &params(), &noisy.samples[..end], 8, 18), "{end} samples");
+    }
+    // A plain rate whose rounds swing either side of the threshold (0 and
+    // 3 bad ops per 100): no sign look decides; the nominal samples do,
+    // by the oracle's point rate (1.5% > 1%), as a whole run would.
     let rate = YAML.replace("proportion: true, present_above: 0.01}", "present_above: 0.01}");
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
     let p = parse_pattern(&rate, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
-    assert!(!decisive(&p, &params(), &clear.samples[..8], 5, 8), "6 of 8 nominal samples");
-    assert!(decisive(&p, &params(), &clear.samples, 5, 8));
+    let mut swing = record(10, 0.0, |_| 0.0, 0);
+    for s in &mut swing.samples {
+        let r = s.round + 1;
+        s.counters.insert("bad".into(), 3 * (r / 2));
+    }
+    assert!(!decisive(&p, &params(), &swing.samples[..10], 8, 18), "7 of 8 nominal samples");
+    assert!(decisive(&p, &params(), &swing.samples[..11], 8, 18));
+    let o = evaluate(&p, &params(), "buggy", std::slice::from_ref(&swing));
+    assert_eq!(o.signals[1].status, Presence::Present, "{:?}", o.signals[1]);
+}
+
+#[test]
+fn one_event_decides_a_proportion_whose_threshold_is_zero() {
+    let zero = YAML.replace("proportion: true, present_above: 0.01}", "proportion: true, present_above: 0}");
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    let pz = parse_pattern(&zero, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    // Heap flat (the slope absent from the fifth point), one bad op per
+    // round: present as soon as a post-warm-up round has one.
+    let bad = record(10, 0.0, |_| 0.0, 1);
+    assert!(decisive(&pz, &params(), &bad.samples[..4], 8, 18), "the first post-warm-up round");
+    // None at all: absent only at the nominal samples (as many reads as a
+    // whole run), though the slope is decided long before.
+    let none = record(10, 0.0, |_| 0.0, 0);
+    assert!(!decisive(&pz, &params(), &none.samples[..10], 8, 18));
+    assert!(decisive(&pz, &params(), &none.samples[..11], 8, 18));
+    // The exact stop of cells with several trials: an event, for good;
+    // a clear slope is not an event (its trials are pooled by medians).
+    assert!(present_for_good(&pz, &params(), &bad.samples[..4]));
+    assert!(!present_for_good(&pz, &params(), &none.samples));
+    assert!(!present_for_good(&pattern(), &params(), &record(10, 1000.0, |_| 0.0, 0).samples));
+    assert!(!present_for_good(&pattern(), &params(), &bad.samples), "threshold 0.01: one event is not enough");
 }
 
 #[test]
@@ -377,7 +416,61 @@ fn a_level_waits_for_the_nominal_samples_before_deciding() {
     // Six post-warm-up samples of nothing kept: absent so far, but a
     // bounded container may still be filling.
     let early = plateau(8, 0.0);
-    assert!(!decisive(&p, &ps, &early.samples, 5, 10), "a level is not decided before the nominal samples");
+    assert!(!decisive(&p, &ps, &early.samples, 10, 22), "a level is not decided before the nominal samples");
     let done = plateau(12, 0.0);
-    assert!(decisive(&p, &ps, &done.samples, 5, 10));
+    assert!(decisive(&p, &ps, &done.samples, 10, 22));
+}
+
+#[test]
+fn trials_stop_once_the_rest_cannot_change_the_status() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.go"), "package scenario\n").unwrap();
+    // A slope pooled by the medians of 3 trials' interval ends.
+    let slope = YAML.replace("run: {rounds: 10, warmup: 2}", "run: {rounds: 10, warmup: 2, trials: 3}").replace(
+        "  - {name: bad_share, metric: bad, per: ops, stat: rate, proportion: true, present_above: 0.01}\n",
+        "",
+    );
+    let p = parse_pattern(&slope, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    let clear = record(10, 1000.0, |_| 0.0, 0);
+    let flat = record(10, 0.0, |_| 0.0, 0);
+    assert!(!settled(&p, &params(), std::slice::from_ref(&clear), 3), "one of three above: the median may not be");
+    assert!(settled(&p, &params(), &[clear.clone(), clear.clone()], 3), "two of three above: it is");
+    assert!(!settled(&p, &params(), &[clear.clone(), flat.clone()], 3));
+    assert!(settled(&p, &params(), &[flat.clone(), flat.clone()], 3), "two of three below: absent");
+    // Whatever the third trial shows, the status is the one settled on.
+    for third in [&clear, &flat] {
+        let all = [clear.clone(), clear.clone(), third.clone()];
+        assert_eq!(evaluate(&p, &params(), "buggy", &all).status, Presence::Present);
+        let all = [flat.clone(), flat.clone(), third.clone()];
+        assert_eq!(evaluate(&p, &params(), "fixed", &all).status, Presence::Absent);
+    }
+
+    // A proportion with threshold 0: one event settles presence; none
+    // settles nothing (a later trial may still see one).
+    let zero = YAML
+        .replace("run: {rounds: 10, warmup: 2}", "run: {rounds: 10, warmup: 2, trials: 3}")
+        .replace("proportion: true, present_above: 0.01}", "proportion: true, present_above: 0}")
+        .replace(
+            "  - {name: growth, metric: heap_live, per: ops, stat: slope, present_above: size * 0.5, unit: B/op}\n",
+            "",
+        );
+    let p = parse_pattern(&zero, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    assert!(settled(&p, &params(), &[record(10, 0.0, |_| 0.0, 1)], 3));
+    assert!(!settled(&p, &params(), &[flat.clone(), flat.clone()], 3));
+    assert!(settled(&p, &params(), &[flat.clone(), flat.clone(), flat.clone()], 3), "all trials run");
+
+    // `stat: trials` over 4: one crash settles presence (Wilson's lower end
+    // of 1 in 4 is above 0, and more crashes only raise it); three clean
+    // trials do not settle absence (the fourth may crash).
+    let p = parse_pattern(CRASHY, Path::new("p.yaml"), "13-crashy", d.path()).unwrap();
+    let mut crashed = record(5, 0.0, |_| 0.0, 0);
+    crashed.crash = Some(Crash { class: CrashClass::RuntimeFatal, message: "fatal error: found pointer".into() });
+    let clean = record(5, 0.0, |_| 0.0, 0);
+    assert!(settled(&p, &params(), std::slice::from_ref(&crashed), 4));
+    assert!(!settled(&p, &params(), &[clean.clone(), clean.clone(), clean.clone()], 4));
+    // A threshold that names a run total (here `rounds`) moves with every
+    // trial: never settled before the last.
+    let totals = slope.replace("present_above: size * 0.5", "present_above: rounds * 50");
+    let p = parse_pattern(&totals, Path::new("p.yaml"), "99-synthetic", d.path()).unwrap();
+    assert!(!settled(&p, &params(), &[clear.clone(), clear.clone()], 3));
 }

@@ -23,6 +23,20 @@ pub enum Family {
     WriteBarrier,
 }
 
+impl Family {
+    /// Whether two of this family's programs side by side take longer than
+    /// the same two one after the other, as measured on 2 cores
+    /// (docs/measurements.md#side-by-side-or-one-at-a-time, `scripts/bench
+    /// --pairing`): the pacer family's programs force and time collections,
+    /// whose stop-the-world phases wait for a neighbour's time slice (its
+    /// patterns 06 and 10 took 2.72 s side by side against 1.24 s one at a
+    /// time; 06 alone 3.3x slower paired); every other family went 1.2-2x
+    /// faster side by side. The scheduler runs such a family's cells alone.
+    pub fn runs_alone_faster(self) -> bool {
+        matches!(self, Family::Pacer)
+    }
+}
+
 /// A parameter's type; every parameter reaches the Go program as a string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
