@@ -49,7 +49,7 @@ test-fast:
 reliability:
 	$(CARGO) test --locked -p gcfuzz --test reliability -- --ignored --nocapture
 
-## bench: the default plan and the full matrix, cold and warm, against a `go run` loop and the floor, plus fuzz execs/s (BENCH=--quick: five patterns, minutes); out/bench/bench.json
+## bench: the default plan and the full matrix, cold and warm, against a `go run` loop and the floor, side by side or one at a time by family, plus fuzz execs/s (BENCH=--quick: five patterns, minutes; BENCH="--baseline BIN": another build timed in the same run); out/bench/bench.json
 bench: build
 	scripts/bench $(BENCH)
 
