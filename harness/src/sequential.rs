@@ -6,7 +6,7 @@
 //! Looking after every sample with a fixed 95% interval spends 2.5% per
 //! side at every look: over a run's looks the chance that some look
 //! crosses the threshold by noise alone adds up (8-16% per side for the
-//! rule this replaced, computed exactly by [`crossing_rate`] in the tests).
+//! rule this replaced, computed exactly in this module's tests).
 //! Here each look gets its own boundary, chosen so that the chance of
 //! crossing *any* of them when the true value sits exactly on the
 //! threshold is at most [`ALPHA`] per side.
@@ -125,7 +125,9 @@ impl Survivors {
         self.mass.get((s + self.offset) as usize).copied().unwrap_or(0.0)
     }
 
-    /// The probability of being at `c` or above now.
+    /// The probability of being at `c` or above now (the tests' exact
+    /// error rates).
+    #[cfg(test)]
     fn upper_tail(&self, c: i64) -> f64 {
         let top = self.walk.max(self.n);
         (c.max(-top)..=top).map(|s| self.mass[(s + self.offset) as usize]).sum()
@@ -144,10 +146,6 @@ impl Survivors {
 /// The boundaries of one walk over one horizon.
 #[derive(Debug)]
 pub struct Boundaries {
-    /// The walk.
-    pub walk: Walk,
-    /// The most items a run can give (looks beyond it are not planned).
-    pub horizon: usize,
     /// `bound[n]`: decide at `n` items once `|stat| >= bound[n]`; `None`
     /// where no boundary fits the budget.
     bound: Vec<Option<i64>>,
@@ -190,17 +188,12 @@ impl Boundaries {
                 sv.absorb(c);
             }
         }
-        Boundaries { walk, horizon, bound, crossing: crossed }
+        Boundaries { bound, crossing: crossed }
     }
 
     /// The boundary at `n` items, if that look may decide.
     pub fn at(&self, n: usize) -> Option<i64> {
         self.bound.get(n).copied().flatten()
-    }
-
-    /// The fewest items at which a look may decide.
-    pub fn first(&self) -> Option<usize> {
-        (0..self.bound.len()).find(|&n| self.bound[n].is_some())
     }
 
     /// What the statistic `stat` after `n` items says.
@@ -286,22 +279,6 @@ pub fn sign_path(points: &[(f64, f64)], threshold: f64) -> Vec<i64> {
             })
         })
         .collect()
-}
-
-/// The exact chance, per side, that a walk with no trend crosses the
-/// boundary `at(n)` at some `n <= horizon` (looks where `at` is `None`
-/// are skipped). For checking a rule, this one's or another's.
-pub fn crossing_rate(walk: Walk, horizon: usize, at: impl Fn(usize) -> Option<i64>) -> f64 {
-    let mut sv = Survivors::new(walk, horizon);
-    let mut crossed = 0.0;
-    for n in 1..=horizon {
-        sv.step();
-        if let Some(c) = at(n) {
-            crossed += sv.upper_tail(c);
-            sv.absorb(c);
-        }
-    }
-    crossed
 }
 
 #[cfg(test)]
