@@ -143,6 +143,51 @@ impl Survivors {
     }
 }
 
+/// Up to this many points Kendall's S gets its exact law in
+/// [`kendall_critical`]; beyond, the normal approximation (with a
+/// continuity correction), which is close.
+pub const EXACT_KENDALL: usize = MAX_LOOKS;
+
+/// The smallest value of Kendall's S over `n` points whose chance, with no
+/// trend (every order of the points equally likely), is at most 2.5%:
+/// where Sen's 95% interval (`stats::theil_sen`) ends. `None` where even
+/// every pair rising is likelier (four points or fewer). The same walk as
+/// the boundaries', with nothing absorbed.
+pub fn kendall_critical(n: usize) -> Option<i64> {
+    static TABLE: OnceLock<Vec<Option<i64>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut sv = Survivors::new(Walk::Kendall, EXACT_KENDALL);
+        let mut crit = vec![None; EXACT_KENDALL + 1];
+        for slot in crit.iter_mut().skip(1) {
+            sv.step();
+            let mut tail = 0.0;
+            for s in (1..=Walk::Kendall.max(sv.n)).rev() {
+                let p = sv.at(s);
+                if tail + p > ALPHA * (1.0 + 1e-12) {
+                    break;
+                }
+                tail += p;
+                if p > 0.0 {
+                    *slot = Some(s);
+                }
+            }
+        }
+        crit
+    });
+    if n <= EXACT_KENDALL {
+        return table.get(n).copied().flatten();
+    }
+    let nf = n as f64;
+    let sd = (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
+    let m = (n * (n - 1) / 2) as i64;
+    // P(S >= s) ~ 1 - Phi((s - 1) / sd); S has the parity of m.
+    let mut s = (crate::stats::Z95 * sd + 1.0).ceil() as i64;
+    if (s - m).rem_euclid(2) != 0 {
+        s += 1;
+    }
+    Some(s)
+}
+
 /// The boundaries of one walk over one horizon.
 #[derive(Debug)]
 pub struct Boundaries {

@@ -74,13 +74,13 @@ pub fn theil_sen(xs: &[f64], ys: &[f64]) -> Option<SlopeFit> {
     // pairwise slopes above it less those below, so the ends are order
     // statistics: with s* the smallest S whose chance with no trend is at
     // most 2.5%, the k-th slope from each end, k = (m - s*) / 2 (0-based).
-    // s* comes from S's exact law up to EXACT_KENDALL points (the normal
+    // s* comes from S's exact law up to 64 points (the normal
     // approximation misjudges short series: with its rounding the lower
     // end at four points was the smallest slope, "present" a 1-in-24
     // chance with no trend at all; found by sequential.rs's exact walk).
     let nf = n as f64;
     let var_s = nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0;
-    let (lo, hi) = match kendall_critical(n) {
+    let (lo, hi) = match crate::sequential::kendall_critical(n) {
         Some(crit) if crit <= m as i64 => {
             let k = ((m as i64 - crit) / 2) as usize;
             (slopes[k], slopes[m - 1 - k])
@@ -94,64 +94,6 @@ pub fn theil_sen(xs: &[f64], ys: &[f64]) -> Option<SlopeFit> {
         1.0
     };
     Some(SlopeFit { slope: Estimate { value: median, lo, hi }, n, trend_p })
-}
-
-/// Up to this many points Kendall's S gets its exact law; beyond, the
-/// normal approximation (with a continuity correction), which is close.
-pub const EXACT_KENDALL: usize = 64;
-
-/// The smallest value of Kendall's S over `n` points whose chance, with no
-/// trend (every order of the points equally likely), is at most 2.5%;
-/// `None` where even every pair rising is likelier (four points or fewer).
-pub fn kendall_critical(n: usize) -> Option<i64> {
-    static TABLE: std::sync::OnceLock<Vec<Option<i64>>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        // law[s + top]: the chance of S = s over the points so far; the
-        // j-th point adds 2r - 1 - j for its rank r among the first j,
-        // uniform on 1..=j.
-        let top = (EXACT_KENDALL * (EXACT_KENDALL - 1) / 2) as i64;
-        let mut law = vec![0.0f64; (2 * top + 1) as usize];
-        law[top as usize] = 1.0;
-        let mut crit = vec![None; EXACT_KENDALL + 1];
-        for j in 1..=EXACT_KENDALL {
-            let reach = ((j - 1) * j.saturating_sub(2) / 2) as i64;
-            let mut next = vec![0.0f64; law.len()];
-            for s in -reach..=reach {
-                let p = law[(s + top) as usize] / j as f64;
-                if p > 0.0 {
-                    for r in 1..=j as i64 {
-                        next[(s + 2 * r - 1 - j as i64 + top) as usize] += p;
-                    }
-                }
-            }
-            law = next;
-            let max = (j * (j - 1) / 2) as i64;
-            let mut tail = 0.0;
-            for s in (1..=max).rev() {
-                let p = law[(s + top) as usize];
-                if tail + p > 0.025 * (1.0 + 1e-12) {
-                    break;
-                }
-                tail += p;
-                if p > 0.0 {
-                    crit[j] = Some(s);
-                }
-            }
-        }
-        crit
-    });
-    if n <= EXACT_KENDALL {
-        return table.get(n).copied().flatten();
-    }
-    let nf = n as f64;
-    let sd = (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
-    let m = (n * (n - 1) / 2) as i64;
-    // P(S >= s) ~ 1 - Phi((s - 1) / sd); S has the parity of m.
-    let mut s = (Z95 * sd + 1.0).ceil() as i64;
-    if (s - m).rem_euclid(2) != 0 {
-        s += 1;
-    }
-    Some(s)
 }
 
 fn sign(v: f64) -> i32 {

@@ -29,7 +29,7 @@ fn kendall_s(xs: &[f64], ys: &[f64], threshold: f64) -> i64 {
 /// The boundary at which Sen's 95% interval (as `stats::theil_sen` computes
 /// it) leaves the threshold, as Kendall's `S` of the residuals.
 fn sen95(n: usize) -> Option<i64> {
-    stats::kendall_critical(n)
+    kendall_critical(n)
 }
 
 /// The same for the interval as it was before this module: the normal
